@@ -1,0 +1,1 @@
+"""The harmonised schema: data dictionary (one source of truth) and everything derived from it."""

@@ -1,0 +1,89 @@
+"""pandera models derived from the data dictionary (types, required fields, ranges, codes).
+
+Harmonised frames (what the centre adapters produce) have one column per dictionary variable of
+their entity, with the pandas dtypes in :data:`PANDAS_DTYPES`, plus ``source_line`` (the line in the
+original file).  Validation is lazy: one run reports every failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schema.dictionary import ANALYTES, BY_ENTITY, Variable
+
+PANDAS_DTYPES = {
+    "str": "str",
+    "code": "str",
+    "bool": "boolean",
+    "int": "Int64",
+    "float": "float64",
+    "date": "datetime64[us]",
+    "datetime": "datetime64[us]",
+}
+
+SOURCE_LINE = "source_line"
+
+
+def empty_frame(entity: str) -> pd.DataFrame:
+    """An empty harmonised frame of ``entity`` with the right dtypes."""
+    cols = {v.name: pd.Series(dtype=PANDAS_DTYPES[v.dtype]) for v in BY_ENTITY[entity]}
+    cols[SOURCE_LINE] = pd.Series(dtype="int64")
+    return pd.DataFrame(cols)
+
+
+def _not_future(series: pd.Series) -> pd.Series:
+    today = pd.Timestamp(dt.date.today()) + pd.Timedelta(days=1)
+    return series.isna() | (series < today)
+
+
+def _checks(v: Variable) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if v.codes:
+        checks.append(pa.Check.isin(list(v.codes), error=f"allowed codes: {', '.join(v.codes)}"))
+    if v.min is not None and v.max is not None:
+        checks.append(pa.Check.in_range(v.min, v.max, error=f"range {v.min:g} to {v.max:g} {v.unit or ''}".strip()))
+    elif v.min is not None:
+        checks.append(pa.Check.ge(v.min, error=f">= {v.min:g}"))
+    if v.dtype in ("date", "datetime"):
+        checks.append(pa.Check(_not_future, element_wise=False, error="not in the future", name="not_future"))
+    return checks
+
+
+def _lab_value_in_range(df: pd.DataFrame) -> pd.Series:
+    lo = df["analyte"].map({k: a.min for k, a in ANALYTES.items()}).astype("float64")
+    hi = df["analyte"].map({k: a.max for k, a in ANALYTES.items()}).astype("float64")
+    val = df["value"].astype("float64")
+    return val.isna() | lo.isna() | ((val >= lo) & (val <= hi))
+
+
+@lru_cache(maxsize=None)
+def entity_model(entity: str) -> pa.DataFrameSchema:
+    """The pandera schema of one harmonised entity."""
+    columns = {
+        v.name: pa.Column(
+            PANDAS_DTYPES[v.dtype],
+            checks=_checks(v),
+            nullable=not v.required,
+            coerce=True,
+            description=v.description,
+            title=v.display,
+        )
+        for v in BY_ENTITY[entity]
+    }
+    columns[SOURCE_LINE] = pa.Column("int64", coerce=True, nullable=False)
+    checks = []
+    if entity == "lab":
+        columns["analyte"] = pa.Column(
+            "str", checks=[pa.Check.isin(sorted(ANALYTES), error=f"analyte codes: {', '.join(ANALYTES)}")],
+            nullable=False, coerce=True,
+        )
+        checks.append(pa.Check(_lab_value_in_range, name="lab_value_in_range",
+                               error="value outside the analyte's plausible paediatric range"))
+    return pa.DataFrameSchema(columns, checks=checks, name=entity, strict=False, coerce=True)
+
+
+__all__ = ["PANDAS_DTYPES", "SOURCE_LINE", "empty_frame", "entity_model"]

@@ -1,0 +1,181 @@
+"""SQLAlchemy tables of the warehouse, derived from the data dictionary.
+
+Schemas:
+
+``ingest``      files received (lineage), validation issues, warning reviews
+``core``        harmonised rows, one table per entity, each row with its file and line
+``quarantine``  rejected rows with their original values and reasons
+``published``   versioned analysis publications
+``analysis``    curated read-only views (created by :mod:`schema.views`, not tables)
+
+Migrations under ``schema/migrations`` are hand-written (autogenerate does not work on
+duckdb-engine with SQLAlchemy 2.1); a test checks that ``alembic upgrade head`` yields exactly
+these tables and columns, so the dictionary, the tables and the migrations cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from schema.dictionary import BY_ENTITY, ENTITIES, Variable
+
+metadata = sa.MetaData()
+
+SQL_TYPES = {
+    "str": sa.String,
+    "code": sa.String,
+    "bool": sa.Boolean,
+    "int": sa.Integer,
+    "float": sa.Double,
+    "date": sa.Date,
+    "datetime": sa.DateTime,
+}
+
+file_id_seq = sa.Sequence("file_id_seq", schema="ingest")
+
+# Lineage carried by every harmonised row.
+LINEAGE_COLUMNS = ("file_id", "source_line", "is_current", "superseded_by_file_id", "warnings")
+
+
+def _column(v: Variable) -> sa.Column:
+    # NOT NULL only on identity/key columns: required-ness of the rest is enforced by validation,
+    # so a future optional->required change never needs an ALTER on a populated table.
+    key = ENTITIES[v.entity].key
+    return sa.Column(v.name, SQL_TYPES[v.dtype](), nullable=v.name not in key, comment=v.description)
+
+
+def _lineage() -> list[sa.Column]:
+    return [
+        sa.Column("file_id", sa.BigInteger, nullable=False, comment="ingest.files.file_id the row came from"),
+        sa.Column("source_line", sa.Integer, nullable=False,
+                  comment="1-based line in the source file (header = line 1) or spreadsheet row"),
+        sa.Column("is_current", sa.Boolean, nullable=False,
+                  comment="false once a corrected export for the same key superseded the row"),
+        sa.Column("superseded_by_file_id", sa.BigInteger, comment="file whose row replaced this one"),
+        sa.Column("warnings", sa.String, comment="validation warnings kept with the row (JSON list)"),
+    ]
+
+
+def _entity_table(entity: str) -> sa.Table:
+    e = ENTITIES[entity]
+    return sa.Table(
+        e.table,
+        metadata,
+        *[_column(v) for v in BY_ENTITY[entity]],
+        *_lineage(),
+        schema="core",
+        comment=e.description,
+    )
+
+
+patients = _entity_table("patient")
+assessments = _entity_table("assessment")
+elisa_results = _entity_table("elisa")
+lab_results = _entity_table("lab")
+ENTITY_TABLES: dict[str, sa.Table] = {
+    "patient": patients,
+    "assessment": assessments,
+    "elisa": elisa_results,
+    "lab": lab_results,
+}
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("file_id", sa.BigInteger, file_id_seq, server_default=file_id_seq.next_value(), primary_key=True),
+    sa.Column("centre_id", sa.String, nullable=False),
+    sa.Column("file_name", sa.String, nullable=False),
+    sa.Column("file_kind", sa.String, comment="wide | baseline | visit | elisa | labs_long"),
+    sa.Column("checksum_sha256", sa.String, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("processed_at", sa.DateTime),
+    sa.Column("status", sa.String, nullable=False,
+              comment="loaded | loaded_with_rejections | rejected | duplicate"),
+    sa.Column("rows_read", sa.Integer),
+    sa.Column("rows_loaded", sa.Integer),
+    sa.Column("rows_warned", sa.Integer),
+    sa.Column("rows_rejected", sa.Integer),
+    sa.Column("message", sa.String, comment="file-level error or duplicate notice"),
+    sa.Column("error_code", sa.String),
+    sa.Column("report_path", sa.String),
+    sa.Column("archive_path", sa.String),
+    sa.Column("duplicate_of_file_id", sa.BigInteger),
+    sa.Column("code_version", sa.String, nullable=False),
+    schema="ingest",
+    comment="One row per file received: lineage, status and counts.",
+)
+
+issues = sa.Table(
+    "issues",
+    metadata,
+    sa.Column("file_id", sa.BigInteger, nullable=False),
+    sa.Column("source_line", sa.Integer),
+    sa.Column("entity", sa.String),
+    sa.Column("patient_id", sa.String),
+    sa.Column("column_name", sa.String),
+    sa.Column("value", sa.String),
+    sa.Column("rule", sa.String, nullable=False),
+    sa.Column("severity", sa.String, nullable=False, comment="error | warning | file_error"),
+    sa.Column("message", sa.String, nullable=False),
+    sa.Column("expected", sa.String),
+    sa.Column("fix", sa.String),
+    schema="ingest",
+    comment="Every validation finding, with where it was found and how to fix it.",
+)
+
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("centre_id", sa.String, nullable=False),
+    sa.Column("patient_id", sa.String, nullable=False),
+    sa.Column("rule", sa.String, nullable=False),
+    sa.Column("column_name", sa.String),
+    sa.Column("reason", sa.String, nullable=False),
+    sa.Column("reviewer", sa.String, nullable=False),
+    sa.Column("reviewed_at", sa.DateTime, nullable=False),
+    schema="ingest",
+    comment="Warnings a data manager confirmed as correct (e.g. a true extreme value).",
+)
+
+quarantine_rows = sa.Table(
+    "rows",
+    metadata,
+    sa.Column("file_id", sa.BigInteger, nullable=False),
+    sa.Column("source_line", sa.Integer, nullable=False),
+    sa.Column("entity", sa.String, nullable=False),
+    sa.Column("centre_id", sa.String, nullable=False),
+    sa.Column("patient_id", sa.String),
+    sa.Column("record_json", sa.String, nullable=False, comment="the harmonised row as JSON"),
+    sa.Column("reasons", sa.String, nullable=False, comment="rule names, '; '-separated"),
+    schema="quarantine",
+    comment="Rejected rows, with their original line and the reasons.",
+)
+
+publications = sa.Table(
+    "publications",
+    metadata,
+    sa.Column("publication_id", sa.String, primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("code_version", sa.String, nullable=False),
+    sa.Column("data_snapshot", sa.String, nullable=False, comment="JSON list of source file checksums"),
+    sa.Column("parameters", sa.String, nullable=False, comment="JSON of the analysis parameters"),
+    sa.Column("seed", sa.BigInteger),
+    sa.Column("n_patients", sa.Integer),
+    sa.Column("folder", sa.String),
+    schema="published",
+    comment="One row per analysis publication.",
+)
+
+published_tables = sa.Table(
+    "tables",
+    metadata,
+    sa.Column("publication_id", sa.String, nullable=False),
+    sa.Column("table_name", sa.String, nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=False),
+    sa.Column("row_json", sa.String, nullable=False),
+    schema="published",
+    comment="Every published result table, one JSON row per result row; typed views in published.*",
+)
+
+SCHEMAS = ("ingest", "core", "quarantine", "published", "analysis")

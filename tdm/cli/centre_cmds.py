@@ -1,0 +1,5 @@
+"""CLI commands: centre."""
+
+from __future__ import annotations
+
+from tdm.cli import app  # noqa: F401

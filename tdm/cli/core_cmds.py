@@ -1,0 +1,91 @@
+"""CLI commands: set-up and inspection (init, status, sql, template, dictionary)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from tdm.cli import app
+from tdm.config import load_settings
+
+HomeOpt = typer.Option(None, "--home", help="TDM home folder (default: $TDM_HOME or ./tdm-home).")
+
+
+@app.command()
+def init(home: Path = HomeOpt) -> None:
+    """Create the home folders and bring the warehouse up to the latest schema (idempotent)."""
+    from tdm.centres import install_builtin_profiles
+    from tdm.warehouse import init_warehouse
+
+    settings = load_settings(home)
+    revision = init_warehouse(settings)
+    installed = install_builtin_profiles(settings)
+    typer.echo(f"home: {settings.home}")
+    typer.echo(f"warehouse: {settings.warehouse} (schema revision {revision})")
+    for centre in installed:
+        typer.echo(f"centre profile: {centre}")
+
+
+@app.command()
+def status(home: Path = HomeOpt) -> None:
+    """Centres, files received/loaded/rejected, and the last publication."""
+    from tdm.status import collect_status, render_status
+
+    settings = load_settings(home)
+    render_status(collect_status(settings))
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="A read-only SQL query (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)."),
+    format: str = typer.Option("table", "--format", "-f", help="table | csv | json"),
+    home: Path = HomeOpt,
+) -> None:
+    """Run a read-only query on the latest warehouse snapshot and print the result."""
+    from tdm.warehouse.readonly import run_readonly_query
+
+    settings = load_settings(home)
+    if format not in ("table", "csv", "json"):
+        raise typer.BadParameter("format must be one of: table, csv, json")
+    df = run_readonly_query(settings.snapshot, query)
+    if format == "csv":
+        typer.echo(df.to_csv(index=False), nl=False)
+    elif format == "json":
+        typer.echo(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(show_lines=False)
+        for col in df.columns:
+            table.add_column(str(col))
+        for row in df.itertuples(index=False):
+            table.add_row(*["" if v is None else str(v) for v in row])
+        Console().print(table)
+        typer.echo(f"{len(df)} row(s)")
+
+
+@app.command()
+def template(out: Path = typer.Option(Path("."), "--out", "-o", help="Folder to write into.")) -> None:
+    """Write the canonical export template (CSV headers) and its README for centres."""
+    from schema.docs import template_csv, template_readme
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tdm-template.csv").write_text(template_csv(), encoding="utf-8")
+    (out / "tdm-template-README.md").write_text(template_readme(), encoding="utf-8")
+    typer.echo(f"wrote {out / 'tdm-template.csv'} and {out / 'tdm-template-README.md'}")
+
+
+@app.command()
+def dictionary(out: Path = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout.")) -> None:
+    """Print the harmonised data dictionary (Markdown)."""
+    from schema.docs import data_dictionary_markdown
+
+    text = data_dictionary_markdown()
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    else:
+        typer.echo(text, nl=False)

@@ -1,0 +1,25 @@
+"""Process-wide environment set before Prefect is imported: no network, no telemetry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_TELEMETRY_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_UI_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+}
+
+
+def quiet_prefect_environment(home: Path | None = None) -> None:
+    """Set Prefect's offline defaults (without overriding what the user set)."""
+    for key, value in _DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    if "PREFECT_HOME" not in os.environ:
+        base = home or Path(os.environ.get("TDM_HOME") or "tdm-home")
+        os.environ["PREFECT_HOME"] = str(Path(base).resolve() / ".prefect")

@@ -1,0 +1,78 @@
+"""Create and upgrade the warehouse through alembic, then (re)create the curated views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+import schema
+from schema.views import create_views_sql, drop_views_sql
+from tdm.errors import WarehouseError
+
+MIGRATIONS = Path(schema.__file__).parent / "migrations"
+
+
+def alembic_config(url: str, script_location: Path = MIGRATIONS) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def _engine(path: Path) -> sa.Engine:
+    return sa.create_engine(f"duckdb:///{path}", poolclass=sa.pool.NullPool)
+
+
+def upgrade(path: Path, revision: str = "head", *, script_location: Path = MIGRATIONS) -> None:
+    """Run alembic migrations up to ``revision`` in this process, views dropped around them."""
+    engine = _engine(path)
+    try:
+        with engine.begin() as conn:
+            for stmt in drop_views_sql():
+                if _has_schema(conn, "analysis"):
+                    conn.exec_driver_sql(stmt)
+            cfg = alembic_config(f"duckdb:///{path}", script_location)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            if revision == "head":
+                for stmt in create_views_sql():
+                    conn.exec_driver_sql(stmt)
+    except Exception as exc:  # surface as one clear error; alembic/sqlalchemy tracebacks are noise
+        raise WarehouseError(f"migration failed: {exc}", file=str(path)) from exc
+    finally:
+        engine.dispose()
+
+
+def _has_schema(conn, name: str) -> bool:
+    return bool(conn.exec_driver_sql(
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", (name,)
+    ).scalar())
+
+
+def current_revision(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    engine = _engine(path)
+    try:
+        with engine.connect() as conn:
+            if not _has_schema(conn, "ingest"):
+                return None
+            ctx = MigrationContext.configure(conn, opts={"version_table_schema": "ingest"})
+            return ctx.get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def init_warehouse(settings) -> str | None:
+    """Idempotent: create folders, migrate the warehouse to head, publish the read snapshot."""
+    from tdm.warehouse.connection import open_writer, publish_snapshot
+
+    settings.ensure_dirs()
+    upgrade(settings.warehouse)
+    with open_writer(settings.warehouse) as con:
+        publish_snapshot(con, settings.warehouse, settings.snapshot)
+    return current_revision(settings.warehouse)
