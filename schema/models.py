@@ -35,12 +35,20 @@ def empty_frame(entity: str) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def _not_future(series: pd.Series) -> pd.Series:
-    today = pd.Timestamp(dt.date.today()) + pd.Timedelta(days=1)
-    return series.isna() | (series < today)
+def _not_future_as_of(today: dt.date | None):
+    """A vectorised "not after ``today``" check (``None``: the day the check runs)."""
+
+    def _not_future(series: pd.Series) -> pd.Series:
+        limit = pd.Timestamp(today or dt.date.today()) + pd.Timedelta(days=1)
+        return series.isna() | (series < limit)
+
+    return _not_future
 
 
-def _checks(v: Variable) -> list[pa.Check]:
+_not_future = _not_future_as_of(None)
+
+
+def _checks(v: Variable, today: dt.date | None = None) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if v.codes:
         checks.append(pa.Check.isin(list(v.codes), error=f"allowed codes: {', '.join(v.codes)}"))
@@ -49,7 +57,7 @@ def _checks(v: Variable) -> list[pa.Check]:
     elif v.min is not None:
         checks.append(pa.Check.ge(v.min, error=f">= {v.min:g}"))
     if v.dtype in ("date", "datetime"):
-        checks.append(pa.Check(_not_future, element_wise=False, error="not in the future", name="not_future"))
+        checks.append(pa.Check(_not_future_as_of(today), element_wise=False, error="not in the future", name="not_future"))
     return checks
 
 
@@ -63,10 +71,20 @@ def _lab_value_in_range(df: pd.DataFrame) -> pd.Series:
 @lru_cache(maxsize=None)
 def entity_model(entity: str) -> pa.DataFrameSchema:
     """The pandera schema of one harmonised entity."""
+    return entity_model_as_of(entity, None)
+
+
+@lru_cache(maxsize=64)
+def entity_model_as_of(entity: str, today: dt.date | None) -> pa.DataFrameSchema:
+    """The pandera schema of one entity, with "not in the future" meaning "not after ``today``".
+
+    ``today=None`` uses the date the check runs (what :func:`entity_model` does); validation
+    passes its context's ``today`` so a run is reproducible.
+    """
     columns = {
         v.name: pa.Column(
             PANDAS_DTYPES[v.dtype],
-            checks=_checks(v),
+            checks=_checks(v, today),
             nullable=not v.required,
             coerce=True,
             description=v.description,
@@ -86,4 +104,4 @@ def entity_model(entity: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, name=entity, strict=False, coerce=True)
 
 
-__all__ = ["PANDAS_DTYPES", "SOURCE_LINE", "empty_frame", "entity_model"]
+__all__ = ["PANDAS_DTYPES", "SOURCE_LINE", "empty_frame", "entity_model", "entity_model_as_of"]

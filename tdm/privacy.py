@@ -65,3 +65,59 @@ def pseudonymise(raw_ids: pd.Series, key: bytes) -> pd.Series:
         for u in uniq
     }
     return s.map(table).astype("str").where(s.notna())
+
+
+# --- direct identifier detection -------------------------------------------------------------
+# A file is rejected before anything is stored when a column *name* or a sample of its *values*
+# looks like a direct identifier.  The finding names the column and the kind, never the value.
+
+_IDENTIFIER_HEADERS = {
+    "name": ("name", "patient name", "patient_name", "full name", "first name", "last name", "surname",
+             "given name", "이름", "성명", "환자명", "환자이름"),
+    "resident registration number": ("rrn", "resident registration number", "ssn", "주민등록번호", "주민번호"),
+    "phone number": ("phone", "telephone", "mobile", "tel", "cell", "전화번호", "연락처", "휴대폰"),
+    "address": ("address", "street", "addr", "주소"),
+    "e-mail": ("email", "e-mail", "mail", "이메일"),
+}
+
+_IDENTIFIER_VALUE_PATTERNS = {
+    # Korean resident registration number: YYMMDD-GNNNNNN (G = 1-4 century/sex digit)
+    "resident registration number": r"^\s*\d{6}\s*-\s*[1-4]\d{6}\s*$",
+    "phone number": r"^\s*(?:\+82[- ]?)?0?1[016789][- .]?\d{3,4}[- .]?\d{4}\s*$",
+    "e-mail": r"^\s*[\w.+-]+@[\w-]+\.[\w.-]+\s*$",
+}
+
+SCAN_SAMPLE_ROWS = 2000
+SCAN_MIN_FRACTION = 0.2
+
+
+def _norm_header(h: str) -> str:
+    return " ".join(str(h).strip().lower().replace("_", " ").split())
+
+
+def scan_identifiers(raw: pd.DataFrame) -> list[tuple[str, str]]:
+    """Columns that look like direct identifiers: ``[(column, kind), ...]``.
+
+    Headers are matched exactly (after normalising case, ``_`` and spaces) against known names in
+    English and Korean; values are sampled (first rows) and a column is flagged when at least
+    ``SCAN_MIN_FRACTION`` of its non-empty sampled values match an identifier pattern.
+    """
+    findings: list[tuple[str, str]] = []
+    header_kinds = {_norm_header(h): kind for kind, names in _IDENTIFIER_HEADERS.items() for h in names}
+    sample = raw.head(SCAN_SAMPLE_ROWS)
+    for col in raw.columns:
+        if col == "source_line":
+            continue
+        kind = header_kinds.get(_norm_header(col))
+        if kind:
+            findings.append((str(col), kind))
+            continue
+        values = sample[col].dropna().astype("str")
+        values = values[values.str.strip() != ""]
+        if values.empty:
+            continue
+        for kind, pattern in _IDENTIFIER_VALUE_PATTERNS.items():
+            if values.str.match(pattern).mean() >= SCAN_MIN_FRACTION:
+                findings.append((str(col), kind))
+                break
+    return findings

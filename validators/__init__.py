@@ -1,1 +1,23 @@
-"""validators package."""
+"""Validation of harmonised frames: pandera models, cross-field/cross-record rules, reports.
+
+Pure: frames in, an immutable :class:`ValidationResult` out; the report renderers return text
+(:mod:`validators.report`); writing files is :mod:`tdm.reports`.
+"""
+
+from validators.context import ValidationContext
+from validators.core import ISSUE_COLUMNS, REJECTED_COLUMNS, ValidationResult, rule_counts, validate_file
+from validators.registry import RULES, Rule, get_rule, rules_frame, rules_markdown
+
+__all__ = [
+    "ValidationContext",
+    "ValidationResult",
+    "validate_file",
+    "ISSUE_COLUMNS",
+    "REJECTED_COLUMNS",
+    "RULES",
+    "Rule",
+    "get_rule",
+    "rules_frame",
+    "rules_markdown",
+    "rule_counts",
+]

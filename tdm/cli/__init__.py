@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 # Each module registers its commands on ``app`` when imported.
-from tdm.cli import core_cmds, centre_cmds, flow_cmds, analysis_cmds, review_cmds  # noqa: E402,F401
+from tdm.cli import analysis_cmds, centre_cmds, core_cmds, flow_cmds, review_cmds, roc_cmds  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,7 +58,8 @@ def open_writer(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> Itera
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: Path) -> None:
     """Checkpoint and atomically replace the analysts' read-only snapshot with the current state."""
-    con.execute("CHECKPOINT")
+    warehouse, snapshot = Path(warehouse), Path(snapshot)
+    con.execute("CHECKPOINT").fetchall()
     fd, tmp = tempfile.mkstemp(prefix=".snapshot-", suffix=".duckdb", dir=snapshot.parent)
     os.close(fd)
     try:
@@ -71,6 +72,7 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: 
 
 def open_reader(snapshot: Path, *, external_access: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the read-only snapshot; with ``external_access=False`` no file can be read or written."""
+    snapshot = Path(snapshot)
     if not snapshot.exists():
         raise WarehouseError("no warehouse snapshot yet", file=str(snapshot), hint="run 'tdm init' first")
     config = {"access_mode": "READ_ONLY"}

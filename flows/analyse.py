@@ -1,0 +1,42 @@
+"""Analysis flow: rerun the study's analyses on the current cohort and publish a new version."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+
+from tdm.errors import TdmError
+
+
+def _only_transient(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except TdmError as exc:
+        return exc.transient
+    except Exception:
+        return False
+    return False
+
+
+@task(name="build-publication", retries=3, retry_delay_seconds=[2, 5, 10], retry_condition_fn=_only_transient)
+def publication_task(home: str | None, parameters: dict):
+    from tdm.config import load_settings
+    from tdm.publication import build_publication
+
+    return build_publication(load_settings(home), parameters=parameters)
+
+
+@flow(name="tdm-analyse")
+def analyse_flow(home: str | None = None, seed: int = 20161231, target_specificity: float = 0.8,
+                 bootstrap_resamples: int = 2000, publish_artifacts: bool = True):
+    """Build the analysis cohort snapshot, run the analytics and publish them (tables, files, figures)."""
+    logger = get_run_logger()
+    params = {"seed": seed, "target_specificity": target_specificity, "bootstrap_resamples": bootstrap_resamples}
+    summary = publication_task(home, params)
+    if publish_artifacts:
+        from flows.artifacts import publish_cutoff_artifact
+
+        cutoffs = getattr(summary, "cutoff_table", None)
+        if cutoffs is not None:
+            publish_cutoff_artifact(summary.publication_id, cutoffs, getattr(summary, "report_path", None))
+    logger.info("published %s", getattr(summary, "publication_id", "?"))
+    return summary

@@ -1,0 +1,94 @@
+"""Ingestion flow: every centre's inbox -> read/harmonise -> validate -> report+load -> archive.
+
+Reads like a table of contents; the work is in :mod:`tdm.ingest`.  Centres are processed in
+parallel (thread pool: reading and validating release the GIL in pandas/Arrow/DuckDB), files of
+one centre in order (baseline before visits, ELISA and labs), and every write goes through one
+lock (and DuckDB's own file lock across processes).  Only the load is retried, and only on a
+transient error (the warehouse busy); a bad file is a result, not a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from prefect import flow, get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from tdm import ingest as stages
+from tdm.errors import TdmError
+
+
+def _only_transient(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except TdmError as exc:
+        return exc.transient
+    except Exception:
+        return False
+    return False
+
+
+@task(name="read-and-harmonise", task_run_name="read {candidate.centre_id}/{candidate.path.name}")
+def read_task(profile, candidate, key):
+    return stages.read_and_harmonise(profile, candidate, key)
+
+
+@task(name="validate", task_run_name="validate {read.candidate.centre_id}/{read.candidate.path.name}")
+def validate_task(settings, profile, read):
+    return stages.validate_read(settings, profile, read)
+
+
+@task(name="report-and-load", retries=4, retry_delay_seconds=[1, 2, 5, 10], retry_condition_fn=_only_transient,
+      task_run_name="load {prepared.candidate.centre_id}/{prepared.candidate.path.name}")
+def load_task(settings, prepared):
+    return stages.commit(settings, prepared)
+
+
+@task(name="archive", task_run_name="archive {candidate.centre_id}/{candidate.path.name}")
+def archive_task(candidate, committed):
+    return stages.archive_file(candidate, committed)
+
+
+@task(name="ingest-centre", task_run_name="centre {centre_id}")
+def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
+    """One centre's files in order; a failure of one file is recorded and the next one goes on."""
+    out = []
+    for cand in stages.order_candidates(profile, candidates):
+        read = read_task(profile, cand, key)
+        prepared = validate_task(settings, profile, read)
+        committed = load_task(settings, prepared)
+        archive_task(cand, committed)
+        out.append(asdict(committed))
+    return out
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    files: tuple[dict, ...]
+    waiting: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f["rows_loaded"] or 0 for f in self.files)
+
+
+@flow(name="tdm-ingest", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
+def ingest_flow(home: str | None = None, stable_seconds: float = stages.DEFAULT_STABLE_SECONDS,
+                publish_artifacts: bool = True) -> IngestSummary:
+    """One ingestion pass over every centre's inbox."""
+    logger = get_run_logger()
+    settings, profiles, key = stages.setup(home)
+    found = stages.discover(settings, list(profiles), stable_seconds=stable_seconds)
+    for w in found.warnings:
+        logger.warning(w)
+    by_centre = stages.group_by_centre(found.ready)
+    futures = [ingest_centre.submit(settings, c, profiles[c], cands, key) for c, cands in by_centre.items()]
+    files = tuple(f for fut in futures for f in fut.result())
+    summary = IngestSummary(files, tuple(str(p) for p in found.waiting), found.warnings)
+    if publish_artifacts and files:
+        from flows.artifacts import publish_ingest_artifacts
+
+        publish_ingest_artifacts(summary)
+    logger.info("ingested %d file(s), %d row(s) loaded", len(files), summary.rows_loaded)
+    return summary

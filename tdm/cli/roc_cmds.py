@@ -1,0 +1,197 @@
+"""CLI commands: ROC analysis on any exported table (``tdm roc FILE.csv --marker ... --outcome ...``).
+
+The command reads the CSV with pandas and calls the same functions an analyst calls in Python
+(:func:`analytics.roc.roc_analysis`, :func:`analytics.cutoffs.cutoff_table`).  Conventions are
+fixed and printed: positive class = outcome true/1/yes; higher marker predicts the outcome;
+test positive when ``marker >= c``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import typer
+
+from tdm.cli import app
+from tdm.errors import AnalysisError, FileRejected
+
+
+def _parse_cutoffs(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if text.lower() in ("", "none"):
+        return []
+    out = []
+    for part in text.split(","):
+        try:
+            v = float(part)
+        except ValueError:
+            raise typer.BadParameter(f"--cutoffs must be comma-separated numbers, got {part!r}") from None
+        if not math.isfinite(v):
+            raise typer.BadParameter(f"--cutoffs must be finite numbers, got {part!r}")
+        out.append(v)
+    return out
+
+
+def _json_safe(obj):
+    """Full-precision JSON: floats as repr (17 significant digits); inf/NaN as strings."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return "NaN"
+        if math.isinf(obj):
+            return "Infinity" if obj > 0 else "-Infinity"
+    return obj
+
+
+def _read(path: Path, marker: str, outcome: str):
+    import pandas as pd
+
+    if not path.exists():
+        raise FileRejected("file not found", file=str(path), code="file_not_found")
+    try:
+        df = pd.read_csv(path, sep=None, engine="python")
+    except Exception as exc:  # unreadable / not a CSV
+        raise FileRejected(f"cannot read the CSV: {exc}", file=str(path), code="unreadable") from None
+    missing = [c for c in (marker, outcome) if c not in df.columns]
+    if missing:
+        raise FileRejected(
+            f"column(s) not found: {', '.join(missing)}",
+            file=str(path),
+            column=missing[0],
+            code="missing_column",
+            hint=f"available columns: {', '.join(map(str, df.columns))}",
+        )
+    return df
+
+
+def _fmt(v, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NA"
+        if math.isinf(v):
+            return "inf"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _pct_ci(m, name: str) -> str:
+    return f"{100 * getattr(m, name):.1f}% ({100 * getattr(m, name + '_ci_low'):.1f}-{100 * getattr(m, name + '_ci_high'):.1f})" \
+        if not math.isnan(getattr(m, name)) else "NA"
+
+
+@app.command()
+def roc(
+    file: Path = typer.Argument(..., help="CSV file (one row per patient)."),
+    marker: str = typer.Option(..., "--marker", help="Numeric marker column (higher predicts the outcome)."),
+    outcome: str = typer.Option(..., "--outcome", help="Binary outcome column: 0/1, true/false or yes/no."),
+    cutoffs: str = typer.Option(
+        "3,3.5,4.5,5,5.3,6,8.5", "--cutoffs", help="Comma-separated fixed cut-offs for the table ('none' for none)."
+    ),
+    target_specificity: float = typer.Option(0.8, "--target-specificity", help="Lowest cut-off with specificity >= this."),
+    target_sensitivity: float | None = typer.Option(
+        None, "--target-sensitivity", help="Highest cut-off with sensitivity >= this."
+    ),
+    conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of all CIs."),
+    ci_method: str = typer.Option("clopper-pearson", "--ci-method", help="clopper-pearson | wilson (proportions)."),
+    as_json: bool = typer.Option(False, "--json", help="Print everything as JSON at full precision."),
+    curve: bool = typer.Option(False, "--curve", help="With --json: include the full ROC curve."),
+) -> None:
+    """ROC analysis: AUC with DeLong CI, Youden and target cut-offs (rule marker >= c), cut-off table."""
+    from analytics.cutoffs import cutoff_table
+    from analytics.roc import roc_analysis
+
+    for name, v in (("--target-specificity", target_specificity), ("--target-sensitivity", target_sensitivity)):
+        if v is not None and not 0 < v <= 1:
+            raise typer.BadParameter(f"{name} must be a proportion in (0, 1], e.g. 0.8; got {v}")
+    if ci_method not in ("clopper-pearson", "wilson"):
+        raise typer.BadParameter(f"--ci-method must be one of: clopper-pearson, wilson; got {ci_method!r}")
+    if not 0 < conf_level < 1:
+        raise typer.BadParameter(f"--conf-level must be between 0 and 1, e.g. 0.95; got {conf_level}")
+    fixed = _parse_cutoffs(cutoffs)
+    df = _read(file, marker, outcome)
+    try:
+        from analytics._rocbase import as_marker, as_outcome
+
+        as_marker(df[marker], name=marker, line_offset=2)  # header is line 1
+        as_outcome(df[outcome], name=outcome, line_offset=2)
+        res = roc_analysis(df[marker], df[outcome], target_specificity=target_specificity,
+                           target_sensitivity=target_sensitivity, conf_level=conf_level, ci_method=ci_method,
+                           marker_name=marker, outcome_name=outcome)
+        table = cutoff_table(df[marker], df[outcome], fixed, target_specificity=target_specificity,
+                             target_sensitivity=target_sensitivity, conf_level=conf_level, ci_method=ci_method)
+    except AnalysisError as exc:
+        exc.file = exc.file or str(file)
+        raise
+    if as_json:
+        out = res.to_dict(include_curve=curve)
+        out["file"] = str(file)
+        out["conventions"] = {
+            "positive_class": f"{outcome} true/1/yes",
+            "direction": "higher marker predicts the positive outcome",
+            "rule": "test positive when marker >= cutoff",
+            "auc_ci": "DeLong, truncated to [0, 1]",
+            "proportion_ci": ci_method,
+            "likelihood_ratio_ci": "log method (Simel 1991)",
+            "ties": "exact: tied marker values are never split; AUC counts case-control ties as 1/2",
+        }
+        out["cutoff_table"] = table.to_dict(orient="records")
+        typer.echo(json.dumps(_json_safe(out), indent=2, allow_nan=False))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=max(Console().width, 150))
+    pct = round(100 * conf_level)
+    con.print(f"[bold]ROC[/]: {marker} for {outcome} ({file})", highlight=False)
+    con.print(f"n = {res.n} ({res.n_positive} with {outcome}, {res.n_negative} without; "
+              f"{res.n_dropped} dropped for a missing value)", highlight=False)
+    con.print(f"AUC {res.auc:.3f} ({pct}% CI {res.ci_low:.3f}-{res.ci_high:.3f}, DeLong); "
+              f"p vs 0.5 {_fmt(res.p_value, 4) if res.p_value >= 1e-4 else '<0.0001'}", highlight=False)
+    for label, m in (("Youden-optimal", res.youden),
+                     (f"target specificity {target_specificity:g}", res.target_specificity),
+                     (f"target sensitivity {target_sensitivity:g}" if target_sensitivity else None, res.target_sensitivity)):
+        if label is None:
+            continue
+        if m is None:
+            con.print(f"{label}: not reachable on these data", highlight=False)
+            continue
+        con.print(f"{label}: >= {m.cutoff:g}  sens {_pct_ci(m, 'sensitivity')}, spec {_pct_ci(m, 'specificity')}, "
+                  f"PPV {_pct_ci(m, 'ppv')}, NPV {_pct_ci(m, 'npv')}", highlight=False)
+    if len(res.youden_ties) > 1:
+        con.print(f"note: Youden J tied at {', '.join(f'{v:g}' for v in res.youden_ties)}; the lowest is reported",
+                  highlight=False)
+
+    t = Table(title=f"Cut-off table ({pct}% CIs: {ci_method} for proportions, log method for LRs)")
+    for col in ("cut-off", "source", "TP", "FP", "TN", "FN", "sens %", "spec %", "PPV %", "NPV %", "LR+", "LR-"):
+        t.add_column(col, justify="right")
+    for r in table.itertuples():
+        def p(name):
+            v = getattr(r, name)
+            if math.isnan(v):
+                return "NA"
+            return f"{100 * v:.1f} ({100 * getattr(r, name + '_ci_low'):.1f}-{100 * getattr(r, name + '_ci_high'):.1f})"
+
+        def lr(name):
+            return f"{_fmt(getattr(r, name), 2)} ({_fmt(getattr(r, name + '_ci_low'), 2)}-{_fmt(getattr(r, name + '_ci_high'), 2)})"
+
+        t.add_row(f">= {r.cutoff:g}", r.source, str(r.tp), str(r.fp), str(r.tn), str(r.fn),
+                  p("sensitivity"), p("specificity"), p("ppv"), p("npv"), lr("lr_positive"), lr("lr_negative"))
+    con.print(t)
+    notes = [f">= {r.cutoff:g}: {r.lr_note}" for r in table.itertuples() if r.lr_note]
+    for n in notes:
+        con.print(f"note: {n}", highlight=False)
+    con.print("Conventions: positive class = outcome true/1/yes; higher marker predicts it; test positive "
+              "when marker >= cut-off; cut-offs are observed values; ties exact (AUC counts ties 1/2).",
+              highlight=False)

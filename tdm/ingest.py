@@ -1,0 +1,348 @@
+"""Ingestion stages as plain functions; the Prefect flow (``flows/ingest.py``) only wires them.
+
+``discover``  inbox files that are complete (size and mtime stable), skipping temporary names,
+              symlinks and anything outside a configured centre's inbox.
+``prepare``   read -> scan for direct identifiers -> harmonise -> validate, with no writes; safe to
+              run for different centres in parallel (it reads the analysts' snapshot for context).
+``commit``    the single-writer stage: duplicate check, report, atomic load, snapshot, archive.
+
+A file that fails anywhere ends as a row in ``ingest.files`` with a specific message and a report;
+one bad file never stops the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import os
+import shutil
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from tdm.config import Settings
+from tdm.errors import FileRejected, PrivacyError, TdmError
+from tdm.version import code_version
+
+# Names a sender's tools use while a file is being written or that are not exports at all.
+TEMPORARY_PATTERNS = ("*.part", "*.partial", "*.tmp", "*.temp", "*.crdownload", "*.download", "~$*", ".*",
+                      "*.swp", "*~")
+DEFAULT_STABLE_SECONDS = 5.0
+# Baseline data first so that visits, ELISA and labs of the same pass find their patients.
+KIND_ORDER = {"wide": 0, "baseline": 0, "visit": 1, "elisa": 2, "labs_long": 3}
+
+# One writer per process; DuckDB's file lock serialises writers across processes.
+WRITE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    centre_id: str
+    path: Path
+    size_bytes: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class Discovery:
+    ready: tuple[Candidate, ...]
+    waiting: tuple[Path, ...]
+    warnings: tuple[str, ...]
+
+
+def setup(home=None):
+    """Settings, centre profiles and the pseudonymisation key for a pass (warehouse migrated)."""
+    from tdm.centres import install_builtin_profiles
+    from tdm.centres.profile import load_profiles
+    from tdm.config import load_settings
+    from tdm.privacy import load_key
+    from tdm.warehouse import init_warehouse
+    from tdm.warehouse.migrate import current_revision
+
+    settings = load_settings(home)
+    if current_revision(settings.warehouse) is None or not settings.snapshot.exists():
+        init_warehouse(settings)
+        install_builtin_profiles(settings)
+    settings.ensure_dirs()
+    return settings, load_profiles(settings.centres_dir), load_key(settings)
+
+
+def group_by_centre(candidates) -> dict[str, list[Candidate]]:
+    out: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        out.setdefault(c.centre_id, []).append(c)
+    return out
+
+
+def order_candidates(profile, candidates) -> list[Candidate]:
+    """Baseline-carrying files first, then visits, ELISA and labs; oldest first within a kind."""
+    def kind_rank(c: Candidate) -> int:
+        spec = profile.match(c.path.name)
+        return KIND_ORDER.get(getattr(spec, "kind", None), 9)
+
+    return sorted(candidates, key=lambda c: (kind_rank(c), c.mtime, c.path.name))
+
+
+def is_temporary(name: str) -> bool:
+    return any(fnmatch.fnmatch(name, p) for p in TEMPORARY_PATTERNS)
+
+
+def discover(settings: Settings, centres: list[str], *, stable_seconds: float = DEFAULT_STABLE_SECONDS,
+             now: float | None = None) -> Discovery:
+    """Files ready for ingestion in every configured centre's inbox, oldest first.
+
+    A file is *complete* when its modification time is at least ``stable_seconds`` old: a sender
+    still writing keeps touching it.  Symlinks, folders and files in unconfigured inbox folders are
+    ignored with a warning (they could point outside the inbox or at another centre's data).
+    """
+    now = now if now is not None else dt.datetime.now().timestamp()
+    ready: list[Candidate] = []
+    waiting: list[Path] = []
+    warnings: list[str] = []
+    if not settings.inbox.exists():
+        return Discovery((), (), ())
+    configured = set(centres)
+    for entry in sorted(os.scandir(settings.inbox), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        if entry.name not in configured or entry.is_symlink() or not entry.is_dir(follow_symlinks=False):
+            warnings.append(f"ignored '{entry.name}' in the inbox: not a configured centre's folder")
+            continue
+        for f in sorted(os.scandir(entry.path), key=lambda e: e.name):
+            if is_temporary(f.name):
+                continue
+            if f.is_symlink():
+                warnings.append(f"ignored symlink {entry.name}/{f.name}: only regular files are ingested")
+                continue
+            if not f.is_file(follow_symlinks=False):
+                warnings.append(f"ignored {entry.name}/{f.name}: not a regular file")
+                continue
+            st = f.stat(follow_symlinks=False)
+            if now - st.st_mtime < stable_seconds:
+                waiting.append(Path(f.path))
+                continue
+            ready.append(Candidate(entry.name, Path(f.path), st.st_size, st.st_mtime))
+    ready.sort(key=lambda c: (c.centre_id, c.mtime, c.path.name))
+    return Discovery(tuple(ready), tuple(waiting), tuple(warnings))
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The outcome of the read-only stages for one file."""
+
+    candidate: Candidate
+    checksum: str
+    file_kind: str | None
+    result: object | None = None          # validators.ValidationResult
+    error: TdmError | None = None         # file-level error before validation
+    rows_read: int = 0
+
+
+def report_stem(candidate: Candidate, checksum: str) -> str:
+    """Deterministic per content, so a re-run after a crash overwrites rather than duplicates."""
+    stamp = dt.datetime.fromtimestamp(candidate.mtime).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{Path(candidate.path.name).stem}-{checksum[:10]}"
+
+
+def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: str | None,
+                 max_error_fraction: float):
+    """Validation context from the analysts' snapshot (never the writer's file)."""
+    from tdm.warehouse.connection import open_reader
+    from validators import ValidationContext
+
+    empty = dict(known_patients=pd.DataFrame(columns=["centre_id", "patient_id"]),
+                 other_centre_patients=pd.DataFrame(columns=["centre_id", "patient_id"]),
+                 existing_assessments=pd.DataFrame(columns=["centre_id", "patient_id", "colonoscopy_date"]),
+                 reviews=pd.DataFrame(columns=["centre_id", "patient_id", "rule", "column_name"]))
+    frames = dict(empty)
+    if settings.snapshot.exists():
+        con = open_reader(settings.snapshot)
+        try:
+            frames["known_patients"] = con.execute(
+                "SELECT centre_id, patient_id FROM core.patients WHERE is_current AND centre_id = ?",
+                [centre_id]).df()
+            frames["other_centre_patients"] = con.execute(
+                "SELECT DISTINCT centre_id, patient_id FROM core.patients WHERE is_current AND centre_id <> ?",
+                [centre_id]).df()
+            frames["existing_assessments"] = con.execute(
+                "SELECT centre_id, patient_id, colonoscopy_date FROM core.assessments "
+                "WHERE is_current AND centre_id = ?", [centre_id]).df()
+            frames["reviews"] = con.execute(
+                "SELECT centre_id, patient_id, rule, column_name FROM ingest.reviews WHERE centre_id = ?",
+                [centre_id]).df()
+        finally:
+            con.close()
+    return ValidationContext(centre_id=centre_id, file_name=file_name, file_kind=file_kind or "",
+                             max_error_fraction=max_error_fraction, today=dt.date.today(), **frames)
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """A file read and mapped onto the harmonised schema (or the reason it could not be)."""
+
+    candidate: Candidate
+    checksum: str
+    file_kind: str | None
+    harmonised: object | None = None      # tdm.centres.harmonise.Harmonised
+    error: TdmError | None = None
+    rows_read: int = 0
+
+
+def _as_file_error(exc: BaseException, candidate: Candidate) -> TdmError:
+    if isinstance(exc, TdmError):
+        if exc.file is None:
+            exc.file = candidate.path.name
+        return exc
+    return FileRejected(f"the file could not be processed: {type(exc).__name__}: {exc}",
+                        code="unreadable", file=candidate.path.name)
+
+
+def read_and_harmonise(profile, candidate: Candidate, key: bytes) -> ReadResult:
+    """Read one export, refuse direct identifiers, map it onto harmonised frames. Never raises."""
+    from tdm.centres.harmonise import harmonise
+    from tdm.centres.readers import read_export
+    from tdm.privacy import scan_identifiers
+
+    checksum = sha256_file(candidate.path)
+    spec = profile.match(candidate.path.name)
+    kind = getattr(spec, "kind", None)
+    try:
+        if spec is None:
+            raise FileRejected(
+                f"the file name matches none of centre '{candidate.centre_id}' export patterns",
+                code="no_matching_spec", file=candidate.path.name,
+                hint="rename the file to one of the patterns in the centre profile, or add a pattern",
+            )
+        raw = read_export(candidate.path, spec)
+        findings = scan_identifiers(raw)
+        if findings:
+            cols = ", ".join(f"'{c}' ({k})" for c, k in findings)
+            raise PrivacyError(
+                f"direct identifiers found in column(s) {cols}; nothing from this file was stored",
+                file=candidate.path.name, column=findings[0][0],
+                hint="remove names, registration numbers, phone numbers, addresses and e-mails; "
+                     "export only the study number",
+            )
+        harmonised = harmonise(raw, spec, profile, key)
+        return ReadResult(candidate, checksum, kind, harmonised=harmonised, rows_read=harmonised.rows_read)
+    except Exception as exc:
+        return ReadResult(candidate, checksum, kind, error=_as_file_error(exc, candidate))
+
+
+def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
+    """Validate harmonised frames against the dictionary, the rules and the warehouse context."""
+    from validators import validate_file
+
+    if read.error is not None:
+        return Prepared(read.candidate, read.checksum, read.file_kind, error=read.error, rows_read=read.rows_read)
+    try:
+        context = load_context(settings, read.candidate.centre_id, read.candidate.path.name, read.file_kind,
+                               getattr(profile, "max_error_fraction", 0.5))
+        result = validate_file(read.harmonised.frames, read.harmonised.cell_issues, context)
+    except Exception as exc:
+        return Prepared(read.candidate, read.checksum, read.file_kind, error=_as_file_error(exc, read.candidate),
+                        rows_read=read.rows_read)
+    return Prepared(read.candidate, read.checksum, read.file_kind, result=result, rows_read=read.rows_read)
+
+
+def prepare(settings: Settings, profile, candidate: Candidate, key: bytes) -> Prepared:
+    """Read-only stages for one file (read, harmonise, validate)."""
+    return validate_read(settings, profile, read_and_harmonise(profile, candidate, key))
+
+
+@dataclass(frozen=True)
+class Committed:
+    centre_id: str
+    file_name: str
+    file_id: int | None
+    status: str
+    rows_read: int
+    rows_loaded: int
+    rows_warned: int
+    rows_rejected: int
+    message: str | None
+    report_path: str | None
+    archive_path: str | None
+
+
+def _archive_target(settings: Settings, candidate: Candidate, file_id: int) -> Path:
+    return settings.archive / candidate.centre_id / f"{file_id:06d}-{candidate.path.name}"
+
+
+def archive_file(candidate: Candidate, committed: "Committed") -> str | None:
+    """Move a processed file out of the inbox (tolerates a concurrent run having moved it)."""
+    if not committed.archive_path:
+        return None
+    dst = Path(committed.archive_path)
+    if not candidate.path.exists():
+        return str(dst) if dst.exists() else None
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(candidate.path), str(dst))
+    return str(dst)
+
+
+def process_file(settings: Settings, profile, candidate: Candidate, key: bytes) -> "Committed":
+    """All stages for one file, as plain calls (the flow runs the same stages as tasks)."""
+    committed = commit(settings, prepare(settings, profile, candidate, key))
+    archive_file(candidate, committed)
+    return committed
+
+
+def commit(settings: Settings, prepared: Prepared) -> Committed:
+    """Single-writer stage for one file: duplicate check, report, atomic load, read snapshot."""
+    from tdm.warehouse.connection import open_writer, publish_snapshot
+    from tdm.warehouse.load import (FileMeta, duplicate_outcome, error_outcome, find_loaded_checksum, load_file,
+                                    plan_outcome, record_duplicate, record_file_error, reserve_file_id)
+
+    cand = prepared.candidate
+    meta = FileMeta(
+        centre_id=cand.centre_id, file_name=cand.path.name, checksum_sha256=prepared.checksum,
+        size_bytes=cand.size_bytes, received_at=dt.datetime.fromtimestamp(cand.mtime),
+        code_version=code_version(), file_kind=prepared.file_kind,
+    )
+    with WRITE_LOCK, open_writer(settings.warehouse) as con:
+        earlier = find_loaded_checksum(con, prepared.checksum)
+        if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and cand.path.exists():
+            # Loaded by a run that crashed before archiving: archive it now, record nothing new.
+            return Committed(cand.centre_id, cand.path.name, earlier[0], "already_loaded", 0, 0, 0, 0,
+                             "completed the archiving of an earlier interrupted run", None, earlier[1])
+        file_id = reserve_file_id(con)
+        archive = _archive_target(settings, cand, file_id)
+        stem = report_stem(cand, prepared.checksum)
+        report_dir = settings.reports / cand.centre_id
+        meta = replace(meta, archive_path=str(archive), report_path=str(report_dir / f"{stem}.html"))
+        # The report is written before the load commits: a crash in between re-runs the file and
+        # overwrites the same report (its name is fixed by the content), so no report is ever lost.
+        if earlier is not None:
+            planned = duplicate_outcome(file_id, earlier[0])
+            write_report(settings, meta, planned, prepared, stem)
+            outcome = record_duplicate(con, file_id, meta, earlier[0])
+        elif prepared.error is not None:
+            planned = error_outcome(file_id, prepared.error, prepared.rows_read)
+            write_report(settings, meta, planned, prepared, stem)
+            outcome = record_file_error(con, file_id, meta, prepared.error, prepared.rows_read)
+        else:
+            write_report(settings, meta, plan_outcome(file_id, prepared.result), prepared, stem)
+            outcome = load_file(con, file_id, meta, prepared.result)
+        publish_snapshot(con, settings.warehouse, settings.snapshot)
+    return Committed(cand.centre_id, cand.path.name, outcome.file_id, outcome.status, outcome.rows_read,
+                     outcome.rows_loaded, outcome.rows_warned, outcome.rows_rejected, outcome.message,
+                     meta.report_path, meta.archive_path)
+
+
+def write_report(settings: Settings, meta, outcome, prepared: Prepared, stem: str) -> None:
+    """Write the data managers' report (HTML + CSV + JSON) and refresh the centre's index."""
+    from tdm.reports import write_file_report_for
+
+    write_file_report_for(settings, meta, outcome, prepared, stem)

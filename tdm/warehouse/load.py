@@ -1,0 +1,218 @@
+"""The atomic, idempotent loader: one file's everything commits together or not at all.
+
+For one file, in ONE DuckDB transaction: its ``ingest.files`` lineage row, its accepted rows in
+``core.*`` (each with file id and source line), the superseding of earlier current rows with the
+same entity key (history kept: ``is_current = false``, ``superseded_by_file_id``), its quarantined
+rows and its issues.  A crash (even SIGKILL) before ``COMMIT`` leaves nothing: DuckDB discards the
+uncommitted transaction on restart, and the file, still in the inbox, is processed again.
+
+Bulk inserts go through DataFrame registration (Arrow), never row-by-row SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+import duckdb
+import pandas as pd
+
+from schema.dictionary import ENTITIES, entity_columns
+from schema.tables import issues as issues_table
+from schema.tables import quarantine_rows
+
+ISSUE_COLUMNS = [c.name for c in issues_table.columns if c.name != "file_id"]
+QUARANTINE_COLUMNS = [c.name for c in quarantine_rows.columns if c.name != "file_id"]
+
+STATUS_LOADED = "loaded"
+STATUS_PARTIAL = "loaded_with_rejections"
+STATUS_REJECTED = "rejected"
+STATUS_DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """What we know about a received file before loading it."""
+
+    centre_id: str
+    file_name: str
+    checksum_sha256: str
+    size_bytes: int
+    received_at: dt.datetime
+    code_version: str
+    file_kind: str | None = None
+    report_path: str | None = None
+    archive_path: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What a load did (immutable summary, as recorded in ``ingest.files``)."""
+
+    file_id: int
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_warned: int = 0
+    rows_rejected: int = 0
+    superseded: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+    error_code: str | None = None
+    duplicate_of_file_id: int | None = None
+
+
+def find_loaded_checksum(con: duckdb.DuckDBPyConnection, checksum: str) -> tuple[int, str | None] | None:
+    """The first non-duplicate file with this content, as (file_id, archive_path), if any."""
+    rows = _exec(
+        con,
+        "SELECT file_id, archive_path FROM ingest.files WHERE checksum_sha256 = ? AND status <> ? "
+        "ORDER BY file_id LIMIT 1",
+        [checksum, STATUS_DUPLICATE],
+    )
+    return None if not rows else (int(rows[0][0]), rows[0][1])
+
+
+def _exec(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
+    """Execute and consume the whole result (DuckDB 2 refuses new work on an unfinished result)."""
+    return con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+
+
+def reserve_file_id(con: duckdb.DuckDBPyConnection) -> int:
+    """Take the next file id (sequences are not transactional: a crash only skips a number)."""
+    return int(_exec(con, "SELECT nextval('ingest.file_id_seq')")[0][0])
+
+
+def _insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome) -> None:
+    _exec(
+        con,
+        """INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, size_bytes,
+               received_at, processed_at, status, rows_read, rows_loaded, rows_warned, rows_rejected,
+               message, error_code, report_path, archive_path, duplicate_of_file_id, code_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [file_id, meta.centre_id, meta.file_name, meta.file_kind, meta.checksum_sha256, meta.size_bytes,
+         meta.received_at, dt.datetime.now(), outcome.status, outcome.rows_read, outcome.rows_loaded,
+         outcome.rows_warned, outcome.rows_rejected, outcome.message, outcome.error_code,
+         meta.report_path, meta.archive_path, outcome.duplicate_of_file_id, meta.code_version],
+    )
+
+
+def _append(con, table: str, columns: list[str], df: pd.DataFrame, extra: dict[str, object]) -> None:
+    if df.empty:
+        return
+    frame = df.reindex(columns=columns).copy()
+    for k, v in extra.items():
+        frame[k] = v
+    con.register("_incoming", frame)
+    try:
+        cols = ", ".join(frame.columns)
+        _exec(con, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def _supersede(con, entity: str, df: pd.DataFrame, file_id: int) -> int:
+    """Mark current rows with the same entity key as superseded by ``file_id``; return how many."""
+    if df.empty:
+        return 0
+    key = list(ENTITIES[entity].key)
+    table = f"core.{ENTITIES[entity].table}"
+    keys = df[key].drop_duplicates()
+    con.register("_keys", keys)
+    try:
+        on = " AND ".join(f"t.{k} = k.{k}" for k in key)
+        n = _exec(con, f"SELECT count(*) FROM {table} t JOIN _keys k ON {on} WHERE t.is_current")[0][0]
+        if n:
+            _exec(
+                con,
+                f"UPDATE {table} t SET is_current = false, superseded_by_file_id = ? "
+                f"FROM _keys k WHERE {on} AND t.is_current",
+                [file_id],
+            )
+    finally:
+        con.unregister("_keys")
+    return int(n)
+
+
+def duplicate_outcome(file_id: int, duplicate_of: int) -> LoadOutcome:
+    return LoadOutcome(file_id, STATUS_DUPLICATE, duplicate_of_file_id=duplicate_of, error_code="duplicate_file",
+                       message=f"identical content was already received as file {duplicate_of}; nothing loaded")
+
+
+def error_outcome(file_id: int, error, rows_read: int = 0) -> LoadOutcome:
+    return LoadOutcome(file_id, STATUS_REJECTED, rows_read=rows_read, rows_rejected=rows_read,
+                       message=str(error), error_code=getattr(error, "code", "file_rejected"))
+
+
+def record_duplicate(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, duplicate_of: int) -> LoadOutcome:
+    """Record a file whose content was already loaded: nothing new is loaded."""
+    outcome = duplicate_outcome(file_id, duplicate_of)
+    con.begin()
+    try:
+        _insert_file_row(con, file_id, meta, outcome)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return outcome
+
+
+def plan_outcome(file_id: int, result) -> LoadOutcome:
+    """The outcome a load of ``result`` will record (known before loading, for the report)."""
+    if result.file_error is not None:
+        err = result.file_error
+        return LoadOutcome(file_id, STATUS_REJECTED, rows_read=result.rows_read, rows_rejected=result.rows_read,
+                           message=str(err), error_code=getattr(err, "code", "file_rejected"))
+    status = STATUS_PARTIAL if result.rows_rejected else STATUS_LOADED
+    return LoadOutcome(file_id, status, rows_read=result.rows_read, rows_loaded=result.rows_loaded,
+                       rows_warned=result.rows_warned, rows_rejected=result.rows_rejected)
+
+
+def load_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, result) -> LoadOutcome:
+    """Load one validated file atomically; ``result`` is a ``validators.ValidationResult``.
+
+    A file with ``result.file_error`` records the file as rejected with its issues and loads no row.
+    """
+    outcome = plan_outcome(file_id, result)
+    con.begin()
+    try:
+        if result.file_error is None:
+            superseded: dict[str, int] = {}
+            for entity, df in result.accepted.items():
+                superseded[entity] = _supersede(con, entity, df, file_id)
+                table = f"core.{ENTITIES[entity].table}"
+                cols = entity_columns(entity) + ["source_line", "warnings"]
+                _append(con, table, cols, df, {"file_id": file_id, "is_current": True})
+            _append(con, "quarantine.rows", QUARANTINE_COLUMNS, result.rejected, {"file_id": file_id})
+            outcome = replace(outcome, superseded=superseded)
+        if result.issues is not None:
+            _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
+        _insert_file_row(con, file_id, meta, outcome)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return outcome
+
+
+def record_file_error(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, error,
+                      rows_read: int = 0) -> LoadOutcome:
+    """Record a file rejected before validation (unreadable, identifiers, no matching spec...)."""
+    outcome = error_outcome(file_id, error, rows_read)
+    con.begin()
+    try:
+        issue = pd.DataFrame([{
+            "source_line": getattr(error, "line", None), "entity": None, "patient_id": None,
+            "column_name": getattr(error, "column", None),
+            "value": None if getattr(error, "code", "") == "direct_identifier" else
+            (None if getattr(error, "value", None) is None else str(error.value)),
+            "rule": getattr(error, "code", "file_rejected"), "severity": "file_error",
+            "message": getattr(error, "message", str(error)), "expected": None,
+            "fix": getattr(error, "hint", None),
+        }])
+        _append(con, "ingest.issues", ISSUE_COLUMNS, issue, {"file_id": file_id})
+        _insert_file_row(con, file_id, meta, outcome)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return outcome

@@ -1,0 +1,65 @@
+"""What a validation run knows besides the file itself (pure data, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+def _frame(*columns: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+
+
+def _empty_patients() -> pd.DataFrame:
+    return _frame("centre_id", "patient_id")
+
+
+def _empty_assessments() -> pd.DataFrame:
+    df = _frame("centre_id", "patient_id")
+    df["colonoscopy_date"] = pd.Series(dtype="datetime64[us]")
+    return df
+
+
+def _empty_reviews() -> pd.DataFrame:
+    return _frame("centre_id", "patient_id", "rule", "column_name")
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """The centre, the file and what the warehouse already holds (all frames default to empty).
+
+    ``known_patients``
+        ``centre_id, patient_id`` of this centre's current baseline patients in the warehouse.  If it
+        also carries ``birth_date, diagnosis_date, ifx_start_date``, the cross-file date rules
+        (``date_order``, ``ifx_under_1_year``) use them for visits sent in separate files.
+    ``other_centre_patients``
+        ``centre_id, patient_id`` of patients registered by other centres.
+    ``existing_assessments``
+        ``centre_id, patient_id, colonoscopy_date`` (optionally ``infusion_date``) of this centre's
+        current assessments loaded from earlier files.
+    ``reviews``
+        ``centre_id, patient_id, rule, column_name`` of warnings a data manager confirmed; matching
+        warnings are not reported (a null ``column_name`` matches every column).
+    ``max_error_fraction``
+        the centre's policy: when more than this fraction of the file's lines is rejected, the whole
+        file is rejected (``too_many_errors``).  1.0 (the default) never rejects a whole file.
+    """
+
+    centre_id: str
+    file_name: str = ""
+    file_kind: str = "wide"
+    known_patients: pd.DataFrame = field(default_factory=_empty_patients)
+    other_centre_patients: pd.DataFrame = field(default_factory=_empty_patients)
+    existing_assessments: pd.DataFrame = field(default_factory=_empty_assessments)
+    reviews: pd.DataFrame = field(default_factory=_empty_reviews)
+    max_error_fraction: float = 1.0
+    today: dt.date = field(default_factory=dt.date.today)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.max_error_fraction) <= 1.0:
+            raise ValueError(f"max_error_fraction must be between 0 and 1, got {self.max_error_fraction!r}")
+
+
+__all__ = ["ValidationContext"]

@@ -1,0 +1,389 @@
+"""Validation reports for data managers: pure renderers (text in, text out; no I/O).
+
+* :func:`render_html` - one self-contained page per file (no external assets, no script at all, a
+  Content-Security-Policy that forbids scripts, every value escaped by jinja2's autoescape).
+  Problem rows are capped (:data:`MAX_ROWS`, errors first) with counts and a pointer to the CSV.
+* :func:`issues_csv` - every issue, spreadsheet formulas neutralised (a cell starting with
+  ``= + - @``, tab or CR gets a leading ``'``).
+* :func:`report_json` - metadata, counts, per-rule counts and every issue.
+* :func:`render_index` - a centre's files, newest first, with status and links.
+* :func:`render_scorecard` - see :mod:`validators.scorecard`.
+
+Writing them to disk is :mod:`tdm.reports`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from urllib.parse import quote
+
+import jinja2
+import pandas as pd
+
+from validators.core import ISSUE_COLUMNS, rule_counts
+from validators.registry import get_rule
+
+MAX_ROWS = 500
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+STATUS_TEXT = {
+    "loaded": "Loaded",
+    "loaded_with_rejections": "Loaded with rejected rows",
+    "rejected": "File rejected",
+    "duplicate": "Duplicate (already received)",
+    "validated": "Validated (not loaded yet)",
+}
+
+
+@dataclass(frozen=True)
+class Supersedes:
+    """The earlier file a resubmission replaces, and what changed (:func:`resubmission_diff`)."""
+
+    previous_file_id: int | None
+    previous_file_name: str | None = None
+    previous_received_at: dt.datetime | None = None
+    diff: object | None = None  # validators.resubmission.ResubmissionDiff
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    centre_id: str
+    file_name: str
+    file_id: int | None = None
+    checksum: str = ""
+    size: int | None = None
+    received_at: dt.datetime | None = None
+    status: str = "validated"
+    file_kind: str | None = None
+    message: str | None = None           # a file-level message (duplicate, unreadable...)
+    supersedes: Supersedes | None = None
+    csv_name: str | None = None          # sibling file names, for links
+    json_name: str | None = None
+    max_rows: int = MAX_ROWS
+    generated_at: dt.datetime | None = None
+
+
+# ------------------------------------------------------------------------------- helpers
+def neutralise(value) -> str:
+    """A cell safe to open in a spreadsheet: formulas become text."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    s = str(value)
+    return "'" + s if s.startswith(FORMULA_PREFIXES) else s
+
+
+def _neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.astype("object").where(df.notna(), "")
+    for c in out.columns:
+        s = out[c].astype("str")
+        out[c] = s.where(~s.str.startswith(FORMULA_PREFIXES), "'" + s)
+    return out
+
+
+def _issues(result) -> pd.DataFrame:
+    if result is None or not len(result.issues):
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    return result.issues
+
+
+def _counts(result, meta: ReportMeta) -> dict:
+    if result is None:
+        return {"rows_read": 0, "rows_loaded": 0, "rows_warned": 0, "rows_rejected": 0}
+    return {"rows_read": int(result.rows_read), "rows_loaded": int(result.rows_loaded),
+            "rows_warned": int(result.rows_warned), "rows_rejected": int(result.rows_rejected)}
+
+
+def _file_error(result, meta: ReportMeta) -> dict | None:
+    err = getattr(result, "file_error", None)
+    if err is not None:
+        return {"code": getattr(err, "code", "file_error"), "message": getattr(err, "message", str(err)),
+                "hint": getattr(err, "hint", None) or get_rule(getattr(err, "code", "")).fix}
+    if meta.message and meta.status in ("rejected", "duplicate"):
+        return {"code": meta.status, "message": meta.message, "hint": None}
+    return None
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    try:
+        if pd.isna(v):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def _rows_for_page(issues: pd.DataFrame, cap: int) -> tuple[list[dict], dict]:
+    """Errors first (by line), then warnings, capped at ``cap`` rows; plus what was left out."""
+    sev = {"file_error": 0, "error": 1, "warning": 2}
+    ordered = issues.assign(_s=issues["severity"].map(sev).fillna(3)).sort_values(
+        ["_s", "source_line"], kind="stable", na_position="first")
+    shown = ordered.head(cap)
+    info = {"total": len(issues), "shown": len(shown),
+            "errors": int((issues["severity"] == "error").sum()),
+            "warnings": int((issues["severity"] == "warning").sum())}
+    rows = [{c: _cell(v) for c, v in zip(ISSUE_COLUMNS, rec)} for rec in shown[ISSUE_COLUMNS].itertuples(index=False)]
+    return rows, info
+
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1d2430;max-width:1400px}
+h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin:1.6rem 0 .5rem;border-bottom:1px solid #dde}
+table{border-collapse:collapse;width:100%;font-size:.85rem} th,td{border:1px solid #d6d9e0;padding:.25rem .45rem;
+text-align:left;vertical-align:top} th{background:#f1f3f7;position:sticky;top:0}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.meta td:first-child{font-weight:600;width:12rem;background:#f8f9fb}
+.badge{display:inline-block;padding:.15rem .5rem;border-radius:.6rem;font-weight:600;font-size:.85rem}
+.st-loaded{background:#d9f2df;color:#145a27}.st-loaded_with_rejections{background:#fff1c9;color:#6b4d00}
+.st-rejected,.st-duplicate{background:#fbd9d9;color:#7a1111}.st-validated{background:#e3e8f5;color:#223}
+.sev-error,.sev-file_error{color:#9b1111;font-weight:600}.sev-warning{color:#7a5a00;font-weight:600}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #d6d9e0;border-radius:.4rem;padding:.6rem 1rem;min-width:9rem}
+.card .n{font-size:1.6rem;font-weight:700}.card .l{font-size:.8rem;color:#556}
+.fileerror{border:2px solid #b31b1b;background:#fff4f4;padding:.8rem 1rem;border-radius:.4rem}
+.note{color:#556;font-size:.85rem} code{background:#f1f3f7;padding:0 .2rem}
+td.val{font-family:ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
+"""
+
+_HEAD = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title><style>{{ css }}</style></head><body>
+"""
+
+_FILE_TEMPLATE = _ENV.from_string(_HEAD + """
+<h1>Validation report: {{ meta.file_name }}</h1>
+<p><span class="badge st-{{ meta.status }}" id="status">{{ status_text }}</span></p>
+<table class="meta">
+<tr><td>Centre</td><td>{{ meta.centre_id }}</td></tr>
+<tr><td>File</td><td>{{ meta.file_name }}{% if meta.file_id is not none %} (file id {{ meta.file_id }}){% endif %}</td></tr>
+{% if meta.file_kind %}<tr><td>Kind</td><td>{{ meta.file_kind }}</td></tr>{% endif %}
+<tr><td>SHA-256</td><td><code>{{ meta.checksum }}</code></td></tr>
+{% if meta.size is not none %}<tr><td>Size</td><td>{{ "{:,}".format(meta.size) }} bytes</td></tr>{% endif %}
+{% if meta.received_at %}<tr><td>Received</td><td>{{ meta.received_at }}</td></tr>{% endif %}
+<tr><td>Report generated</td><td>{{ generated_at }}</td></tr>
+</table>
+
+{% if file_error %}
+<h2>File rejected</h2>
+<div class="fileerror" id="file-error"><strong>{{ file_error.message }}</strong>
+{% if file_error.hint %}<p>How to fix: {{ file_error.hint }}</p>{% endif %}
+<p class="note">code: <code>{{ file_error.code }}</code>. No row of this file was loaded.</p></div>
+{% endif %}
+
+<h2>Counts (source lines)</h2>
+<div class="cards" id="counts">
+<div class="card"><div class="n" id="rows-read">{{ counts.rows_read }}</div><div class="l">lines read</div></div>
+<div class="card"><div class="n" id="rows-loaded">{{ counts.rows_loaded }}</div><div class="l">loaded</div></div>
+<div class="card"><div class="n" id="rows-warned">{{ counts.rows_warned }}</div><div class="l">loaded with warnings</div></div>
+<div class="card"><div class="n" id="rows-rejected">{{ counts.rows_rejected }}</div><div class="l">rejected (quarantined)</div></div>
+</div>
+{% if suppressed %}<p class="note">{{ suppressed }} warning(s) not shown: confirmed correct by a data manager.</p>{% endif %}
+
+{% if sup %}
+<h2>Resubmission</h2>
+<p id="supersedes">This file supersedes
+{% if sup.previous_file_name %}<strong>{{ sup.previous_file_name }}</strong>{% else %}earlier files{% endif %}
+{% if sup.previous_file_id is not none %} (file id {{ sup.previous_file_id }}){% endif %}
+{% if sup.previous_received_at %}, received {{ sup.previous_received_at }}{% endif %}.</p>
+{% if diff %}
+<div class="cards">
+<div class="card"><div class="n" id="newly-accepted">{{ diff.newly_accepted }}</div><div class="l">earlier rejected, now accepted</div></div>
+<div class="card"><div class="n" id="still-rejected">{{ diff.still_rejected }}</div><div class="l">still rejected</div></div>
+<div class="card"><div class="n">{{ diff.not_resubmitted }}</div><div class="l">earlier rejected, not in this file</div></div>
+<div class="card"><div class="n">{{ diff.newly_rejected }}</div><div class="l">newly rejected</div></div>
+</div>
+{% if diff_rows %}
+<table><thead><tr><th>status</th><th>entity</th><th>patient</th><th class="num">earlier line</th><th class="num">line</th>
+<th>earlier reasons</th><th>reasons now</th></tr></thead><tbody>
+{% for r in diff_rows %}<tr><td>{{ r.status }}</td><td>{{ r.entity }}</td><td>{{ r.patient_id }}</td>
+<td class="num">{{ r.previous_source_line }}</td><td class="num">{{ r.source_line }}</td><td>{{ r.previous_reasons }}</td><td>{{ r.reasons }}</td></tr>
+{% endfor %}</tbody></table>
+{% if diff_more %}<p class="note">{{ diff_more }} more compared rows not shown.</p>{% endif %}
+{% endif %}
+{% endif %}
+{% endif %}
+
+<h2>Rules broken</h2>
+{% if rules %}
+<table id="rules"><thead><tr><th>rule</th><th>severity</th><th class="num">lines</th><th class="num">findings</th>
+<th>what it checks</th><th>how to fix</th></tr></thead><tbody>
+{% for r in rules %}<tr><td><code>{{ r.rule }}</code></td><td class="sev-{{ r.severity }}">{{ r.severity }}</td>
+<td class="num">{{ r.lines }}</td><td class="num">{{ r.findings }}</td><td>{{ r.description }}</td><td>{{ r.fix }}</td></tr>
+{% endfor %}</tbody></table>
+{% else %}<p id="no-issues">No problems found.</p>{% endif %}
+
+{% if rows %}
+<h2>Problem rows</h2>
+<p class="note" id="rows-note">Showing {{ page.shown }} of {{ page.total }} findings ({{ page.errors }} errors,
+{{ page.warnings }} warnings), errors first.
+{% if page.shown < page.total %}<strong>The full list is in {% if meta.csv_name %}<a href="{{ csv_href }}">{{ meta.csv_name }}</a>{% else %}the CSV export{% endif %}.</strong>{% endif %}
+Errors reject the whole line (all its records); warnings are loaded and flagged.</p>
+<table id="problems"><thead><tr><th class="num">line</th><th>record</th><th>patient</th><th>column</th><th>value found</th>
+<th>rule</th><th>severity</th><th>problem</th><th>expected</th><th>how to fix</th></tr></thead><tbody>
+{% for r in rows %}<tr><td class="num">{{ r.source_line }}</td><td>{{ r.entity }}</td><td>{{ r.patient_id }}</td>
+<td>{{ r.column_name }}</td><td class="val">{{ r.value }}</td><td><code>{{ r.rule }}</code></td>
+<td class="sev-{{ r.severity }}">{{ r.severity }}</td><td>{{ r.message }}</td><td>{{ r.expected }}</td><td>{{ r.fix }}</td></tr>
+{% endfor %}</tbody></table>
+{% endif %}
+<p class="note">Downloads:
+{% if meta.csv_name %}<a href="{{ csv_href }}">{{ meta.csv_name }}</a>{% endif %}
+{% if meta.json_name %} | <a href="{{ json_href }}">{{ meta.json_name }}</a>{% endif %}
+</p>
+</body></html>
+""")
+
+
+def _href(name: str | None) -> str:
+    return quote(PurePath(name).name) if name else ""
+
+
+def render_html(result, meta: ReportMeta) -> str:
+    """The data managers' report for one file (self-contained HTML, every value escaped).
+
+    ``result`` may be ``None`` when the file failed before validation (unreadable, duplicate): the
+    page then shows ``meta.message``.
+    """
+    issues = _issues(result)
+    fe = _file_error(result, meta)
+    page_issues = issues[issues["severity"] != "file_error"] if len(issues) else issues
+    rows, page = _rows_for_page(page_issues, meta.max_rows)
+    rc = getattr(result, "rule_counts", None)
+    if rc is None or not len(rc):
+        rc = rule_counts(issues) if len(issues) else None
+    rules = [] if rc is None else [{k: _cell(v) for k, v in r.items()} for r in rc.to_dict("records")]
+    sup = meta.supersedes
+    diff = getattr(sup, "diff", None) if sup else None
+    diff_rows, diff_more = [], 0
+    if diff is not None and len(diff.rows):
+        d = diff.rows.sort_values(["status", "source_line"], kind="stable")
+        diff_rows = [{k: _cell(v) for k, v in r.items()} for r in d.head(meta.max_rows).to_dict("records")]
+        diff_more = max(len(d) - meta.max_rows, 0)
+    return _FILE_TEMPLATE.render(
+        title=f"Validation report: {meta.file_name}", css=_CSS, meta=meta,
+        status_text=STATUS_TEXT.get(meta.status, meta.status), counts=_counts(result, meta),
+        file_error=fe, rules=rules, rows=rows, page=page, sup=sup, diff=diff, diff_rows=diff_rows,
+        diff_more=diff_more, suppressed=getattr(result, "warnings_suppressed", 0),
+        generated_at=(meta.generated_at or dt.datetime.now()).replace(microsecond=0),
+        csv_href=_href(meta.csv_name), json_href=_href(meta.json_name),
+    )
+
+
+CSV_COLUMNS = ["file_name", "centre_id", "checksum"] + ISSUE_COLUMNS
+
+
+def issues_csv(result, meta: ReportMeta) -> str:
+    """Every issue as CSV (UTF-8, one header line), with spreadsheet formulas neutralised."""
+    issues = _issues(result)
+    fe = _file_error(result, meta)
+    if fe is not None and not (len(issues) and (issues["severity"] == "file_error").any()):
+        extra = pd.DataFrame([{"rule": fe["code"], "severity": "file_error", "message": fe["message"],
+                               "fix": fe["hint"]}])
+        issues = pd.concat([extra.reindex(columns=ISSUE_COLUMNS), issues], ignore_index=True)
+    df = issues.reindex(columns=ISSUE_COLUMNS).copy()
+    df.insert(0, "checksum", meta.checksum)
+    df.insert(0, "centre_id", meta.centre_id)
+    df.insert(0, "file_name", meta.file_name)
+    if "source_line" in df:
+        df["source_line"] = df["source_line"].astype("Int64")
+    return _neutralise_frame(df).to_csv(index=False, lineterminator="\n")
+
+
+def _jsonable(v):
+    if v is None:
+        return None
+    if isinstance(v, (dt.datetime, dt.date, pd.Timestamp)):
+        return v.isoformat()
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def report_json(result, meta: ReportMeta) -> str:
+    """Metadata, counts, per-rule counts, the file error, the resubmission diff and every issue."""
+    issues = _issues(result)
+    rc = getattr(result, "rule_counts", None)
+    if rc is None or not len(rc):
+        rc = rule_counts(issues) if len(issues) else pd.DataFrame()
+    sup = meta.supersedes
+    doc = {
+        "file": {"centre_id": meta.centre_id, "file_name": meta.file_name, "file_id": meta.file_id,
+                 "file_kind": meta.file_kind, "checksum_sha256": meta.checksum, "size_bytes": meta.size,
+                 "received_at": _jsonable(meta.received_at), "status": meta.status},
+        "counts": _counts(result, meta),
+        "warnings_suppressed": int(getattr(result, "warnings_suppressed", 0) or 0),
+        "file_error": _file_error(result, meta),
+        "rules": [{k: _jsonable(v) for k, v in r.items()} for r in rc.to_dict("records")],
+        "supersedes": None if sup is None else {
+            "previous_file_id": sup.previous_file_id, "previous_file_name": sup.previous_file_name,
+            "previous_received_at": _jsonable(sup.previous_received_at),
+            "diff": None if sup.diff is None else sup.diff.as_dict()},
+        "issues": json.loads(issues.reindex(columns=ISSUE_COLUMNS).to_json(orient="records", date_format="iso")),
+    }
+    return json.dumps(doc, indent=1, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------------------- index page
+INDEX_COLUMNS = ["file_id", "file_name", "file_kind", "received_at", "status", "rows_read", "rows_loaded",
+                 "rows_warned", "rows_rejected", "message", "report_path", "superseded_by"]
+
+_INDEX_TEMPLATE = _ENV.from_string(_HEAD + """
+<h1>Files received: {{ centre }}</h1>
+<p class="note">{{ n }} file(s), newest first. Generated {{ generated_at }}.</p>
+<table id="files"><thead><tr><th>received</th><th>file</th><th>kind</th><th>status</th><th class="num">read</th>
+<th class="num">loaded</th><th class="num">warned</th><th class="num">rejected</th><th>message</th><th>report</th></tr></thead><tbody>
+{% for f in files %}<tr><td>{{ f.received_at }}</td><td>{{ f.file_name }}{% if f.file_id %} <span class="note">#{{ f.file_id }}</span>{% endif %}
+{% if f.superseded_by %}<br><span class="note">superseded by {{ f.superseded_by }}</span>{% endif %}</td>
+<td>{{ f.file_kind }}</td><td><span class="badge st-{{ f.status }}">{{ f.status_text }}</span></td>
+<td class="num">{{ f.rows_read }}</td><td class="num">{{ f.rows_loaded }}</td><td class="num">{{ f.rows_warned }}</td>
+<td class="num">{{ f.rows_rejected }}</td><td>{{ f.message }}</td>
+<td>{% if f.href %}<a href="{{ f.href }}">report</a>{% endif %}</td></tr>
+{% endfor %}</tbody></table>
+</body></html>
+""")
+
+
+def render_index(files: pd.DataFrame, centre_id: str | None = None) -> str:
+    """A centre's index page: every file received with its status, newest first.
+
+    ``files`` has (a subset of) :data:`INDEX_COLUMNS` (the ``ingest.files`` columns); report links are
+    made relative (the file name only) so the folder can be moved or zipped.
+    """
+    df = files.reindex(columns=INDEX_COLUMNS).copy()
+    if centre_id is None and "centre_id" in files.columns and len(files):
+        centre_id = str(files["centre_id"].iloc[0])
+    df["_t"] = pd.to_datetime(df["received_at"], errors="coerce")
+    df = df.sort_values(["_t", "file_id"], ascending=[False, False], na_position="last", kind="stable")
+    rows = []
+    for r in df.drop(columns="_t").to_dict("records"):
+        rec = {k: _cell(v) for k, v in r.items()}
+        for k in ("file_id", "rows_read", "rows_loaded", "rows_warned", "rows_rejected"):
+            v = r.get(k)
+            rec[k] = "" if v is None or pd.isna(v) else str(int(v))
+        rec["href"] = _href(rec["report_path"]) if rec["report_path"] else ""
+        rec["status_text"] = STATUS_TEXT.get(rec["status"], rec["status"])
+        rows.append(rec)
+    return _INDEX_TEMPLATE.render(title=f"Files received: {centre_id or ''}", css=_CSS, centre=centre_id or "",
+                                  n=len(rows), files=rows, generated_at=dt.datetime.now().replace(microsecond=0))
+
+
+def render_scorecard(card) -> str:
+    """The per-centre data-quality scorecard (see :func:`validators.scorecard.build_scorecard`)."""
+    from validators.scorecard import render_scorecard_html
+
+    return render_scorecard_html(card)
+
+
+__all__ = ["ReportMeta", "Supersedes", "MAX_ROWS", "render_html", "issues_csv", "report_json", "render_index",
+           "render_scorecard", "neutralise", "CSV_COLUMNS", "INDEX_COLUMNS"]
