@@ -91,7 +91,7 @@ class BootstrapCutoff:
         return d
 
 
-def _choose(score_ok, tp, fp, observed, m, n, method, target):
+def _choose(tp, fp, observed, m, n, method, target):
     """Per row of count matrices: index of the chosen cut-off (or -1)."""
     if method == "youden":
         score = tp * n - fp * m  # exact integer J * m * n
@@ -190,7 +190,7 @@ def bootstrap_cutoff(
         tp = m - cpos + pos  # cases with value >= values[k]
         fp = n - cneg + neg
         observed = (pos + neg) > 0
-        k = _choose(None, tp, fp, observed, m, n, method, target_specificity)
+        k = _choose(tp, fp, observed, m, n, method, target_specificity)
         rows = np.arange(b)
         kk = np.maximum(k, 0)
         good = k >= 0

@@ -193,10 +193,51 @@ def fisher_exact(table) -> pd.DataFrame:
     if t.shape[0] < 2 or t.shape[1] < 2:
         return pd.DataFrame([{"test": "fisher", "statistic": math.nan, "df": math.nan, "p_value": math.nan,
                               "min_expected": math.nan}])
-    res = stats.fisher_exact(t.astype(int))
-    odds = float(res.statistic) if t.shape == (2, 2) else math.nan
-    return pd.DataFrame([{"test": "fisher", "statistic": odds, "df": math.nan, "p_value": float(res.pvalue),
+    ti = t.astype(int)
+    if ti.shape == (2, 2):
+        res = stats.fisher_exact(ti)
+        odds, p = float(res.statistic), float(res.pvalue)
+    else:
+        odds, p = math.nan, _fisher_2xc(ti if ti.shape[0] == 2 else ti.T) if 2 in ti.shape else math.nan
+    test = "fisher" if math.isfinite(p) or ti.shape == (2, 2) else "fisher (not computed: needs a 2 x c table)"
+    return pd.DataFrame([{"test": test, "statistic": odds, "df": math.nan, "p_value": p,
                           "min_expected": float(expected_counts(t).min())}])
+
+
+_MAX_TABLES = 5_000_000
+
+
+def _fisher_2xc(t: np.ndarray) -> float:
+    """Exact two-sided Fisher p for a 2 x c table by full enumeration of the first row.
+
+    Tables with the observed margins are indexed by the first row ``x_j`` (``sum x_j = m``,
+    ``0 <= x_j <= c_j``) with probability ``prod_j C(c_j, x_j) / C(N, m)``; the p-value sums the
+    probabilities ``<= P(observed) * (1 + 1e-7)`` (R's tolerance).  NaN if more than 5e6 partial
+    tables would be needed.
+    """
+    from scipy.special import gammaln
+
+    cols = t.sum(0)
+    m = int(t[0].sum())
+    N = int(cols.sum())
+
+    def lchoose(n, k):
+        return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+
+    sums = np.array([0])
+    logp = np.array([0.0])
+    for cj in cols:
+        x = np.arange(cj + 1)
+        s2 = (sums[:, None] + x[None, :]).ravel()
+        l2 = (logp[:, None] + lchoose(cj, x)[None, :]).ravel()
+        keep = s2 <= m
+        sums, logp = s2[keep], l2[keep]
+        if len(sums) > _MAX_TABLES:
+            return math.nan
+    logp = logp[sums == m] - lchoose(N, m)
+    obs = float(np.sum(lchoose(cols, t[0])) - lchoose(N, m))
+    probs = np.exp(logp)
+    return float(min(1.0, probs[logp <= obs + math.log1p(1e-7)].sum()))
 
 
 def _trim(table) -> np.ndarray:

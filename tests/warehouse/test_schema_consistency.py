@@ -63,3 +63,10 @@ def test_data_dictionary_documents_every_variable():
 def test_units_are_in_the_names_of_numeric_lab_variables():
     for v in LAB_ANALYTES:
         assert v.unit, v.name
+
+
+def test_checked_in_data_dictionary_is_current():
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "DATA_DICTIONARY.md"
+    assert doc.read_text(encoding="utf-8") == data_dictionary_markdown(), "run: tdm dictionary -o docs/DATA_DICTIONARY.md"

@@ -1,0 +1,171 @@
+"""Writing the validation reports (the I/O half; the renderers are :mod:`validators.report`).
+
+Layout under the home's ``reports/`` folder::
+
+    reports/<centre>/<stem>.html   the data managers' page for one file
+    reports/<centre>/<stem>.csv    every issue (formulas neutralised)
+    reports/<centre>/<stem>.json   metadata, counts, rules, issues
+    reports/<centre>/index.html    every file received, newest first
+    reports/<centre>/scorecard.html (``tdm scorecard``)
+
+Every file is written to a temporary name and moved into place, so a reader never sees half a page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from validators.report import (INDEX_COLUMNS, ReportMeta, Supersedes, issues_csv, render_html, render_index,
+                               report_json)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _stem(meta: ReportMeta) -> str:
+    base = Path(meta.file_name).stem
+    return f"{meta.file_id:06d}-{base}" if meta.file_id is not None else f"{base}-{meta.checksum[:10]}"
+
+
+def write_file_report(result, meta: ReportMeta, reports_dir: Path, stem: str | None = None) -> Path:
+    """Write HTML + CSV + JSON under ``reports_dir/<centre>/``; returns the HTML path."""
+    stem = stem or _stem(meta)
+    folder = Path(reports_dir) / meta.centre_id
+    from dataclasses import replace
+
+    meta = replace(meta, csv_name=f"{stem}.csv", json_name=f"{stem}.json")
+    _atomic_write(folder / f"{stem}.csv", issues_csv(result, meta))
+    _atomic_write(folder / f"{stem}.json", report_json(result, meta))
+    html = folder / f"{stem}.html"
+    _atomic_write(html, render_html(result, meta))
+    return html
+
+
+def write_index(centre_id: str, files_df: pd.DataFrame, reports_dir: Path) -> Path:
+    """Write ``reports_dir/<centre>/index.html`` listing ``files_df`` (ingest.files rows) newest first."""
+    path = Path(reports_dir) / centre_id / "index.html"
+    _atomic_write(path, render_index(files_df, centre_id))
+    return path
+
+
+# ------------------------------------------------------------------------------- the lead's entry point
+def _snapshot_frames(settings, centre_id: str, file_kind: str | None) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
+    """(files of the centre, quarantine rows of the previous file of the same kind, its ingest.files row)."""
+    from tdm.warehouse.connection import open_reader
+
+    empty = pd.DataFrame(columns=INDEX_COLUMNS)
+    if not settings.snapshot.exists():
+        return empty, None, {}
+    con = open_reader(settings.snapshot)
+    try:
+        files = con.execute(
+            "SELECT f.file_id, f.file_name, f.file_kind, f.received_at, f.status, f.rows_read, f.rows_loaded, "
+            "f.rows_warned, f.rows_rejected, f.message, f.report_path FROM ingest.files f WHERE f.centre_id = ? "
+            "ORDER BY f.received_at DESC, f.file_id DESC", [centre_id]).df()
+        prev = files[(files["file_kind"].astype("object") == file_kind) & (files["status"] != "duplicate")] \
+            if file_kind else files.iloc[0:0]
+        if not len(prev):
+            return files, None, {}
+        p = prev.iloc[0].to_dict()
+        rows = con.execute("SELECT entity, source_line, centre_id, patient_id, record_json, reasons "
+                           "FROM quarantine.rows WHERE file_id = ?", [int(p["file_id"])]).df()
+        return files, rows, p
+    finally:
+        con.close()
+
+
+def write_file_report_for(settings, meta, outcome, prepared, stem: str) -> Path:
+    """Write one file's report and refresh its centre's index (called by ``tdm.ingest.commit``).
+
+    ``meta`` is the loader's ``FileMeta``, ``outcome`` the planned ``LoadOutcome`` and ``prepared``
+    the read/validate stage's ``Prepared`` (its ``result`` is None when the file failed earlier).
+    When an earlier file of the same centre and kind had quarantined rows, the report shows what
+    this file changed (:func:`validators.resubmission.resubmission_diff`).
+    """
+    from validators.resubmission import resubmission_diff
+
+    result = getattr(prepared, "result", None)
+    error = getattr(prepared, "error", None)
+    message = getattr(outcome, "message", None) or (str(error) if error is not None else None)
+    try:
+        files, prev_rows, prev = _snapshot_frames(settings, meta.centre_id, getattr(meta, "file_kind", None))
+    except Exception:  # the report must not fail because the snapshot is unavailable
+        files, prev_rows, prev = pd.DataFrame(columns=INDEX_COLUMNS), None, {}
+    supersedes = None
+    if result is not None and prev and getattr(outcome, "status", "") != "duplicate":
+        diff = resubmission_diff(prev_rows if prev_rows is not None else pd.DataFrame(), result)
+        same_name = prev.get("file_name") == meta.file_name
+        if same_name or diff.newly_accepted or diff.still_rejected:
+            received = prev.get("received_at")
+            supersedes = Supersedes(previous_file_id=int(prev["file_id"]), previous_file_name=prev.get("file_name"),
+                                    previous_received_at=None if pd.isna(received) else received, diff=diff)
+    rmeta = ReportMeta(
+        centre_id=meta.centre_id, file_name=meta.file_name, file_id=getattr(outcome, "file_id", None),
+        checksum=meta.checksum_sha256, size=meta.size_bytes, received_at=meta.received_at,
+        status=getattr(outcome, "status", "validated"), file_kind=getattr(meta, "file_kind", None),
+        message=message, supersedes=supersedes,
+    )
+    html = write_file_report(result, rmeta, settings.reports, stem)
+    current = pd.DataFrame([{
+        "file_id": rmeta.file_id, "file_name": meta.file_name, "file_kind": rmeta.file_kind,
+        "received_at": meta.received_at, "status": rmeta.status,
+        "rows_read": getattr(outcome, "rows_read", None), "rows_loaded": getattr(outcome, "rows_loaded", None),
+        "rows_warned": getattr(outcome, "rows_warned", None), "rows_rejected": getattr(outcome, "rows_rejected", None),
+        "message": message, "report_path": str(html),
+    }])
+    if len(files):
+        files = files[files["file_id"] != rmeta.file_id]
+        # mark the earlier file this one supersedes
+        if supersedes is not None:
+            files = files.copy()
+            files["superseded_by"] = None
+            files.loc[files["file_id"] == supersedes.previous_file_id, "superseded_by"] = \
+                f"{meta.file_name} (#{rmeta.file_id})"
+    all_files = pd.concat([current, files], ignore_index=True) if len(files) else current
+    write_index(meta.centre_id, all_files, settings.reports)
+    return html
+
+
+def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: dt.datetime | None = None) -> Path:
+    """Read one centre's state from the snapshot and write its scorecard HTML."""
+    from schema.dictionary import ENTITIES
+    from tdm.warehouse.connection import open_reader
+    from validators.report import render_scorecard
+    from validators.scorecard import build_scorecard
+
+    con = open_reader(settings.snapshot)
+    try:
+        tables = {}
+        for ent, e in ENTITIES.items():
+            tables[ent] = con.execute(f"SELECT * FROM core.{e.table} WHERE is_current AND centre_id = ?",
+                                      [centre_id]).df()
+        files = con.execute("SELECT * FROM ingest.files WHERE centre_id = ?", [centre_id]).df()
+        issues = con.execute(
+            "SELECT i.file_id, i.source_line, i.rule, i.severity FROM ingest.issues i "
+            "JOIN ingest.files f USING (file_id) WHERE f.centre_id = ?", [centre_id]).df()
+        reviews = con.execute("SELECT * FROM ingest.reviews WHERE centre_id = ?", [centre_id]).df()
+    finally:
+        con.close()
+    card = build_scorecard(centre_id, tables, files, issues, reviews, now=now)
+    path = Path(out_dir or settings.reports / centre_id) / "scorecard.html"
+    if out_dir is not None:
+        path = Path(out_dir) / f"scorecard-{centre_id}.html"
+    _atomic_write(path, render_scorecard(card))
+    return path
+
+
+__all__ = ["write_file_report", "write_index", "write_file_report_for", "write_scorecard"]
