@@ -129,7 +129,8 @@ def leave_one_centre_out(marker, outcome, centre, *, method: str = "youden", tar
         ``cutoff_shift = cutoff_without - cutoff_all``, ``cutoff_own`` (derived within the
         centre, NaN when not estimable); ``tp, fp, tn, fn, sensitivity, specificity, ppv,
         npv`` with ``*_ci_low/_ci_high`` of ``marker >= cutoff_without`` **in the held-out
-        centre**, and ``sensitivity_own, specificity_own`` at ``cutoff_own`` for comparison.
+        centre**, and ``own_tp, own_fp, own_tn, own_fn, own_sensitivity, own_specificity`` at
+        ``cutoff_own`` for comparison (``<NA>``/NaN when not estimable).
 
     Notes
     -----
@@ -179,12 +180,15 @@ def leave_one_centre_out(marker, outcome, centre, *, method: str = "youden", tar
             row[k], row[f"{k}_ci_low"], row[f"{k}_ci_high"] = met[k], met[f"{k}_ci_low"], met[f"{k}_ci_high"]
         if np.isfinite(own):
             tpo, fpo, tno, fno = confusion_at(th, [own])
-            row["sensitivity_own"] = tpo[0] / th.m
-            row["specificity_own"] = tno[0] / th.n
+            row.update(own_tp=int(tpo[0]), own_fp=int(fpo[0]), own_tn=int(tno[0]), own_fn=int(fno[0]),
+                       own_sensitivity=tpo[0] / th.m, own_specificity=tno[0] / th.n)
         else:
-            row["sensitivity_own"] = row["specificity_own"] = np.nan
+            row.update(own_tp=pd.NA, own_fp=pd.NA, own_tn=pd.NA, own_fn=pd.NA,
+                       own_sensitivity=np.nan, own_specificity=np.nan)
         rows.append(row)
     out = pd.DataFrame(rows)
+    for c in ("own_tp", "own_fp", "own_tn", "own_fn"):
+        out[c] = out[c].astype("Int64")
     out.insert(1, "method", method)
     return out
 

@@ -93,6 +93,21 @@ SELECT *, {eligible} AS eligible, nullif({reasons}, '') AS exclusion_reasons
 FROM (SELECT *, {derived} FROM ({base}))"""
 
 
+def _with_ci(name: str) -> tuple[tuple[str, str], ...]:
+    return ((name, "DOUBLE"), (f"{name}_ci_low", "DOUBLE"), (f"{name}_ci_high", "DOUBLE"))
+
+
+def _published_typed(table_name: str, columns) -> str:
+    # Typed view over the JSON rows of one published table (rows written by tdm.publication).
+    cols = ",\n       ".join(
+        f"TRY_CAST(json_extract_string(t.row_json, '$.{c}') AS {typ}) AS {c}" for c, typ in columns)
+    return f"""SELECT t.publication_id, p.created_at, t.row_number,
+       {cols}
+FROM published.tables t JOIN published.publications p USING (publication_id)
+WHERE t.table_name = '{table_name}'
+ORDER BY p.created_at DESC, t.publication_id DESC, t.row_number"""
+
+
 VIEWS: tuple[View, ...] = (
     View("analysis.cohort_all",
          "Every patient with a follow-up assessment: patient, assessment, matched trough and labs "
@@ -117,6 +132,20 @@ VIEWS: tuple[View, ...] = (
          "SELECT q.*, f.file_name FROM quarantine.rows q JOIN ingest.files f USING (file_id)"),
     View("analysis.issues", "Validation findings with their file name.",
          "SELECT i.*, f.centre_id, f.file_name FROM ingest.issues i JOIN ingest.files f USING (file_id)"),
+    View("analysis.published_cutoff_table",
+         "Table 4 of every publication (IFX trough cut-offs for mucosal healing), typed; newest first.",
+         _published_typed("table4_cutoffs", (
+             ("source", "VARCHAR"), ("cutoff", "DOUBLE"), ("tp", "INTEGER"), ("fp", "INTEGER"), ("tn", "INTEGER"),
+             ("fn", "INTEGER"), *_with_ci("sensitivity"), *_with_ci("specificity"), *_with_ci("ppv"),
+             *_with_ci("npv"), ("youden_j", "DOUBLE")))),
+    View("analysis.published_roc_summary",
+         "ROC of the IFX trough for each outcome in every publication (AUC, DeLong CI, cut-offs), typed.",
+         _published_typed("roc_summary", (
+             ("outcome", "VARCHAR"), ("n", "INTEGER"), ("n_positive", "INTEGER"), ("n_negative", "INTEGER"),
+             ("auc", "DOUBLE"), ("ci_low", "DOUBLE"), ("ci_high", "DOUBLE"), ("p_value", "DOUBLE"),
+             ("youden_cutoff", "DOUBLE"), ("youden_sensitivity", "DOUBLE"), ("youden_specificity", "DOUBLE"),
+             ("target_specificity_cutoff", "DOUBLE"), ("target_specificity_sensitivity", "DOUBLE"),
+             ("target_specificity_specificity", "DOUBLE")))),
 )
 
 

@@ -13,6 +13,9 @@ _DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    # A first run on a fresh PREFECT_HOME migrates Prefect's own database (~15 s on 2 busy cores):
+    # the default 20 s start-up limit of the temporary server is too tight for that.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
 }
 
 

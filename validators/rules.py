@@ -186,8 +186,11 @@ def trough_after_infusion(frames: Frames, ctx: ValidationContext) -> pd.DataFram
     day = el["trough_sample_datetime"].dt.normalize()
     a = frames["assessment"]
     same_line = a.dropna(subset=["source_line"]).drop_duplicates("source_line").set_index("source_line")
-    inf = el["source_line"].map(same_line["infusion_date"].fillna(same_line["colonoscopy_date"]))
-    inf = pd.to_datetime(inf).astype("datetime64[us]")
+    inf = pd.Series(pd.NaT, index=el.index, dtype="datetime64[us]")
+    if len(same_line):
+        on_line = same_line["infusion_date"].fillna(same_line["colonoscopy_date"])
+        hit = el["source_line"].isin(on_line.index)
+        inf[hit] = el.loc[hit, "source_line"].map(on_line).astype("datetime64[us]")
     need = inf.isna() & day.notna() & el["patient_id"].notna()
     if need.any():
         known = _infusions(frames, ctx).rename(columns={"infusion_date": "inf"})
@@ -308,13 +311,28 @@ def second_assessment(frames: Frames, ctx: ValidationContext) -> pd.DataFrame:
                     "one follow-up assessment per patient")
 
 
+def _str_isin(values: pd.Series, ids: pd.Index) -> pd.Series:
+    """``values.isin(ids)`` for string ids, hashed in Arrow.
+
+    pandas 3's ``ArrowStringArray.isin`` turns every element of ``ids`` into a Python object
+    first: about 30 s for a 1e6-row lab file against 1e6 known patients, against about 0.1-1 s
+    here (benchmarks/, docs/PERFORMANCE.md).  Missing values never match.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    hit = pc.is_in(pa.array(values.astype("str"), type=pa.large_string()),
+                   value_set=pa.array(ids.astype("str"), type=pa.large_string()))
+    return pd.Series(np.asarray(hit.fill_null(False), dtype=bool), index=values.index)
+
+
 def orphan_record(frames: Frames, ctx: ValidationContext) -> pd.DataFrame:
     """Visit/ELISA/lab rows whose patient has no baseline in this file or in the warehouse."""
     ids = _baseline_ids(frames, ctx)
     out = []
     for ent in ("assessment", "elisa", "lab"):
         df = frames[ent]
-        bad = df[df["patient_id"].notna() & ~df["patient_id"].isin(ids)]
+        bad = df[df["patient_id"].notna() & ~_str_isin(df["patient_id"], ids)]
         out.append(findings(ent, bad, "patient_id", "no baseline record for this patient in this centre",
                             "a patient in the centre's baseline data"))
     return pd.concat(out, ignore_index=True)
@@ -333,11 +351,26 @@ def _line_signatures(frames: Frames) -> pd.DataFrame:
         parts.append(agg)
     if not parts:
         return pd.DataFrame()
-    return pd.concat(parts, axis=1).fillna(0).sort_index()
+    lines = parts[0].index
+    for part in parts[1:]:
+        lines = lines.union(part.index)
+    sig = pd.concat([part.reindex(lines.sort_values(), fill_value=0) for part in parts], axis=1)  # stays uint64
+    # A wide export carries the patient's baseline once (the adapter keeps it on the patient's first
+    # line), so a repeated wide line has no patient row: compare lines on their visit records, and
+    # on the patient record only when the line has nothing else (baseline files).
+    other = [c for c in sig.columns if c.endswith("_n") and not c.startswith("patient_")]
+    if "patient_n" in sig.columns and other:
+        has_other = sig[other].sum(axis=1) > 0
+        sig.loc[has_other, ["patient_sum", "patient_n"]] = 0
+    return sig
 
 
 def duplicate_row(frames: Frames, ctx: ValidationContext) -> pd.DataFrame:
-    """A line whose every entity row repeats an earlier line (one finding per repeated line)."""
+    """A line whose records repeat an earlier line (one finding per repeated line).
+
+    Lines are compared on their visit/ELISA/lab records when they have any, else on the patient
+    record, because a wide export's patient baseline appears once per patient.
+    """
     sig = _line_signatures(frames)
     if not len(sig):
         return no_findings()

@@ -242,6 +242,8 @@ class CentreProfile(_Strict):
     code_maps: dict[str, dict[str, str]] = Field(default_factory=dict)
     constants: dict[str, Any] = Field(default_factory=dict)
     files: list[FileSpec] = Field(min_length=1)
+    # a file whose share of rejected rows exceeds this is rejected as a whole (used by ingestion)
+    max_error_fraction: float = Field(0.5, ge=0.0, le=1.0)
     source_path: str | None = None
 
     @field_validator("code_maps", mode="before")
@@ -258,7 +260,7 @@ class CentreProfile(_Strict):
         if dup:
             raise ValueError(f"file spec names must be unique, repeated: {sorted(dup)}")
         for i, spec in enumerate(self.files):
-            _check_spec(self, spec, f"files[{i}] ({spec.name})")
+            _check_spec(self, spec, f"files[{i}]")
         return self
 
     # -- lookups used by the harmonisation ------------------------------------------------------
@@ -395,6 +397,8 @@ def _format_validation_error(exc: ValidationError) -> tuple[str, str, Any]:
     msg = err.get("msg", "invalid")
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    if not loc and ": " in msg:  # cross-field checks put the field path first
+        loc, msg = msg.split(": ", 1)
     more = len(exc.errors()) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"

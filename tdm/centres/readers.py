@@ -57,7 +57,9 @@ def _decode(path: Path, encodings: list[str]) -> tuple[str, str]:
         try:
             return data.decode(enc), enc
         except UnicodeDecodeError as exc:
-            first_error = first_error or exc
+            # report the encoding that got furthest: its error is the informative one
+            if first_error is None or exc.start > first_error.start:
+                first_error = exc
         except LookupError:
             continue
     assert first_error is not None
@@ -94,6 +96,11 @@ def _read_csv(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
         raise FileRejected(f"malformed CSV: {exc}", code="malformed_csv", file=path.name,
                            line=int(m.group(1)) + skip if m else None,
                            hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
+    # pandas renames repeated headers ("x", "x.1"): take the header cells from the line itself
+    header_line = text.split("\n", skip + 1)[skip] if text.count("\n") >= skip else ""
+    cells = next(csv.reader([header_line.rstrip("\r")], delimiter=opts.delimiter, quotechar=opts.quotechar), [])
+    if len(cells) == len(df.columns):
+        df.columns = cells
     df = _finish(df, first_data_line=spec.header_row + 1, file_name=path.name)
     return df, {"encoding": encoding}
 
@@ -174,6 +181,7 @@ def _read_xlsx(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
 def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str) -> pd.DataFrame:
     df = df.astype("str").fillna("")
     headers = [str(c).replace("\ufeff", "").strip() for c in df.columns]
+    df.columns = range(len(headers))
     # drop trailing unnamed empty columns (a trailing delimiter, an empty spreadsheet column)
     keep = [i for i, h in enumerate(headers) if not (h == "" or re.fullmatch(r"Unnamed: \d+", h))
             or (df.iloc[:, i].astype("str").str.strip() != "").any()]

@@ -7,13 +7,20 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
+from alembic.ddl.impl import DefaultImpl
 
 import schema
 from schema.views import create_views_sql, drop_views_sql
 from tdm.errors import WarehouseError
 
 MIGRATIONS = Path(schema.__file__).parent / "migrations"
+
+
+class DuckDBImpl(DefaultImpl):
+    """alembic has no DuckDB implementation; defining this subclass registers one for 'duckdb'."""
+
+    __dialect__ = "duckdb"
+    transactional_ddl = True
 
 
 def alembic_config(url: str, script_location: Path = MIGRATIONS) -> Config:
@@ -54,17 +61,22 @@ def _has_schema(conn, name: str) -> bool:
 
 
 def current_revision(path: Path) -> str | None:
-    if not path.exists():
+    """The alembic revision of the warehouse at ``path`` (None when absent or never migrated)."""
+    import duckdb
+
+    if not Path(path).exists():
         return None
-    engine = _engine(path)
+    con = duckdb.connect(str(path))
     try:
-        with engine.connect() as conn:
-            if not _has_schema(conn, "ingest"):
-                return None
-            ctx = MigrationContext.configure(conn, opts={"version_table_schema": "ingest"})
-            return ctx.get_current_revision()
+        rows = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'ingest' AND table_name = 'alembic_version'").fetchall()
+        if not rows[0][0]:
+            return None
+        rows = con.execute("SELECT version_num FROM ingest.alembic_version").fetchall()
+        return rows[0][0] if rows else None
     finally:
-        engine.dispose()
+        con.close()
 
 
 def init_warehouse(settings) -> str | None:

@@ -1,0 +1,209 @@
+"""Rendering of a publication: PNG figures and the self-contained HTML report.
+
+Pure: result frames in, ``bytes``/``str`` out; no database, no files.  Matplotlib runs on the Agg
+backend; the HTML embeds every figure as a base64 PNG and is rendered by jinja2 with autoescape,
+so nothing in the data can inject markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+OUTCOME_LABELS = {
+    "clinical_remission": "Clinical remission",
+    "biochemical_remission": "Biochemical remission",
+    "partial_mucosal_healing": "Partial MH (SES-CD < 3)",
+    "mucosal_healing": "Mucosal healing (SES-CD = 0)",
+    "ati_positive": "ATI",
+    "concomitant_aza": "Concomitant AZA",
+}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def format_p(p) -> str:
+    """``<0.001`` below 0.001, else three decimals; empty for missing."""
+    if p is None or (isinstance(p, float) and math.isnan(p)) or p is pd.NA:
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _p_text(p) -> str:
+    f = format_p(p)
+    return "" if not f else ("p < 0.001" if f == "<0.001" else f"p = {f}")
+
+
+def figure_trough_boxplots(data: pd.DataFrame, marker: str, outcomes: Sequence[str],
+                           p_values: Mapping[str, float] | None = None) -> bytes:
+    """Figure 1: box plots of the marker by each binary outcome (one panel per outcome)."""
+    plt = _plt()
+    k = max(1, len(outcomes))
+    fig, axes = plt.subplots(1, k, figsize=(3.2 * k, 3.6), squeeze=False)
+    for ax, o, letter in zip(axes[0], outcomes, "ABCDEFGH"):
+        label = OUTCOME_LABELS.get(o, o)
+        b = data[o].astype("boolean")
+        groups = [data.loc[b == False, marker].dropna().to_numpy(float),  # noqa: E712
+                  data.loc[b == True, marker].dropna().to_numpy(float)]  # noqa: E712
+        names = [f"No\n(n={len(groups[0])})", f"Yes\n(n={len(groups[1])})"]
+        if o == "ati_positive":
+            names = [f"Negative\n(n={len(groups[0])})", f"Positive\n(n={len(groups[1])})"]
+        data_ok = [g if len(g) else np.array([np.nan]) for g in groups]
+        ax.boxplot(data_ok, tick_labels=names, widths=0.55, patch_artist=True,
+                   boxprops={"facecolor": "#d9e6f2"}, medianprops={"color": "#1f4e79", "linewidth": 2},
+                   flierprops={"marker": "o", "markerfacecolor": "#333", "markersize": 4})
+        ax.set_title(f"{letter}  {label}", fontsize=9, loc="left")
+        ax.set_ylabel("IFX trough level (µg/mL)" if letter == "A" else "")
+        p = (p_values or {}).get(o)
+        if p is not None and not (isinstance(p, float) and math.isnan(p)):
+            txt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+            ax.text(0.5, 0.97, txt, transform=ax.transAxes, ha="center", va="top", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Figure 1. IFX trough levels by outcome", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def figure_rate_bars(quartiles: pd.DataFrame | None, bands: pd.DataFrame | None) -> bytes:
+    """Figure 2: mucosal-healing rate by trough quartile (A) and by 2 µg/mL band (B), with counts."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), squeeze=False)
+    for ax, tab, title in zip(axes[0], (quartiles, bands), ("A  Quartiles of IFX trough level",
+                                                          "B  IFX trough level bands (µg/mL)")):
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.set_ylim(0, 105)
+        ax.set_ylabel("MH rate (%)")
+        if tab is None or not len(tab):
+            ax.text(0.5, 0.5, "not computed", transform=ax.transAxes, ha="center")
+            continue
+        rate = pd.to_numeric(tab["rate"], errors="coerce").to_numpy(float) * 100
+        x = np.arange(len(tab))
+        ax.bar(x, np.nan_to_num(rate), color="#5b9bd5", edgecolor="#1f4e79")
+        ax.set_xticks(x, [str(v) for v in tab["interval"]], fontsize=8)
+        for xi, r, kpos, n in zip(x, rate, tab["n_positive"], tab["n"]):
+            label = "" if pd.isna(n) else (f"{int(kpos)}/{int(n)}" if not pd.isna(kpos) else f"?/{int(n)}")
+            ax.text(xi, (0 if math.isnan(r) else r) + 2, label, ha="center", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Figure 2. Mucosal healing rate by IFX trough level", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def figure_roc_curves(curves: Mapping[str, pd.DataFrame], summaries: Mapping[str, Mapping]) -> bytes:
+    """Figure 3: ROC curves (one panel per outcome) with AUC, its CI, p and the Youden point.
+
+    ``curves[outcome]`` has ``sensitivity`` and ``specificity`` columns; ``summaries[outcome]``
+    has ``auc, ci_low, ci_high, p_value`` and optionally ``youden_sensitivity``,
+    ``youden_specificity``, ``youden_cutoff``.
+    """
+    plt = _plt()
+    keys = list(curves)
+    k = max(1, len(keys))
+    ncol = min(k, 2)
+    nrow = math.ceil(k / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 4.0 * nrow), squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        if i >= len(keys):
+            ax.axis("off")
+            continue
+        o = keys[i]
+        c = curves[o]
+        fpr = np.concatenate([[0.0], 1 - c["specificity"].to_numpy(float), [1.0]])
+        tpr = np.concatenate([[0.0], c["sensitivity"].to_numpy(float), [1.0]])
+        order = np.lexsort((tpr, fpr))
+        ax.plot(fpr[order], tpr[order], color="#1f4e79", lw=1.8, drawstyle="default")
+        ax.plot([0, 1], [0, 1], ls="--", color="#999", lw=1)
+        s = summaries.get(o, {})
+        ys, yp = s.get("youden_sensitivity"), s.get("youden_specificity")
+        if ys is not None and yp is not None and not (math.isnan(ys) or math.isnan(yp)):
+            ax.plot([1 - yp], [ys], "o", color="#c00000")
+            ax.annotate(f"≥{s.get('youden_cutoff', float('nan')):.2f}", (1 - yp, ys), textcoords="offset points",
+                        xytext=(6, -12), fontsize=8, color="#c00000")
+        txt = (f"AUC = {s.get('auc', float('nan')):.3f}\n95% CI = {s.get('ci_low', float('nan')):.3f}"
+               f"–{s.get('ci_high', float('nan')):.3f}\n" + _p_text(s.get("p_value")))
+        ax.text(0.97, 0.05, txt, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "#ccc"})
+        ax.set_title(f"{'ABCDEFGH'[i]}  {OUTCOME_LABELS.get(o, o)}", fontsize=9, loc="left")
+        ax.set_xlabel("1 – Specificity")
+        ax.set_ylabel("Sensitivity")
+        ax.set_xlim(-0.01, 1.01)
+        ax.set_ylim(-0.01, 1.01)
+        ax.set_aspect("equal")
+    fig.suptitle("Figure 3. ROC curves of the IFX trough level", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+def _cell(col: str, v) -> str:
+    if v is None or v is pd.NA:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        if math.isnan(v):
+            return ""
+        if math.isinf(v):
+            return "∞" if v > 0 else "-∞"
+        if col == "p_value" or col.endswith("p_value"):
+            return format_p(float(v))
+        if float(v).is_integer() and abs(v) < 1e9 and col in ("n", "df", "step", "n_events", "n_terms"):
+            return str(int(v))
+        return f"{v:.3f}" if abs(v) < 1e5 else f"{v:.4g}"
+    return str(v)
+
+
+def table_rows(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted cells of a frame (for the template)."""
+    cols = [str(c) for c in df.columns]
+    rows = [[_cell(c, v) for c, v in zip(cols, r)] for r in df.itertuples(index=False, name=None)]
+    return cols, rows
+
+
+def render_report(*, title: str, meta: Mapping[str, object], sections: Sequence[Mapping],
+                  figures: Mapping[str, bytes], skipped: Sequence[Mapping[str, str]]) -> str:
+    """The self-contained HTML report.
+
+    ``sections``: dicts with ``name``, ``title``, ``note`` and ``table`` (a DataFrame);
+    ``figures``: name -> PNG bytes (embedded as base64 data URIs); ``skipped``: analyses that could
+    not be computed, with ``analysis`` and ``reason``.
+    """
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("analytics", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    tpl = env.get_template("report.html.j2")
+    secs = []
+    for s in sections:
+        cols, rows = table_rows(s["table"])
+        secs.append({"name": s["name"], "title": s["title"], "note": s.get("note", ""), "columns": cols,
+                     "rows": rows})
+    figs = [{"name": k, "src": "data:image/png;base64," + base64.b64encode(v).decode("ascii")}
+            for k, v in figures.items()]
+    return tpl.render(title=title, meta=list(meta.items()), sections=secs, figures=figs, skipped=list(skipped))
+
+
+__all__ = ["figure_trough_boxplots", "figure_rate_bars", "figure_roc_curves", "render_report", "format_p",
+           "table_rows", "OUTCOME_LABELS"]

@@ -1,0 +1,312 @@
+"""The measured functions; each runs in a fresh interpreter through :mod:`benchmarks.worker`.
+
+Every function returns a dict of plain values (seconds, counts, flags); the worker adds peak RSS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+
+def warm_imports(task: str) -> None:
+    """Import what a task needs before the baseline RSS is taken (imports are not the work)."""
+    if task.startswith("ingest") or task.startswith("validate") or task.startswith("e2e"):
+        import tdm.centres.harmonise  # noqa: F401
+        import tdm.centres.readers  # noqa: F401
+        import tdm.ingest  # noqa: F401
+        import tdm.reports  # noqa: F401
+        import tdm.warehouse.load  # noqa: F401
+        import validators  # noqa: F401
+    if task.startswith("duckdb"):
+        import duckdb  # noqa: F401
+
+
+# -- ingestion ---------------------------------------------------------------------------------------------
+
+class StageTimer:
+    """Wraps module functions to add their wall time to named buckets (patched for one run)."""
+
+    def __init__(self):
+        self.t: dict[str, float] = {}
+        self._undo: list[tuple[object, str, object]] = []
+
+    def wrap(self, module, name: str, bucket: str) -> None:
+        orig = getattr(module, name)
+
+        def timed(*a, **kw):
+            t0 = time.perf_counter()
+            try:
+                return orig(*a, **kw)
+            finally:
+                self.t[bucket] = self.t.get(bucket, 0.0) + time.perf_counter() - t0
+
+        setattr(module, name, timed)
+        self._undo.append((module, name, orig))
+
+    def restore(self) -> None:
+        for module, name, orig in reversed(self._undo):
+            setattr(module, name, orig)
+        self._undo.clear()
+
+
+def _fresh_home(home: str) -> Path:
+    p = Path(home)
+    shutil.rmtree(p, ignore_errors=True)
+    p.mkdir(parents=True)
+    return p
+
+
+def _place(settings, centre: str, src: str) -> Path:
+    inbox = settings.centre_inbox(centre)
+    inbox.mkdir(parents=True, exist_ok=True)
+    dst = inbox / Path(src).name
+    with contextlib.suppress(FileNotFoundError):
+        dst.unlink()
+    try:
+        os.link(src, dst)           # same file system: no copy, the source stays for the next run
+    except OSError:
+        shutil.copyfile(src, dst)
+    old = time.time() - 60
+    os.utime(dst, (old, old))
+    return dst
+
+
+def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None) -> dict:
+    """The whole ingestion path for one file (discover -> read -> harmonise -> validate -> report ->
+    load -> snapshot -> archive), exactly the stages ``flows.ingest`` runs, with per-stage times.
+
+    ``pre`` files (e.g. the baseline a lab file's patients need) are ingested first, untimed.
+    """
+    os.environ.setdefault("TDM_MODE", "demo")
+    import tdm.centres.harmonise as H
+    import tdm.centres.readers as R
+    import tdm.ingest as st
+    import tdm.privacy as P
+    import tdm.warehouse.connection as C
+    import tdm.warehouse.load as L
+    import validators
+
+    _fresh_home(home)
+    settings, profiles, key = st.setup(home)
+    profile = profiles[centre]
+    for f in pre or []:
+        _place(settings, centre, f)
+    if pre:
+        for cand in st.discover(settings, [centre], stable_seconds=0).ready:
+            c = st.process_file(settings, profile, cand, key)
+            if c.status not in ("loaded", "loaded_with_rejections"):
+                return {"error": f"pre-load {cand.path.name}: {c.status} {c.message}"}
+    _place(settings, centre, path)
+    timer = StageTimer()
+    timer.wrap(st, "sha256_file", "checksum")
+    timer.wrap(R, "read_export", "read")
+    timer.wrap(P, "scan_identifiers", "scan")
+    timer.wrap(H, "harmonise", "harmonise")
+    timer.wrap(st, "load_context", "context")
+    timer.wrap(validators, "validate_file", "validate")
+    timer.wrap(st, "write_report", "report")
+    timer.wrap(L, "load_file", "load")
+    timer.wrap(C, "publish_snapshot", "snapshot")
+    try:
+        t0 = time.perf_counter()
+        cand = [c for c in st.discover(settings, [centre], stable_seconds=0).ready
+                if c.path.name == Path(path).name][0]
+        t1 = time.perf_counter()
+        read = st.read_and_harmonise(profile, cand, key)
+        t2 = time.perf_counter()
+        prepared = st.validate_read(settings, profile, read)
+        t3 = time.perf_counter()
+        committed = st.commit(settings, prepared)
+        t4 = time.perf_counter()
+        st.archive_file(cand, committed)
+        t5 = time.perf_counter()
+    finally:
+        timer.restore()
+    stages = {k: round(v, 4) for k, v in timer.t.items()}
+    stages.update(discover=round(t1 - t0, 4), read_and_harmonise=round(t2 - t1, 4),
+                  validate_read=round(t3 - t2, 4), commit=round(t4 - t3, 4), archive=round(t5 - t4, 4))
+    from tdm.warehouse.connection import open_reader
+
+    con = open_reader(settings.snapshot)
+    from schema.dictionary import ENTITIES
+
+    counts = {e: con.execute(f"SELECT count(*) FROM core.{ENTITIES[e].table} WHERE is_current").fetchone()[0]
+              for e in ENTITIES}
+    con.close()
+    return {"seconds": round(t5 - t0, 4), "status": committed.status, "rows_read": committed.rows_read,
+            "rows_loaded": committed.rows_loaded, "rows_rejected": committed.rows_rejected,
+            "message": committed.message, "stages": stages, "warehouse_rows": counts,
+            "file_mb": round(os.path.getsize(path) / 1e6, 1)}
+
+
+def duckdb_load(path: str, db: str, threads: int | None = None) -> dict:
+    """DuckDB's own ``read_csv`` of the same file into a table of a fresh database file (durable:
+    CREATE TABLE AS + CHECKPOINT), the practical upper bound for a CSV load on this machine."""
+    import duckdb
+
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(db)
+    con = duckdb.connect(db)
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    t0 = time.perf_counter()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')")
+    t1 = time.perf_counter()
+    con.execute("CHECKPOINT")
+    t2 = time.perf_counter()
+    n = con.execute("SELECT count(*) FROM t").fetchone()[0]
+    con.close()
+    os.unlink(db)
+    return {"seconds": round(t2 - t0, 4), "load_s": round(t1 - t0, 4), "checkpoint_s": round(t2 - t1, 4),
+            "rows": n, "threads": threads or os.cpu_count()}
+
+
+# -- validation ----------------------------------------------------------------------------------------------
+
+def _harmonised(path: str, centre: str, home: str):
+    os.environ.setdefault("TDM_MODE", "demo")
+    import tdm.ingest as st
+
+    _fresh_home(home)
+    settings, profiles, key = st.setup(home)
+    profile = profiles[centre]
+    dst = _place(settings, centre, path)
+    cand = st.Candidate(centre, dst, dst.stat().st_size, dst.stat().st_mtime)
+    read = st.read_and_harmonise(profile, cand, key)
+    if read.error is not None:
+        raise RuntimeError(str(read.error))
+    return settings, profile, read
+
+
+def validate_backends(path: str, centre: str, home: str, repeat: int = 3) -> dict:
+    """Validation of the same harmonised frames: the project's ``validate_file`` (pandera on pandas +
+    the cross-field rules), pandera's schema checks alone on pandas, the same column checks in
+    pandera.polars, and the same checks as one SQL aggregate in DuckDB (in-database)."""
+    from benchmarks import backends
+    import tdm.ingest as st
+    import validators
+
+    settings, profile, read = _harmonised(path, centre, home)
+    frames = read.harmonised.frames
+    ctx = st.load_context(settings, centre, Path(path).name, read.file_kind, 0.5)
+    rows = sum(len(df) for df in frames.values())
+    out = {"rows": rows, "lines": read.rows_read}
+
+    def med(fn):
+        ts = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        return round(statistics.median(ts), 4)
+
+    res = validators.validate_file(frames, read.harmonised.cell_issues, ctx)
+    out["validate_file_s"] = med(lambda: validators.validate_file(frames, read.harmonised.cell_issues, ctx))
+    out["validate_file_issues"] = int(len(res.issues))
+    out["pandera_pandas_s"] = med(lambda: backends.pandera_pandas(frames, ctx))
+    try:
+        out["pandera_polars_s"] = med(lambda: backends.pandera_polars(frames, ctx))
+        out["polars_convert_s"] = med(lambda: backends.to_polars(frames))
+    except ImportError as exc:
+        out["pandera_polars_s"] = None
+        out["pandera_polars_note"] = f"not installed: {exc}"
+    out["duckdb_sql_s"] = med(lambda: backends.duckdb_checks(frames, ctx))
+    out["failures"] = {"pandera_pandas": backends.pandera_pandas(frames, ctx),
+                       "duckdb_sql": backends.duckdb_checks(frames, ctx)}
+    return out
+
+
+# -- analysis ------------------------------------------------------------------------------------------------
+
+def _median_time(fn, repeat: int) -> tuple[float, object]:
+    ts, res = [], None
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        res = fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts), res
+
+
+def analysis_python(csv: str, repeat: int = 3, boot: bool = True, boot_repeat: int = 1,
+                    sklearn_boot_max_n: int = 10_000) -> dict:
+    """ROC + DeLong CI + Youden (analytics.roc.roc_analysis, which also builds the curve and the
+    target-specificity cut-off) and 2,000 stratified bootstrap resamples of the Youden cut-off
+    (analytics.bootstrap), next to scikit-learn's roc_curve + roc_auc_score + argmax(J) (no CI:
+    scikit-learn has no DeLong) and a plain scikit-learn bootstrap loop for small n."""
+    import numpy as np
+    import pandas as pd
+
+    from analytics.bootstrap import bootstrap_cutoff
+    from analytics.roc import roc_analysis
+
+    d = pd.read_csv(csv)
+    x = d["marker"].to_numpy(dtype=float)
+    y = d["outcome"].to_numpy().astype(bool)
+    out: dict = {"n": int(len(d))}
+    t, r = _median_time(lambda: roc_analysis(x, y), repeat)
+    out.update(roc_s=round(t, 5), auc=r.auc, ci_low=r.ci_low, ci_high=r.ci_high, youden_cutoff=r.youden.cutoff
+               if hasattr(r.youden, "cutoff") else None)
+    if boot:
+        t, b = _median_time(lambda: bootstrap_cutoff(x, y, n_resamples=2000, seed=1), boot_repeat)
+        out.update(boot_s=round(t, 4), boot_cutoff=b.cutoff, boot_ci_low=b.cutoff_ci_low,
+                   boot_ci_high=b.cutoff_ci_high)
+    try:
+        from sklearn.metrics import roc_auc_score, roc_curve
+    except ImportError:
+        out["sklearn"] = "not installed"
+        return out
+
+    def sk():
+        fpr, tpr, thr = roc_curve(y, x)
+        auc = roc_auc_score(y, x)
+        k = int(np.argmax(tpr - fpr))
+        return auc, thr[k]
+
+    t, (auc, thr) = _median_time(sk, repeat)
+    out.update(sklearn_roc_s=round(t, 5), sklearn_auc=float(auc), sklearn_youden=float(thr))
+    if boot and len(d) <= sklearn_boot_max_n:
+        rng = np.random.default_rng(1)
+        pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+
+        def skboot():
+            cuts = np.empty(2000)
+            for i in range(2000):
+                idx = np.concatenate([rng.choice(pos, pos.size), rng.choice(neg, neg.size)])
+                fpr, tpr, thr = roc_curve(y[idx], x[idx])
+                cuts[i] = thr[int(np.argmax(tpr - fpr))]
+            return cuts
+
+        t, cuts = _median_time(skboot, 1)
+        out.update(sklearn_boot_s=round(t, 4), sklearn_boot_ci=[float(np.quantile(cuts, 0.025)),
+                                                               float(np.quantile(cuts, 0.975))])
+    return out
+
+
+def publication_demo(home: str, patients: int = 300, seed: int = 42) -> dict:
+    """The full publication on the demo data: synthetic cohort -> flows ingestion (untimed) ->
+    ``tdm.publication.build_publication`` (timed)."""
+    os.environ.setdefault("TDM_MODE", "demo")
+    from tdm.runtime import quiet_prefect_environment
+
+    quiet_prefect_environment(Path(home))
+    try:
+        from tdm.publication import build_publication
+        from tdm.synth import generate_cohort, write_exports  # noqa: F401
+    except ImportError as exc:
+        return {"skipped": f"not available yet: {exc}"}
+    from tdm.config import load_settings
+    from tdm.demo import run_demo
+
+    settings = load_settings(home, "demo")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    run_demo(settings, patients=patients, seed=seed, error_rate=0.05, echo=lambda *_: None)
+    t1 = time.perf_counter()
+    t, pub = _median_time(lambda: build_publication(settings), 1)
+    return {"seconds": round(t, 3), "demo_total_s": round(t1 - t0, 3), "patients": patients,
+            "publication": str(getattr(pub, "folder", ""))}
