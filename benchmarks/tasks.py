@@ -310,3 +310,199 @@ def publication_demo(home: str, patients: int = 300, seed: int = 42) -> dict:
     t, pub = _median_time(lambda: build_publication(settings), 1)
     return {"seconds": round(t, 3), "demo_total_s": round(t1 - t0, 3), "patients": patients,
             "publication": str(getattr(pub, "folder", ""))}
+
+
+# -- end to end ----------------------------------------------------------------------------------------------
+
+def e2e_latency(path: str, centre: str, home: str, interval: float = 1.0, stable_seconds: float = 5.0,
+                timeout: float = 300.0) -> dict:
+    """File dropped -> report written -> rows queryable, with ``tdm watch``'s loop running the real
+    Prefect ingestion flow every ``interval`` seconds (Prefect's temporary server, warmed up by one
+    empty pass first, as a long-running ``tdm watch`` is).
+
+    The file is dropped the way a transfer tool finishes: written under a temporary name
+    (``*.part``, ignored by discovery) and renamed into the inbox, its modification time that of
+    the finished upload (``stable_seconds`` old).  A file still being written additionally waits
+    ``stable_seconds`` after its last write.  Post-load analysis is off (measured separately).
+    """
+    import threading
+
+    os.environ.setdefault("TDM_MODE", "demo")
+    _fresh_home(home)
+    from tdm.runtime import quiet_prefect_environment
+
+    os.environ["PREFECT_HOME"] = str(Path(home) / ".prefect")
+    quiet_prefect_environment(Path(home))
+    import tdm.ingest as st
+    from flows.watch import watch
+    from tdm.warehouse.connection import open_reader
+
+    settings, profiles, key = st.setup(home)
+    stop = threading.Event()
+    passes: list[tuple[float, float, int]] = []   # (start, end, files) of every ingestion flow run
+    import flows.ingest as fi
+
+    real_flow = fi.ingest_flow
+
+    def timed_flow(*a, **kw):
+        t = time.perf_counter()
+        summary = real_flow(*a, **kw)
+        passes.append((t, time.perf_counter(), len(summary.files)))
+        return summary
+
+    fi.ingest_flow = timed_flow          # watch() imports it at call time
+    th = threading.Thread(target=watch, kwargs=dict(home=home, interval=interval, stable_seconds=stable_seconds,
+                                                    analyse_after_load=False, cron="0 2 1 1 *", stop=stop,
+                                                    echo=lambda *_: None), daemon=True)
+    t_start = time.perf_counter()
+    th.start()
+    deadline = time.perf_counter() + timeout
+    while len(passes) < 2 and time.perf_counter() < deadline:   # Prefect start-up paid, loop steady
+        time.sleep(0.05)
+    first_pass = passes[0][1] - t_start if passes else None
+    inbox = settings.centre_inbox(centre)
+    inbox.mkdir(parents=True, exist_ok=True)
+    tmp = inbox / (Path(path).name + ".part")
+    shutil.copyfile(path, tmp)
+    old = time.time() - stable_seconds - 1
+    os.utime(tmp, (old, old))
+    t0 = time.perf_counter()
+    os.replace(tmp, inbox / Path(path).name)
+    t_report = t_query = None
+    rows = 0
+    reports = settings.reports / centre
+    while time.perf_counter() - t0 < timeout:
+        if t_report is None and reports.exists() and any(p.suffix == ".html" and p.name != "index.html"
+                                                         for p in reports.iterdir()):
+            t_report = time.perf_counter() - t0
+        try:
+            con = open_reader(settings.snapshot)
+            try:
+                rows = con.execute("SELECT count(*) FROM core.assessments WHERE is_current").fetchall()[0][0]
+            finally:
+                con.close()
+        except Exception:
+            rows = 0
+        if rows and t_query is None:
+            t_query = time.perf_counter() - t0
+            break
+        time.sleep(0.05)
+    stop.set()
+    th.join(timeout=60)
+    fi.ingest_flow = real_flow
+    empty = [e - b for b, e, n in passes if n == 0][1:]
+    loaded = [(b - t0, e - b) for b, e, n in passes if n > 0]
+    return {"report_s": None if t_report is None else round(t_report, 3),
+            "empty_pass_s": round(statistics.median(empty), 3) if empty else None,
+            "loading_pass_start_s": round(loaded[0][0], 3) if loaded else None,
+            "loading_pass_s": round(loaded[0][1], 3) if loaded else None,
+            "queryable_s": None if t_query is None else round(t_query, 3), "rows_queryable": int(rows),
+            "interval_s": interval, "stable_seconds": stable_seconds,
+            "first_pass_s": None if first_pass is None else round(first_pass, 3)}
+
+
+# -- chunked ingestion prototype (proposal for the lead: docs/PERFORMANCE.md) --------------------------------
+
+def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000) -> dict:
+    """Stream a long lab export in chunks: Arrow CSV batches -> harmonise -> validate -> append, all
+    chunks inside ONE DuckDB transaction (the file stays atomic), so memory is bounded by the chunk,
+    not the file.  A prototype: it reuses the adapters, the validator and the loader's helpers
+    unchanged; what a production version must add is listed in docs/PERFORMANCE.md (cross-chunk
+    duplicate keys, blank-line numbering, the report)."""
+    os.environ.setdefault("TDM_MODE", "demo")
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    import tdm.ingest as st
+    import tdm.warehouse.load as L
+    import validators
+    from schema.dictionary import ENTITIES, entity_columns
+    from tdm.centres.harmonise import harmonise
+    from tdm.privacy import scan_identifiers
+    from tdm.warehouse.connection import open_writer, publish_snapshot
+
+    _fresh_home(home)
+    settings, profiles, key = st.setup(home)
+    profile = profiles["knuh"]
+    _place(settings, "knuh", baseline)
+    for cand in st.discover(settings, ["knuh"], stable_seconds=0).ready:
+        st.process_file(settings, profile, cand, key)
+    spec = profile.match(Path(path).name)
+    name = Path(path).name
+    t0 = time.perf_counter()
+    checksum = st.sha256_file(Path(path))
+    ctx = st.load_context(settings, "knuh", name, spec.kind, profile.max_error_fraction)
+    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=64 << 20),
+                            convert_options=pacsv.ConvertOptions(column_types=None, strings_can_be_null=False,
+                                                                 auto_dict_encode=False),
+                            parse_options=pacsv.ParseOptions())
+    schema = reader.schema
+    reader.close()
+    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=16 << 20),
+                            convert_options=pacsv.ConvertOptions(column_types={f.name: pa.string() for f in schema}))
+    totals = dict(rows_read=0, rows_loaded=0, rows_rejected=0, issues=0, chunks=0)
+    t_h = t_v = t_l = 0.0
+    line = 2
+    with open_writer(settings.warehouse) as con:
+        file_id = L.reserve_file_id(con)
+        con.begin()
+        try:
+            pending: list[pd.DataFrame] = []
+            pending_n = 0
+
+            def flush(frames):
+                nonlocal line, t_h, t_v, t_l
+                raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+                raw["source_line"] = pd.RangeIndex(line, line + len(raw)).astype("int64")
+                line += len(raw)
+                if totals["chunks"] == 0 and scan_identifiers(raw):
+                    raise RuntimeError("direct identifiers")
+                a = time.perf_counter()
+                h = harmonise(raw, spec, profile, key, file_name=name)
+                b = time.perf_counter()
+                res = validators.validate_file(h.frames, h.cell_issues, ctx)
+                c = time.perf_counter()
+                for entity, df in res.accepted.items():
+                    if len(df):
+                        L._supersede(con, entity, df, file_id)
+                        L._append(con, f"core.{ENTITIES[entity].table}", entity_columns(entity) +
+                                  ["source_line", "warnings"], df, {"file_id": file_id, "is_current": True})
+                L._append(con, "quarantine.rows", L.QUARANTINE_COLUMNS, res.rejected, {"file_id": file_id})
+                if res.issues is not None:
+                    L._append(con, "ingest.issues", L.ISSUE_COLUMNS, res.issues, {"file_id": file_id})
+                t_h += b - a
+                t_v += c - b
+                t_l += time.perf_counter() - c
+                totals["rows_read"] += res.rows_read
+                totals["rows_loaded"] += res.rows_loaded
+                totals["rows_rejected"] += res.rows_rejected
+                totals["issues"] += len(res.issues)
+                totals["chunks"] += 1
+
+            for batch in reader:
+                df = batch.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=float("nan"))
+                                     if t == pa.string() else None)
+                pending.append(df.astype("str"))
+                pending_n += len(df)
+                if pending_n >= chunk_rows:
+                    flush(pending)
+                    pending, pending_n = [], 0
+            if pending:
+                flush(pending)
+            meta = L.FileMeta(centre_id="knuh", file_name=name, checksum_sha256=checksum,
+                              size_bytes=os.path.getsize(path), received_at=__import__("datetime").datetime.now(),
+                              code_version="bench-chunked", file_kind=spec.kind)
+            outcome = L.LoadOutcome(file_id, "loaded_with_rejections" if totals["rows_rejected"] else "loaded",
+                                    rows_read=totals["rows_read"], rows_loaded=totals["rows_loaded"],
+                                    rows_rejected=totals["rows_rejected"])
+            L._insert_file_row(con, file_id, meta, outcome)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        publish_snapshot(con, settings.warehouse, settings.snapshot)
+    total = time.perf_counter() - t0
+    return {"seconds": round(total, 3), "rows_per_s": round(totals["rows_read"] / total) if total else None,
+            "chunk_rows": chunk_rows, "harmonise_s": round(t_h, 3), "validate_s": round(t_v, 3),
+            "load_s": round(t_l, 3), **totals}

@@ -346,3 +346,14 @@ def write_report(settings: Settings, meta, outcome, prepared: Prepared, stem: st
     from tdm.reports import write_file_report_for
 
     write_file_report_for(settings, meta, outcome, prepared, stem)
+
+
+def run_pass(home=None, *, stable_seconds: float = DEFAULT_STABLE_SECONDS) -> list[Committed]:
+    """One ingestion pass with plain calls, sequentially (what the flow does with tasks)."""
+    settings, profiles, key = setup(home)
+    found = discover(settings, list(profiles), stable_seconds=stable_seconds)
+    out = []
+    for centre, cands in group_by_centre(found.ready).items():
+        for cand in order_candidates(profiles[centre], cands):
+            out.append(process_file(settings, profiles[centre], cand, key))
+    return out

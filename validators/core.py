@@ -107,7 +107,7 @@ def _normalise(entity: str, df: pd.DataFrame | None) -> tuple[pd.DataFrame, list
         except (ValueError, TypeError):
             pass
         if dtype == "datetime64[us]":
-            conv = pd.to_datetime(col, errors="coerce").astype(dtype)
+            conv = pd.to_datetime(col, errors="coerce", format="mixed").astype(dtype)
         elif dtype in ("Int64", "float64"):
             conv = pd.to_numeric(col, errors="coerce").astype(dtype)
         elif dtype == "boolean":

@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from schema.dictionary import ANALYTES, entity_columns
+from schema.dictionary import ANALYTES, BY_ENTITY, entity_columns
 from schema.models import PANDAS_DTYPES
-from schema.dictionary import BY_ENTITY
 
 DAY = np.timedelta64(1, "D")
 STUDY_START = np.datetime64("2013-03-01")

@@ -601,7 +601,7 @@ def _finalise_lines(f: _File) -> pd.DataFrame:
 
 
 def _write(f: _File, path: Path) -> None:
-    data = f.frame[[c for c in f.frame.columns if not c.startswith("_")]]
+    data = f.frame[[c for c in f.frame.columns if not c.startswith("_")]].copy()
     tmp = path.with_name("." + path.name + ".part")
     if f.fmt == "xlsx":
         import xlsxwriter
@@ -623,7 +623,8 @@ def _write(f: _File, path: Path) -> None:
         opts = f.spec.csv
         text = data.to_csv(index=False, sep=opts.delimiter, lineterminator="\n")
         if opts.decimal == ",":
-            pass  # numbers are written with '.', fine for a ',' decimal profile only if delimiter differs
+            for c in data.columns:  # a decimal-comma centre writes 4,5 (delimiter must then differ)
+                data[c] = data[c].str.replace(r"^(-?\d+)\.(\d+)$", r"\1,\2", regex=True)
         pre = "".join(f"{f.centre_id} export\n" for _ in range(f.spec.header_row - 1))
         tmp.write_bytes((pre + text).encode(f.encoding))
     os.replace(tmp, path)

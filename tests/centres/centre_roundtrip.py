@@ -40,8 +40,6 @@ def sort_key(entity):
 def assert_frames_match(got: pd.DataFrame, want: pd.DataFrame, entity: str) -> None:
     cols = entity_columns(entity)
     assert list(got.columns) == cols + [SOURCE_LINE], f"{entity}: columns {list(got.columns)}"
-    for v in cols:
-        pass
     g = got[cols].sort_values(sort_key(entity), kind="stable").reset_index(drop=True)
     w = want[cols].sort_values(sort_key(entity), kind="stable").reset_index(drop=True)
     assert len(g) == len(w), f"{entity}: {len(g)} rows harmonised, {len(w)} in the truth"

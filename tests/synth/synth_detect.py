@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from schema.dictionary import ANALYTES, ENTITIES
@@ -62,4 +60,3 @@ def detectable(rec, frames: dict[str, dict[str, pd.DataFrame]], issues: dict[str
 
 
 __all__ = ["detectable"]
-_ = Path

@@ -142,3 +142,12 @@ def test_write_file_report_and_index(tmp_path):
                                            "received_at": [dt.datetime(2026, 10, 1)], "status": ["loaded"],
                                            "report_path": [str(html)]}), tmp_path)
     assert html.name in idx.read_text()
+
+
+def test_validation_doc_lists_every_rule_from_the_registry():
+    from pathlib import Path
+
+    from validators.registry import rules_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "VALIDATION.md").read_text(encoding="utf-8")
+    assert rules_markdown() in doc, "regenerate the rule table in docs/VALIDATION.md"
