@@ -385,6 +385,7 @@ def write_summary(res: dict[str, pd.DataFrame], info: dict, mode: str) -> str:
 
 
 def main(argv=None) -> int:
+    global RESULTS
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_const", dest="mode", const="quick",
@@ -392,11 +393,10 @@ def main(argv=None) -> int:
     g.add_argument("--full", action="store_const", dest="mode", const="full", help="adds 1e7-row files")
     g.add_argument("--tiny", action="store_const", dest="mode", const="tiny", help="smoke run (tests)")
     ap.add_argument("--only", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
-    ap.add_argument("--results", default=str(RESULTS), help="results folder")
+    ap.add_argument("--results", default=None, help="results folder (default benchmarks/results)")
     ap.set_defaults(mode="quick")
     a = ap.parse_args(argv)
-    global RESULTS
-    RESULTS = Path(a.results)
+    RESULTS = Path(a.results) if a.results else ROOT / "results"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (WORK / "data").mkdir(parents=True, exist_ok=True)
     only = [x.strip() for x in a.only.split(",") if x.strip()]

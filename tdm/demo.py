@@ -61,12 +61,7 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     console = Console()
     cut = getattr(pub, "cutoff_table", None)
     if cut is not None and len(cut):
-        table = Table(title="IFX trough cut-offs for mucosal healing (SES-CD = 0)")
-        for col in cut.columns:
-            table.add_column(str(col))
-        for row in cut.itertuples(index=False):
-            table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-        console.print(table)
+        console.print(cutoff_summary_table(cut))
     loaded = sum(f["rows_loaded"] or 0 for f in summary.files)
     rejected = sum(f["rows_rejected"] or 0 for f in summary.files)
     echo(f"files: {len(summary.files)}; rows loaded: {loaded}; rows rejected: {rejected}")
@@ -76,3 +71,20 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
          f"or duckdb -readonly {settings.snapshot})")
     echo(f"done in {time.monotonic() - t0:.0f} s")
     return {"files": summary.files, "publication": pub}
+
+
+def cutoff_summary_table(cut):
+    """The MH cut-off table as a clinician reads it (percentages, counts), for the terminal."""
+    from rich.table import Table
+
+    table = Table(title="IFX trough cut-offs for mucosal healing (SES-CD = 0), rule: trough >= cut-off")
+    for col in ("cut-off ug/mL", "source", "TP", "FP", "TN", "FN", "sens %", "spec %", "PPV %", "NPV %"):
+        table.add_column(col, justify="right")
+
+    def pct(v):
+        return "-" if v is None or v != v else f"{100 * v:.1f}"
+
+    for r in cut.to_dict("records"):
+        table.add_row(f"{r['cutoff']:g}", str(r.get("source", "")), *(str(int(r[k])) for k in ("tp", "fp", "tn", "fn")),
+                      pct(r["sensitivity"]), pct(r["specificity"]), pct(r["ppv"]), pct(r["npv"]))
+    return table

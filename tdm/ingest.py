@@ -169,14 +169,15 @@ def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: 
     if settings.snapshot.exists():
         con = open_reader(settings.snapshot)
         try:
+            # with their dates, so visits sent without their baseline still get the date-order rules
             frames["known_patients"] = con.execute(
-                "SELECT centre_id, patient_id FROM core.patients WHERE is_current AND centre_id = ?",
-                [centre_id]).df()
+                "SELECT centre_id, patient_id, birth_date, diagnosis_date, ifx_start_date FROM core.patients "
+                "WHERE is_current AND centre_id = ?", [centre_id]).df()
             frames["other_centre_patients"] = con.execute(
                 "SELECT DISTINCT centre_id, patient_id FROM core.patients WHERE is_current AND centre_id <> ?",
                 [centre_id]).df()
             frames["existing_assessments"] = con.execute(
-                "SELECT centre_id, patient_id, colonoscopy_date FROM core.assessments "
+                "SELECT centre_id, patient_id, colonoscopy_date, infusion_date FROM core.assessments "
                 "WHERE is_current AND centre_id = ?", [centre_id]).df()
             frames["reviews"] = con.execute(
                 "SELECT centre_id, patient_id, rule, column_name FROM ingest.reviews WHERE centre_id = ?",

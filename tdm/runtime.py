@@ -25,4 +25,6 @@ def quiet_prefect_environment(home: Path | None = None) -> None:
         os.environ.setdefault(key, value)
     if "PREFECT_HOME" not in os.environ:
         base = home or Path(os.environ.get("TDM_HOME") or "tdm-home")
-        os.environ["PREFECT_HOME"] = str(Path(base).resolve() / ".prefect")
+        prefect_home = Path(base).resolve() / ".prefect"
+        prefect_home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(prefect_home)

@@ -210,4 +210,54 @@ def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str) -> pd.Dat
     return df
 
 
-__all__ = ["read_export", "SOURCE_LINE"]
+# -- streaming (large CSV exports) -------------------------------------------------------------------
+
+def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = 500_000):
+    """Yield a large CSV export in frames of at most ``chunk_rows`` rows, same shape as :func:`read_export`.
+
+    Memory stays bounded by the chunk, not the file: the bytes are decoded incrementally (a bad
+    byte raises ``encoding`` with the line it is on) and ``source_line`` keeps counting across
+    chunks.  The first encoding of the profile is used (a file large enough to stream is expected
+    to be a machine export in one known encoding).
+    """
+    path = Path(path)
+    if spec.reading_format(path.name) != "csv":
+        raise FileRejected("only CSV exports can be streamed", code="unreadable", file=path.name)
+    if path.stat().st_size == 0:
+        raise FileRejected("the file is empty (0 bytes)", code="empty_file", file=path.name)
+    opts = spec.csv
+    encoding = opts.encoding[0]
+    skip = spec.header_row - 1
+    first_line = spec.header_row + 1
+    seen = 0
+    try:
+        reader = pd.read_csv(
+            path, sep=opts.delimiter, quotechar=opts.quotechar, header=0, skiprows=skip, dtype="str",
+            keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c",
+            encoding="utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig") else encoding,
+            encoding_errors="strict", chunksize=chunk_rows, index_col=False,
+        )
+        for chunk in reader:
+            start = first_line + seen
+            seen += len(chunk)
+            try:
+                yield _finish(chunk, first_data_line=start, file_name=path.name)
+            except FileRejected as exc:
+                if exc.code != "header_only":   # a chunk of blank lines is not the end of the file
+                    raise
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            f"the file cannot be decoded as {encoding} ({exc.reason}) after line {first_line + seen - 1}",
+            code="encoding", file=path.name, line=first_line + seen,
+            hint="export the file in the profile's encoding",
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise FileRejected("the file has no header line", code="empty_file", file=path.name) from None
+    except pd.errors.ParserError as exc:
+        raise FileRejected(f"malformed CSV: {exc}", code="malformed_csv", file=path.name,
+                           hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
+    if seen == 0:
+        raise FileRejected("the file has a header but no data rows", code="header_only", file=path.name)
+
+
+__all__ = ["read_export", "iter_csv_chunks", "SOURCE_LINE"]

@@ -82,7 +82,7 @@ def reserve_file_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(_exec(con, "SELECT nextval('ingest.file_id_seq')")[0][0])
 
 
-def _insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome) -> None:
+def insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome) -> None:
     _exec(
         con,
         """INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, size_bytes,
@@ -148,7 +148,7 @@ def record_duplicate(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMet
     outcome = duplicate_outcome(file_id, duplicate_of)
     con.begin()
     try:
-        _insert_file_row(con, file_id, meta, outcome)
+        insert_file_row(con, file_id, meta, outcome)
         con.commit()
     except BaseException:
         con.rollback()
@@ -176,22 +176,30 @@ def load_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, resu
     con.begin()
     try:
         if result.file_error is None:
-            superseded: dict[str, int] = {}
-            for entity, df in result.accepted.items():
-                superseded[entity] = _supersede(con, entity, df, file_id)
-                table = f"core.{ENTITIES[entity].table}"
-                cols = entity_columns(entity) + ["source_line", "warnings"]
-                _append(con, table, cols, df, {"file_id": file_id, "is_current": True})
-            _append(con, "quarantine.rows", QUARANTINE_COLUMNS, result.rejected, {"file_id": file_id})
-            outcome = replace(outcome, superseded=superseded)
-        if result.issues is not None:
+            outcome = replace(outcome, superseded=load_rows(con, file_id, result))
+        elif result.issues is not None:
             _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
-        _insert_file_row(con, file_id, meta, outcome)
+        insert_file_row(con, file_id, meta, outcome)
         con.commit()
     except BaseException:
         con.rollback()
         raise
     return outcome
+
+
+def load_rows(con: duckdb.DuckDBPyConnection, file_id: int, result) -> dict[str, int]:
+    """Supersede, insert accepted rows, quarantine and issues of ``result``, inside the caller's
+    transaction (once per file, or once per chunk of a streamed file). Returns superseded counts."""
+    superseded: dict[str, int] = {}
+    for entity, df in result.accepted.items():
+        superseded[entity] = _supersede(con, entity, df, file_id)
+        table = f"core.{ENTITIES[entity].table}"
+        cols = entity_columns(entity) + ["source_line", "warnings"]
+        _append(con, table, cols, df, {"file_id": file_id, "is_current": True})
+    _append(con, "quarantine.rows", QUARANTINE_COLUMNS, result.rejected, {"file_id": file_id})
+    if result.issues is not None:
+        _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
+    return superseded
 
 
 def record_file_error(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, error,
@@ -210,7 +218,7 @@ def record_file_error(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMe
             "fix": getattr(error, "hint", None),
         }])
         _append(con, "ingest.issues", ISSUE_COLUMNS, issue, {"file_id": file_id})
-        _insert_file_row(con, file_id, meta, outcome)
+        insert_file_row(con, file_id, meta, outcome)
         con.commit()
     except BaseException:
         con.rollback()
