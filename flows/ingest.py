@@ -44,6 +44,13 @@ def load_task(settings, prepared):
     return stages.commit(settings, prepared)
 
 
+@task(name="stream-validate-load", retries=4, retry_delay_seconds=[1, 2, 5, 10],
+      retry_condition_fn=_only_transient, task_run_name="stream {candidate.centre_id}/{candidate.path.name}")
+def stream_load_task(settings, profile, candidate, key):
+    """Large files: read, validate and load chunk by chunk in one transaction (bounded memory)."""
+    return stages.commit_streaming(settings, profile, candidate, key)
+
+
 @task(name="archive", task_run_name="archive {candidate.centre_id}/{candidate.path.name}")
 def archive_task(candidate, committed):
     return stages.archive_file(candidate, committed)
@@ -54,9 +61,12 @@ def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
     """One centre's files in order; a failure of one file is recorded and the next one goes on."""
     out = []
     for cand in stages.order_candidates(profile, candidates):
-        read = read_task(profile, cand, key)
-        prepared = validate_task(settings, profile, read)
-        committed = load_task(settings, prepared)
+        if stages.should_stream(profile, cand):
+            committed = stream_load_task(settings, profile, cand, key)
+        else:
+            read = read_task(profile, cand, key)
+            prepared = validate_task(settings, profile, read)
+            committed = load_task(settings, prepared)
         archive_task(cand, committed)
         out.append(asdict(committed))
     return out

@@ -295,7 +295,10 @@ def archive_file(candidate: Candidate, committed: "Committed") -> str | None:
 
 def process_file(settings: Settings, profile, candidate: Candidate, key: bytes) -> "Committed":
     """All stages for one file, as plain calls (the flow runs the same stages as tasks)."""
-    committed = commit(settings, prepare(settings, profile, candidate, key))
+    if should_stream(profile, candidate):
+        committed = commit_streaming(settings, profile, candidate, key)
+    else:
+        committed = commit(settings, prepare(settings, profile, candidate, key))
     archive_file(candidate, committed)
     return committed
 
@@ -358,3 +361,114 @@ def run_pass(home=None, *, stable_seconds: float = DEFAULT_STABLE_SECONDS) -> li
         for cand in order_candidates(profiles[centre], cands):
             out.append(process_file(settings, profiles[centre], cand, key))
     return out
+
+
+# --- large files: streamed in chunks ----------------------------------------------------------------
+# A file above STREAM_THRESHOLD_BYTES is never held in memory whole: each chunk is read, screened,
+# harmonised, validated and inserted inside ONE writer transaction, so the file still commits
+# atomically and memory stays bounded by the chunk size.  Limits (documented): rules that compare
+# rows (duplicate rows, a second assessment) see one chunk at a time, and the report's
+# resubmission diff is not computed for streamed files.
+
+STREAM_THRESHOLD_BYTES = int(float(os.environ.get("TDM_STREAM_THRESHOLD_MB", "64")) * 1024 * 1024)
+STREAM_CHUNK_ROWS = int(os.environ.get("TDM_STREAM_CHUNK_ROWS", "500000"))
+
+
+def should_stream(profile, candidate: Candidate, threshold: int | None = None) -> bool:
+    spec = profile.match(candidate.path.name)
+    if spec is None:
+        return False
+    limit = STREAM_THRESHOLD_BYTES if threshold is None else threshold
+    return candidate.size_bytes > limit and spec.reading_format(candidate.path.name) == "csv"
+
+
+def _merge_results(parts: list, rows_read: int):
+    """One report-sized ValidationResult from the chunks' results (accepted rows are not kept)."""
+    from validators.core import ValidationResult, empty_issues, empty_rejected, rule_counts
+
+    found = [p.issues for p in parts if len(p.issues)]
+    issues = pd.concat(found, ignore_index=True) if found else empty_issues()
+    rejected = [p.rejected for p in parts if len(p.rejected)]
+    return ValidationResult(
+        accepted={}, rejected=pd.concat(rejected, ignore_index=True) if rejected else empty_rejected(),
+        issues=issues, file_error=None, rows_read=rows_read,
+        rows_loaded=sum(p.rows_loaded for p in parts), rows_warned=sum(p.rows_warned for p in parts),
+        rows_rejected=sum(p.rows_rejected for p in parts),
+        warnings_suppressed=sum(p.warnings_suppressed for p in parts), rule_counts=rule_counts(issues),
+    )
+
+
+def commit_streaming(settings: Settings, profile, candidate: Candidate, key: bytes,
+                     chunk_rows: int = STREAM_CHUNK_ROWS) -> Committed:
+    """Read, validate and load a large CSV chunk by chunk in one writer transaction."""
+    from tdm.centres.harmonise import harmonise
+    from tdm.centres.readers import iter_csv_chunks
+    from tdm.privacy import scan_identifiers
+    from tdm.warehouse.connection import open_writer, publish_snapshot
+    from tdm.warehouse import load as loader
+    from validators import validate_file
+
+    spec = profile.match(candidate.path.name)
+    checksum = sha256_file(candidate.path)
+    kind = getattr(spec, "kind", None)
+    meta = loader.FileMeta(
+        centre_id=candidate.centre_id, file_name=candidate.path.name, checksum_sha256=checksum,
+        size_bytes=candidate.size_bytes, received_at=dt.datetime.fromtimestamp(candidate.mtime),
+        code_version=code_version(), file_kind=kind,
+    )
+    max_fraction = getattr(profile, "max_error_fraction", 0.5)
+    with WRITE_LOCK, open_writer(settings.warehouse) as con:
+        earlier = loader.find_loaded_checksum(con, checksum)
+        if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and candidate.path.exists():
+            return Committed(candidate.centre_id, candidate.path.name, earlier[0], "already_loaded", 0, 0, 0, 0,
+                             "completed the archiving of an earlier interrupted run", None, earlier[1])
+        file_id = loader.reserve_file_id(con)
+        stem = report_stem(candidate, checksum)
+        meta = replace(meta, archive_path=str(_archive_target(settings, candidate, file_id)),
+                       report_path=str(settings.reports / candidate.centre_id / f"{stem}.html"))
+        if earlier is not None:
+            outcome = loader.duplicate_outcome(file_id, earlier[0])
+            write_report(settings, meta, outcome, Prepared(candidate, checksum, kind), stem)
+            outcome = loader.record_duplicate(con, file_id, meta, earlier[0])
+        else:
+            context = load_context(settings, candidate.centre_id, candidate.path.name, kind, 1.0)
+            parts, rows_read = [], 0
+            con.begin()
+            try:
+                for i, raw in enumerate(iter_csv_chunks(candidate.path, spec, chunk_rows)):
+                    if i == 0:
+                        findings = scan_identifiers(raw)
+                        if findings:
+                            cols = ", ".join(f"'{c}' ({k})" for c, k in findings)
+                            raise PrivacyError(
+                                f"direct identifiers found in column(s) {cols}; nothing from this file was stored",
+                                file=candidate.path.name, column=findings[0][0])
+                    h = harmonise(raw, spec, profile, key, file_name=candidate.path.name)
+                    del raw
+                    res = validate_file(h.frames, h.cell_issues, context)
+                    if res.file_error is not None:
+                        raise res.file_error
+                    rows_read += res.rows_read
+                    loader.load_rows(con, file_id, res)
+                    parts.append(replace(res, accepted={}))
+                merged = _merge_results(parts, rows_read)
+                if rows_read and merged.rows_rejected / rows_read > max_fraction:
+                    raise FileRejected(
+                        f"{merged.rows_rejected} of {rows_read} lines have errors, more than the centre's "
+                        f"limit of {max_fraction:.0%}; the whole file was rejected", code="too_many_errors",
+                        file=candidate.path.name, hint="fix the errors listed in the report and resend the file")
+                outcome = loader.plan_outcome(file_id, merged)
+                write_report(settings, meta, outcome, Prepared(candidate, checksum, kind, result=merged,
+                                                               rows_read=rows_read), stem)
+                loader.insert_file_row(con, file_id, meta, outcome)
+                con.commit()
+            except Exception as exc:
+                con.rollback()
+                err = _as_file_error(exc, candidate)
+                outcome = loader.error_outcome(file_id, err, rows_read)
+                write_report(settings, meta, outcome, Prepared(candidate, checksum, kind, error=err), stem)
+                outcome = loader.record_file_error(con, file_id, meta, err, rows_read)
+        publish_snapshot(con, settings.warehouse, settings.snapshot)
+    return Committed(candidate.centre_id, candidate.path.name, outcome.file_id, outcome.status, outcome.rows_read,
+                     outcome.rows_loaded, outcome.rows_warned, outcome.rows_rejected, outcome.message,
+                     meta.report_path, meta.archive_path)
