@@ -26,9 +26,11 @@ def publication_task(home: str | None, parameters: dict):
 
 
 @flow(name="tdm-analyse")
-def analyse_flow(home: str | None = None, seed: int = 20161231, target_specificity: float = 0.8,
+def analyse_flow(home: str | None = None, seed: int | None = None, target_specificity: float = 0.8,
                  bootstrap_resamples: int = 2000, publish_artifacts: bool = True):
-    """Build the analysis cohort snapshot, run the analytics and publish them (tables, files, figures)."""
+    """Build the analysis cohort snapshot, run the analytics and publish them (tables, files, figures).
+
+    ``seed`` seeds the bootstrap; when None one is drawn and recorded with the publication."""
     logger = get_run_logger()
     params = {"seed": seed, "target_specificity": target_specificity, "bootstrap_resamples": bootstrap_resamples}
     summary = publication_task(home, params)

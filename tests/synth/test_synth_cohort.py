@@ -100,10 +100,8 @@ def test_timing_conventions(big):
     assert minutes.min() >= 9 * 60 - 90 and minutes.max() <= 14 * 60 - 30
 
 
-def test_large_cohort_is_fast():
-    import time
-
-    t = time.perf_counter()
+def test_large_cohort_is_generated():
+    # generation speed is measured in benchmarks/, not asserted here
     c = generate_cohort(100_000, seed=9)
     assert len(c.patients) == 100_000
-    assert time.perf_counter() - t < 20
+    assert c.patients["patient_id"].is_unique

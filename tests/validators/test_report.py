@@ -86,14 +86,12 @@ def test_file_error_report_has_one_clear_message():
     assert "'=bad" in text
 
 
-def test_big_report_is_capped_and_fast(big_result):
+def test_big_report_is_capped(big_result):
+    # speed is measured in benchmarks/, not asserted here
     r, _ = big_result
-    t0 = time.perf_counter()
     html = render_html(r, meta())
     text = issues_csv(r, meta())
     report_json(r, meta())
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 10, elapsed
     assert html.count("<tr><td class=\"num\">") <= 500 + 10
     assert "Showing 500 of 10000 findings" in html and "000012-smc_export.csv" in html
     assert len(html) < 1_500_000
