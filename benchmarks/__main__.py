@@ -40,6 +40,7 @@ def log(msg: str) -> None:
 
 
 def fmt_n(n: int) -> str:
+    n = int(n)
     return f"1e{len(str(n)) - 1}" if str(n).strip("0") == "1" else str(n)
 
 
@@ -323,7 +324,7 @@ def summary_rows(res: dict[str, pd.DataFrame]) -> list[dict]:
                 big = r["rows"] >= 10_000_000
                 add(f"ingest lab_long {fmt_n(r['rows'])} rows: chunked prototype", f"{r['seconds']:.1f} s, peak "
                     f"{r['peak_rss_mb']:.0f} MB", None, None, "peak < 2 GB at 1e7" if big else "",
-                    (r["peak_rss_mb"] < 2048) if big else None, f"{r.get('chunk_rows')} rows/chunk, one transaction")
+                    (r["peak_rss_mb"] < 2048) if big else None, f"{int(r.get('chunk_rows'))} rows/chunk, one transaction")
     val = res.get("validate")
     if val is not None:
         for _, r in val.iterrows():

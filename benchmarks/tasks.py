@@ -496,7 +496,7 @@ def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000)
             outcome = L.LoadOutcome(file_id, "loaded_with_rejections" if totals["rows_rejected"] else "loaded",
                                     rows_read=totals["rows_read"], rows_loaded=totals["rows_loaded"],
                                     rows_rejected=totals["rows_rejected"])
-            L._insert_file_row(con, file_id, meta, outcome)
+            (getattr(L, "insert_file_row", None) or L._insert_file_row)(con, file_id, meta, outcome)
             con.commit()
         except BaseException:
             con.rollback()
