@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -62,10 +63,14 @@ def _checks(v: Variable, today: dt.date | None = None) -> list[pa.Check]:
 
 
 def _lab_value_in_range(df: pd.DataFrame) -> pd.Series:
-    lo = df["analyte"].map({k: a.min for k, a in ANALYTES.items()}).astype("float64")
-    hi = df["analyte"].map({k: a.max for k, a in ANALYTES.items()}).astype("float64")
-    val = df["value"].astype("float64")
-    return val.isna() | lo.isna() | ((val >= lo) & (val <= hi))
+    # factorize once, then index small arrays: Series.map(dict) on Arrow strings costs ~0.5 us/row
+    codes, uniques = pd.factorize(df["analyte"], use_na_sentinel=True)
+    lo_u = np.array([ANALYTES[u].min if u in ANALYTES else np.nan for u in uniques] + [np.nan], dtype="float64")
+    hi_u = np.array([ANALYTES[u].max if u in ANALYTES else np.nan for u in uniques] + [np.nan], dtype="float64")
+    lo, hi = lo_u[codes], hi_u[codes]  # code -1 (missing analyte) picks the trailing NaN
+    val = df["value"].to_numpy(dtype="float64", na_value=np.nan)
+    ok = np.isnan(val) | np.isnan(lo) | ((val >= lo) & (val <= hi))
+    return pd.Series(ok, index=df.index)
 
 
 @lru_cache(maxsize=None)
