@@ -61,6 +61,14 @@ def test_ingest_then_analyse_flows(prefect_harness, study_home, monkeypatch):
     con.close()
     assert pubs == [(pub.publication_id, n_cohort)]
 
+    # each file's validation summary and the publication's cut-off table are Prefect artifacts
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = {a.key: a for a in client.read_artifacts()}
+    assert {"ingest-files", "ingest-reports", "mh-cutoff-table", "publication-report"} <= set(artifacts)
+    assert "report" in artifacts["ingest-reports"].data and ".html" in artifacts["ingest-reports"].data
+
     # the same exports dropped again are duplicates: nothing new is loaded
     again = study_home / "inbox"
     for f in (study_home / "archive").rglob("*.*"):
