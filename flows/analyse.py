@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 
-from tdm.errors import TdmError
+from flows.retry import only_transient
 
 
-def _only_transient(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except TdmError as exc:
-        return exc.transient
-    except Exception:
-        return False
-    return False
-
-
-@task(name="build-publication", retries=3, retry_delay_seconds=[2, 5, 10], retry_condition_fn=_only_transient)
+@task(name="build-publication", retries=3, retry_delay_seconds=[2, 5, 10], retry_condition_fn=only_transient)
 def publication_task(home: str | None, parameters: dict):
     from tdm.config import load_settings
     from tdm.publication import build_publication

@@ -15,17 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tdm import ingest as stages
-from tdm.errors import TdmError
-
-
-def _only_transient(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except TdmError as exc:
-        return exc.transient
-    except Exception:
-        return False
-    return False
+from flows.retry import only_transient
 
 
 @task(name="read-and-harmonise", task_run_name="read {candidate.centre_id}/{candidate.path.name}")
@@ -38,14 +28,14 @@ def validate_task(settings, profile, read):
     return stages.validate_read(settings, profile, read)
 
 
-@task(name="report-and-load", retries=4, retry_delay_seconds=[1, 2, 5, 10], retry_condition_fn=_only_transient,
+@task(name="report-and-load", retries=4, retry_delay_seconds=[1, 2, 5, 10], retry_condition_fn=only_transient,
       task_run_name="load {prepared.candidate.centre_id}/{prepared.candidate.path.name}")
 def load_task(settings, prepared):
     return stages.commit(settings, prepared)
 
 
 @task(name="stream-validate-load", retries=4, retry_delay_seconds=[1, 2, 5, 10],
-      retry_condition_fn=_only_transient, task_run_name="stream {candidate.centre_id}/{candidate.path.name}")
+      retry_condition_fn=only_transient, task_run_name="stream {candidate.centre_id}/{candidate.path.name}")
 def stream_load_task(settings, profile, candidate, key):
     """Large files: read, validate and load chunk by chunk in one transaction (bounded memory)."""
     return stages.commit_streaming(settings, profile, candidate, key)

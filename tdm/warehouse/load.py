@@ -11,6 +11,7 @@ Bulk inserts go through DataFrame registration (Arrow), never row-by-row SQL.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
@@ -75,6 +76,18 @@ def find_loaded_checksum(con: duckdb.DuckDBPyConnection, checksum: str) -> tuple
 def _exec(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
     """Execute and consume the whole result (DuckDB 2 refuses new work on an unfinished result)."""
     return con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection):
+    """BEGIN ... COMMIT, or ROLLBACK on any exception (including KeyboardInterrupt)."""
+    con.begin()
+    try:
+        yield
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 def reserve_file_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -146,13 +159,8 @@ def error_outcome(file_id: int, error, rows_read: int = 0) -> LoadOutcome:
 def record_duplicate(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, duplicate_of: int) -> LoadOutcome:
     """Record a file whose content was already loaded: nothing new is loaded."""
     outcome = duplicate_outcome(file_id, duplicate_of)
-    con.begin()
-    try:
+    with _transaction(con):
         insert_file_row(con, file_id, meta, outcome)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return outcome
 
 
@@ -173,17 +181,12 @@ def load_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, resu
     A file with ``result.file_error`` records the file as rejected with its issues and loads no row.
     """
     outcome = plan_outcome(file_id, result)
-    con.begin()
-    try:
+    with _transaction(con):
         if result.file_error is None:
             outcome = replace(outcome, superseded=load_rows(con, file_id, result))
         elif result.issues is not None:
             _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
         insert_file_row(con, file_id, meta, outcome)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return outcome
 
 
@@ -206,8 +209,7 @@ def record_file_error(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMe
                       rows_read: int = 0) -> LoadOutcome:
     """Record a file rejected before validation (unreadable, identifiers, no matching spec...)."""
     outcome = error_outcome(file_id, error, rows_read)
-    con.begin()
-    try:
+    with _transaction(con):
         issue = pd.DataFrame([{
             "source_line": getattr(error, "line", None), "entity": None, "patient_id": None,
             "column_name": getattr(error, "column", None),
@@ -219,8 +221,4 @@ def record_file_error(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMe
         }])
         _append(con, "ingest.issues", ISSUE_COLUMNS, issue, {"file_id": file_id})
         insert_file_row(con, file_id, meta, outcome)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return outcome
