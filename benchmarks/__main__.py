@@ -276,7 +276,7 @@ def bench_chunked(sizes: list[int]) -> pd.DataFrame:
     rows = []
     for n in sizes:
         base, f = knuh_files(n)
-        log(f"chunked lab ingestion prototype {n:,} rows")
+        log(f"streamed (chunked) lab ingestion {n:,} rows")
         r = run_in_subprocess("chunked_labs", dict(path=str(f), baseline=str(base),
                                                    home=str(WORK / "homes" / "chunked")))
         rows.append({"rows": n, **{k: v for k, v in r.items() if k not in ("traceback",)}})
@@ -322,7 +322,7 @@ def summary_rows(res: dict[str, pd.DataFrame]) -> list[dict]:
         for _, r in ch.iterrows():
             if "peak_rss_mb" in r and not pd.isna(r.get("seconds", float("nan"))):
                 big = r["rows"] >= 10_000_000
-                add(f"ingest lab_long {fmt_n(r['rows'])} rows: chunked prototype", f"{r['seconds']:.1f} s, peak "
+                add(f"ingest lab_long {fmt_n(r['rows'])} rows: streamed in chunks", f"{r['seconds']:.1f} s, peak "
                     f"{r['peak_rss_mb']:.0f} MB", None, None, "peak < 2 GB at 1e7" if big else "",
                     (r["peak_rss_mb"] < 2048) if big else None, f"{int(r.get('chunk_rows'))} rows/chunk, one transaction")
     val = res.get("validate")

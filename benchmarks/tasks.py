@@ -401,26 +401,14 @@ def e2e_latency(path: str, centre: str, home: str, interval: float = 1.0, stable
             "first_pass_s": None if first_pass is None else round(first_pass, 3)}
 
 
-# -- chunked ingestion prototype (proposal for the lead: docs/PERFORMANCE.md) --------------------------------
+# -- chunked (streamed) ingestion: the production path of tdm.ingest for large CSV files ------------------
 
 def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000) -> dict:
-    """Stream a long lab export in chunks: Arrow CSV batches -> harmonise -> validate -> append, all
-    chunks inside ONE DuckDB transaction (the file stays atomic), so memory is bounded by the chunk,
-    not the file.  A prototype: it reuses the adapters, the validator and the loader's helpers
-    unchanged; what a production version must add is listed in docs/PERFORMANCE.md (cross-chunk
-    duplicate keys, blank-line numbering, the report)."""
+    """Ingest a long lab export through ``tdm.ingest.process_file`` with streaming forced on:
+    chunks are read, harmonised, validated and inserted inside ONE DuckDB transaction, so memory is
+    bounded by the chunk, not the file (peak RSS is measured by the caller's subprocess)."""
     os.environ.setdefault("TDM_MODE", "demo")
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     import tdm.ingest as st
-    import tdm.warehouse.load as L
-    import validators
-    from schema.dictionary import ENTITIES, entity_columns
-    from tdm.centres.harmonise import harmonise
-    from tdm.privacy import scan_identifiers
-    from tdm.warehouse.connection import open_writer, publish_snapshot
 
     _fresh_home(home)
     settings, profiles, key = st.setup(home)
@@ -428,81 +416,13 @@ def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000)
     _place(settings, "knuh", baseline)
     for cand in st.discover(settings, ["knuh"], stable_seconds=0).ready:
         st.process_file(settings, profile, cand, key)
-    spec = profile.match(Path(path).name)
-    name = Path(path).name
+    _place(settings, "knuh", path)
+    st.STREAM_THRESHOLD_BYTES = 0          # stream whatever the size
+    st.STREAM_CHUNK_ROWS = chunk_rows
+    (cand,) = st.discover(settings, ["knuh"], stable_seconds=0).ready
     t0 = time.perf_counter()
-    checksum = st.sha256_file(Path(path))
-    ctx = st.load_context(settings, "knuh", name, spec.kind, profile.max_error_fraction)
-    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=64 << 20),
-                            convert_options=pacsv.ConvertOptions(column_types=None, strings_can_be_null=False,
-                                                                 auto_dict_encode=False),
-                            parse_options=pacsv.ParseOptions())
-    schema = reader.schema
-    reader.close()
-    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=16 << 20),
-                            convert_options=pacsv.ConvertOptions(column_types={f.name: pa.string() for f in schema}))
-    totals = dict(rows_read=0, rows_loaded=0, rows_rejected=0, issues=0, chunks=0)
-    t_h = t_v = t_l = 0.0
-    line = 2
-    with open_writer(settings.warehouse) as con:
-        file_id = L.reserve_file_id(con)
-        con.begin()
-        try:
-            pending: list[pd.DataFrame] = []
-            pending_n = 0
-
-            def flush(frames):
-                nonlocal line, t_h, t_v, t_l
-                raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-                raw["source_line"] = pd.RangeIndex(line, line + len(raw)).astype("int64")
-                line += len(raw)
-                if totals["chunks"] == 0 and scan_identifiers(raw):
-                    raise RuntimeError("direct identifiers")
-                a = time.perf_counter()
-                h = harmonise(raw, spec, profile, key, file_name=name)
-                b = time.perf_counter()
-                res = validators.validate_file(h.frames, h.cell_issues, ctx)
-                c = time.perf_counter()
-                for entity, df in res.accepted.items():
-                    if len(df):
-                        L._supersede(con, entity, df, file_id)
-                        L._append(con, f"core.{ENTITIES[entity].table}", entity_columns(entity) +
-                                  ["source_line", "warnings"], df, {"file_id": file_id, "is_current": True})
-                L._append(con, "quarantine.rows", L.QUARANTINE_COLUMNS, res.rejected, {"file_id": file_id})
-                if res.issues is not None:
-                    L._append(con, "ingest.issues", L.ISSUE_COLUMNS, res.issues, {"file_id": file_id})
-                t_h += b - a
-                t_v += c - b
-                t_l += time.perf_counter() - c
-                totals["rows_read"] += res.rows_read
-                totals["rows_loaded"] += res.rows_loaded
-                totals["rows_rejected"] += res.rows_rejected
-                totals["issues"] += len(res.issues)
-                totals["chunks"] += 1
-
-            for batch in reader:
-                df = batch.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=float("nan"))
-                                     if t == pa.string() else None)
-                pending.append(df.astype("str"))
-                pending_n += len(df)
-                if pending_n >= chunk_rows:
-                    flush(pending)
-                    pending, pending_n = [], 0
-            if pending:
-                flush(pending)
-            meta = L.FileMeta(centre_id="knuh", file_name=name, checksum_sha256=checksum,
-                              size_bytes=os.path.getsize(path), received_at=__import__("datetime").datetime.now(),
-                              code_version="bench-chunked", file_kind=spec.kind)
-            outcome = L.LoadOutcome(file_id, "loaded_with_rejections" if totals["rows_rejected"] else "loaded",
-                                    rows_read=totals["rows_read"], rows_loaded=totals["rows_loaded"],
-                                    rows_rejected=totals["rows_rejected"])
-            (getattr(L, "insert_file_row", None) or L._insert_file_row)(con, file_id, meta, outcome)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        publish_snapshot(con, settings.warehouse, settings.snapshot)
+    out = st.process_file(settings, profile, cand, key)
     total = time.perf_counter() - t0
-    return {"seconds": round(total, 3), "rows_per_s": round(totals["rows_read"] / total) if total else None,
-            "chunk_rows": chunk_rows, "harmonise_s": round(t_h, 3), "validate_s": round(t_v, 3),
-            "load_s": round(t_l, 3), **totals}
+    return {"seconds": round(total, 3), "rows_per_s": round(out.rows_read / total) if total else None,
+            "chunk_rows": chunk_rows, "status": out.status, "rows_read": out.rows_read,
+            "rows_loaded": out.rows_loaded, "rows_rejected": out.rows_rejected}
