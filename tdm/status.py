@@ -32,9 +32,9 @@ def collect_status(settings: Settings) -> Status:
                       count(*) FILTER (WHERE status IN ('loaded', 'loaded_with_rejections')) AS loaded,
                       count(*) FILTER (WHERE status = 'rejected') AS rejected,
                       count(*) FILTER (WHERE status = 'duplicate') AS duplicates,
-                      coalesce(sum(rows_loaded), 0) AS rows_loaded,
-                      coalesce(sum(rows_rejected), 0) AS rows_rejected,
-                      max(received_at) AS last_received
+                      CAST(coalesce(sum(rows_loaded), 0) AS BIGINT) AS rows_loaded,
+                      CAST(coalesce(sum(rows_rejected), 0) AS BIGINT) AS rows_rejected,
+                      strftime(max(received_at), '%Y-%m-%d %H:%M') AS last_received
                FROM ingest.files GROUP BY centre_id ORDER BY centre_id"""
         ).df()
         pub = con.execute(

@@ -1,0 +1,51 @@
+"""The tdm command: set-up and inspection commands through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+from tdm.cli import main
+from tdm.warehouse.connection import open_writer, publish_snapshot
+from tdm.warehouse.load import load_file, reserve_file_id
+from tests.factories import accepted_result, file_meta, frame, patient
+
+
+def test_init_is_idempotent_and_installs_the_centres(tmp_path, capsys):
+    home = str(tmp_path / "h")
+    assert main(["init", "--home", home]) == 0
+    assert main(["init", "--home", home]) == 0
+    out = capsys.readouterr().out
+    assert "schema revision 0001_initial" in out
+    for centre in ("smc", "sch", "knuh"):
+        assert f"centre profile: {centre}" in out
+        assert (tmp_path / "h" / "inbox" / centre).is_dir()
+
+
+def test_status_and_sql_formats(warehouse, capsys):
+    with open_writer(warehouse.warehouse) as con:
+        load_file(con, reserve_file_id(con), file_meta(centre="c1"),
+                  accepted_result({"patient": frame("patient", [patient(f"P{i}", "c1") for i in range(3)])}))
+        publish_snapshot(con, warehouse.warehouse, warehouse.snapshot)
+    capsys.readouterr()
+    assert main(["status", "--home", str(warehouse.home)]) == 0
+    out = capsys.readouterr().out
+    assert "c1" in out and "last publication: none yet" in out
+    assert main(["sql", "SELECT patient_id FROM core.patients ORDER BY 1", "--format", "json",
+                 "--home", str(warehouse.home)]) == 0
+    assert [r["patient_id"] for r in json.loads(capsys.readouterr().out)] == ["P0", "P1", "P2"]
+    assert main(["sql", "SELECT count(*) AS n FROM core.patients", "-f", "csv", "--home", str(warehouse.home)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["n", "3"]
+
+
+def test_template_command_writes_the_canonical_template(tmp_path, capsys):
+    from schema.dictionary import template_columns
+
+    assert main(["template", "-o", str(tmp_path)]) == 0
+    assert (tmp_path / "tdm-template.csv").read_text().strip().split(",") == template_columns()
+    assert "trough_ug_ml" in (tmp_path / "tdm-template-README.md").read_text()
+
+
+def test_unknown_command_and_missing_snapshot_are_clear_errors(tmp_path, capsys):
+    assert main(["sql", "SELECT 1", "--home", str(tmp_path / "nothing")]) == 2
+    assert "tdm init" in capsys.readouterr().err
+    assert main(["frobnicate"]) != 0
