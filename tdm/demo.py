@@ -73,6 +73,10 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     return {"files": summary.files, "publication": pub}
 
 
+SOURCE_LABELS = {"fixed": "", "youden": "Youden", "target_specificity": "spec>=target",
+                 "target_sensitivity": "sens>=target"}
+
+
 def cutoff_summary_table(cut):
     """The MH cut-off table as a clinician reads it (percentages, counts), for the terminal."""
     from rich.table import Table
@@ -85,6 +89,7 @@ def cutoff_summary_table(cut):
         return "-" if v is None or v != v else f"{100 * v:.1f}"
 
     for r in cut.to_dict("records"):
-        table.add_row(f"{r['cutoff']:g}", str(r.get("source", "")), *(str(int(r[k])) for k in ("tp", "fp", "tn", "fn")),
+        source = "+".join(SOURCE_LABELS.get(x, x) for x in str(r.get("source", "")).split("+"))
+        table.add_row(f"{r['cutoff']:g}", source, *(str(int(r[k])) for k in ("tp", "fp", "tn", "fn")),
                       pct(r["sensitivity"]), pct(r["specificity"]), pct(r["ppv"]), pct(r["npv"]))
     return table
