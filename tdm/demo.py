@@ -89,7 +89,8 @@ def cutoff_summary_table(cut):
         return "-" if v is None or v != v else f"{100 * v:.1f}"
 
     for r in cut.to_dict("records"):
-        source = "+".join(SOURCE_LABELS.get(x, x) for x in str(r.get("source", "")).split("+"))
+        labels = (SOURCE_LABELS.get(x, x) for x in str(r.get("source", "")).split("+"))
+        source = ", ".join(x for x in labels if x)
         table.add_row(f"{r['cutoff']:g}", source, *(str(int(r[k])) for k in ("tp", "fp", "tn", "fn")),
                       pct(r["sensitivity"]), pct(r["specificity"]), pct(r["ppv"]), pct(r["npv"]))
     return table
