@@ -129,20 +129,21 @@ def _supersede(con, entity: str, df: pd.DataFrame, file_id: int) -> int:
         return 0
     key = list(ENTITIES[entity].key)
     table = f"core.{ENTITIES[entity].table}"
-    keys = df[key].drop_duplicates()
-    con.register("_keys", keys)
+    con.register("_new_rows", df[key])
     try:
+        # DISTINCT in DuckDB rather than pandas drop_duplicates: the keys never leave Arrow
+        keys = f"(SELECT DISTINCT {', '.join(key)} FROM _new_rows)"
         on = " AND ".join(f"t.{k} = k.{k}" for k in key)
-        n = _exec(con, f"SELECT count(*) FROM {table} t JOIN _keys k ON {on} WHERE t.is_current")[0][0]
+        n = _exec(con, f"SELECT count(*) FROM {table} t JOIN {keys} k ON {on} WHERE t.is_current")[0][0]
         if n:
             _exec(
                 con,
                 f"UPDATE {table} t SET is_current = false, superseded_by_file_id = ? "
-                f"FROM _keys k WHERE {on} AND t.is_current",
+                f"FROM {keys} k WHERE {on} AND t.is_current",
                 [file_id],
             )
     finally:
-        con.unregister("_keys")
+        con.unregister("_new_rows")
     return int(n)
 
 
