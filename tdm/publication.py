@@ -3,9 +3,11 @@
 ``build_publication(settings, parameters=...)``:
 
 1. reads ``analysis.cohort`` and the checksums of the files its rows came from (the *data
-   snapshot*) from the read-only snapshot, plus the previous publication's ROC summary (drift);
+   snapshot*) from the read-only snapshot, plus the earlier publications' cut-offs and bootstrap
+   CIs (:func:`cutoff_history`, for the drift table);
 2. runs the analyses (:func:`run_analyses`, pure: frames in, frames out; an analysis that cannot
-   be computed on this cohort is recorded in ``skipped`` with the reason, never a crash);
+   be computed on this cohort is recorded in ``skipped`` with the reason, never a crash), including
+   the cut-off drift versus the earlier publications (:func:`publication_drift`);
 3. renders the figures and the self-contained HTML report (:mod:`analytics.render`);
 4. writes ``<home>/published/<publication_id>/`` (one CSV per table, PNG figures, report.html,
    publication.json) and, in ONE transaction on the warehouse, one ``published.publications``
@@ -206,9 +208,104 @@ def _youden_dichotomy(x: pd.Series, y: pd.Series, direction: int, conf_level: fl
             "sensitivity": r.youden.sensitivity, "specificity": r.youden.specificity, "rule": rule}
 
 
+#: The cut-off methods whose drift is reported (``roc_summary`` column prefixes, ``bootstrap_cutoffs.method``).
+DRIFT_METHODS = ("youden", "target_specificity")
+#: Placeholder id of the publication being built (its id depends on the analyses' results).
+CURRENT_PUBLICATION = "(this publication)"
+CUTOFF_HISTORY_COLUMNS = ("publication_id", "created_at", "outcome", "method", "target_specificity", "cutoff",
+                          "ci_low", "ci_high", "n", "auc")
+
+
+def _naive_utc(t) -> pd.Timestamp:
+    ts = pd.Timestamp(t)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def cutoff_history(roc_summary: pd.DataFrame, bootstrap_cutoffs: pd.DataFrame | None, *, publication_id: str,
+                   created_at, target_specificity: float | None) -> pd.DataFrame:
+    """One publication's cut-offs as drift-history rows (pure).
+
+    Parameters
+    ----------
+    roc_summary : the publication's ``roc_summary`` table (``outcome``, ``n``, ``auc``,
+        ``youden_cutoff``, ``target_specificity_cutoff``).
+    bootstrap_cutoffs : its ``bootstrap_cutoffs`` table (``method``, ``cutoff_ci_low``,
+        ``cutoff_ci_high``; bootstrapped for :data:`PRIMARY_OUTCOME` only) or None.
+    publication_id, created_at : the publication (``created_at`` is stored as naive UTC).
+    target_specificity : the publication's target specificity (part of the series key of the
+        target-specificity cut-off: cut-offs for different targets are not compared).
+
+    Returns
+    -------
+    DataFrame
+        One row per outcome and method (:data:`DRIFT_METHODS`): ``publication_id, created_at,
+        outcome, method, target_specificity`` (NaN for Youden), ``cutoff, ci_low, ci_high``
+        (the bootstrap CI; NaN when none was published), ``n, auc``.
+    """
+    ci: dict[str, tuple[float, float]] = {}
+    if bootstrap_cutoffs is not None and len(bootstrap_cutoffs) and "method" in bootstrap_cutoffs.columns:
+        for r in bootstrap_cutoffs.to_dict("records"):
+            ci[str(r["method"])] = (r.get("cutoff_ci_low"), r.get("cutoff_ci_high"))
+    rows = []
+    for r in roc_summary.to_dict("records"):
+        for m in DRIFT_METHODS:
+            lo, hi = ci.get(m, (None, None)) if r.get("outcome") == PRIMARY_OUTCOME else (None, None)
+            rows.append({"publication_id": publication_id, "created_at": _naive_utc(created_at),
+                         "outcome": r.get("outcome"), "method": m,
+                         "target_specificity": (math.nan if m == "youden" or target_specificity is None
+                                                else float(target_specificity)),
+                         "cutoff": r.get(f"{m}_cutoff"), "ci_low": lo, "ci_high": hi,
+                         "n": r.get("n"), "auc": r.get("auc")})
+    out = pd.DataFrame(rows, columns=list(CUTOFF_HISTORY_COLUMNS))
+    for c in ("target_specificity", "cutoff", "ci_low", "ci_high", "auc"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("Int64")
+    return out
+
+
+def publication_drift(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """The current publication's cut-offs against the previous publications' (pure).
+
+    ``previous`` and ``current`` are :func:`cutoff_history` rows; the series are outcome x method
+    x target specificity, and :func:`analytics.drift.cutoff_drift` orders each by ``created_at``.
+    A series absent from every earlier publication has NaN ``previous_*`` and ``<NA>`` flags.
+
+    Returns
+    -------
+    DataFrame
+        One row per current outcome and method: ``outcome, method, target_specificity,
+        previous_publication_id, previous_created_at, previous_cutoff, previous_ci_low,
+        previous_ci_high, cutoff, ci_low, ci_high, change, relative_change, outside_previous_ci,
+        ci_overlap, previous_n, n, previous_auc, auc``.
+    """
+    from analytics.drift import cutoff_drift
+
+    cur_ids = set(current["publication_id"])
+    history = pd.concat([previous[~previous["publication_id"].isin(cur_ids)], current], ignore_index=True)
+    keys = ["outcome", "method", "target_specificity"]
+    d = cutoff_drift(history, group_by=keys)
+    prev_info = history[["publication_id", *keys, "created_at", "n", "auc"]].rename(
+        columns={"publication_id": "previous_publication_id", "created_at": "previous_created_at",
+                 "n": "previous_n", "auc": "previous_auc"})
+    d = d.merge(prev_info, on=["previous_publication_id", *keys], how="left")
+    d = d[d["publication_id"].isin(cur_ids)]
+    order = {(o, m): i for i, (o, m) in enumerate(zip(current["outcome"], current["method"]))}
+    d = d.assign(_o=[order.get((o, m), len(order)) for o, m in zip(d["outcome"], d["method"])])
+    d = d.sort_values("_o", kind="stable")
+    cols = ["outcome", "method", "target_specificity", "previous_publication_id", "previous_created_at",
+            "previous_cutoff", "previous_ci_low", "previous_ci_high", "cutoff", "ci_low", "ci_high", "change",
+            "relative_change", "outside_previous_ci", "ci_overlap", "previous_n", "n", "previous_auc", "auc"]
+    return d[cols].reset_index(drop=True)
+
+
 def run_analyses(cohort: pd.DataFrame, params: PublicationParameters, *,
-                 previous_roc: pd.DataFrame | None = None, previous_id: str | None = None) -> AnalysisBundle:
+                 previous_cutoffs: pd.DataFrame | None = None,
+                 created_at: dt.datetime | None = None) -> AnalysisBundle:
     """Every analysis of the publication on one cohort frame (no I/O).
+
+    ``previous_cutoffs``: the cut-off history of earlier publications (:func:`cutoff_history`
+    rows, as :func:`read_inputs` returns them) for the ``drift`` table; ``created_at``: this
+    publication's time (UTC; default now), which orders it after them.
 
     Analyses that cannot be computed (too few patients, one outcome class, separation, a missing
     column) are listed in ``skipped`` with the reason; the rest are still returned.
@@ -217,6 +314,7 @@ def run_analyses(cohort: pd.DataFrame, params: PublicationParameters, *,
     from analytics.correlation import correlation
 
     df = prepare_cohort(cohort)
+    created_at = created_at or dt.datetime.now(dt.timezone.utc)
     seed = params.seed if params.seed is not None else secrets.randbelow(2**31 - 1)
     tables: dict[str, pd.DataFrame] = {}
     titles: dict[str, str] = {}
@@ -440,24 +538,21 @@ def run_analyses(cohort: pd.DataFrame, params: PublicationParameters, *,
 
     # drift -----------------------------------------------------------------------------------
     if "roc_summary" in tables:
-        if previous_roc is None or not len(previous_roc):
-            skipped.append({"analysis": "drift", "reason": "no previous publication to compare with"})
+        if previous_cutoffs is None or not len(previous_cutoffs):
+            skipped.append({"analysis": "drift",
+                            "reason": "no previous publication with ROC cut-offs to compare with"})
         else:
             def _drift():
-                cur = tables["roc_summary"].set_index("outcome")
-                prev = previous_roc.set_index("outcome")
-                rows = []
-                for o in cur.index:
-                    for m in ("n", "n_positive", "auc", "youden_cutoff", "target_specificity_cutoff"):
-                        pv = prev.loc[o, m] if (o in prev.index and m in prev.columns) else math.nan
-                        cv = cur.loc[o, m]
-                        pv = float(pv) if pv is not None and not pd.isna(pv) else math.nan
-                        cv = float(cv) if cv is not None and not pd.isna(cv) else math.nan
-                        rows.append({"previous_publication_id": previous_id, "outcome": o, "metric": m,
-                                     "previous": pv, "current": cv, "change": cv - pv})
-                return pd.DataFrame(rows)
+                current = cutoff_history(tables["roc_summary"], tables.get("bootstrap_cutoffs"),
+                                         publication_id=CURRENT_PUBLICATION, created_at=created_at,
+                                         target_specificity=params.target_specificity)
+                return publication_drift(previous_cutoffs, current)
 
-            attempt("drift", "Change since the previous publication", _drift)
+            attempt("drift", "Cut-off drift since the previous publication", _drift,
+                    "Youden and target-specificity cut-offs of the trough per outcome versus the previous "
+                    "publication that published them; 'outside_previous_ci': the cut-off lies outside that "
+                    "publication's stratified-bootstrap CI (bootstrapped for mucosal healing only; empty when "
+                    "no CI was published).")
 
     if "mh_by_quartile" in tables or "mh_by_band" in tables:
         fig["quartiles"] = tables.get("mh_by_quartile")
@@ -506,25 +601,44 @@ WITH ids AS (
 SELECT DISTINCT f.checksum_sha256 FROM ingest.files f JOIN ids ON f.file_id = ids.fid ORDER BY 1"""
 
 
-def read_inputs(settings: Settings) -> tuple[pd.DataFrame, list[str], pd.DataFrame | None, str | None]:
-    """Cohort, data-snapshot checksums, previous ROC summary and its publication id (read snapshot)."""
+def read_inputs(settings: Settings) -> tuple[pd.DataFrame, list[str], pd.DataFrame | None]:
+    """Cohort, data-snapshot checksums and the earlier publications' cut-off history (read snapshot).
+
+    The history is :func:`cutoff_history` rows built from every earlier publication's stored
+    ``roc_summary`` and ``bootstrap_cutoffs`` rows and its recorded target specificity; None when
+    nothing has been published yet, empty when no publication had an ROC summary.
+    """
     from tdm.warehouse.connection import open_reader
 
     con = open_reader(settings.snapshot)
     try:
         cohort = con.execute("SELECT * FROM analysis.cohort ORDER BY centre_id, patient_id").df()
         checksums = [r[0] for r in con.execute(_SNAPSHOT_SQL).fetchall()]
-        prev = con.execute("SELECT publication_id FROM published.publications "
-                           "ORDER BY created_at DESC, publication_id DESC LIMIT 1").fetchone()
-        prev_roc = None
-        if prev:
-            rows = con.execute("SELECT row_json FROM published.tables WHERE publication_id = ? AND "
-                               "table_name = 'roc_summary' ORDER BY row_number", [prev[0]]).fetchall()
-            if rows:
-                prev_roc = pd.DataFrame([json.loads(r[0]) for r in rows])
+        pubs = con.execute("SELECT publication_id, created_at, parameters FROM published.publications "
+                           "ORDER BY created_at, publication_id").fetchall()
+        rows = con.execute("SELECT publication_id, table_name, row_json FROM published.tables WHERE table_name IN "
+                           "('roc_summary', 'bootstrap_cutoffs') ORDER BY publication_id, table_name, "
+                           "row_number").fetchall()
     finally:
         con.close()
-    return cohort, checksums, prev_roc, (prev[0] if prev else None)
+    if not pubs:
+        return cohort, checksums, None
+    by_pub: dict[tuple[str, str], list[dict]] = {}
+    for pid, name, js in rows:
+        by_pub.setdefault((pid, name), []).append(json.loads(js))
+    parts = []
+    for pid, created, params_json in pubs:
+        roc = by_pub.get((pid, "roc_summary"))
+        if not roc:
+            continue
+        boot = by_pub.get((pid, "bootstrap_cutoffs"))
+        target = (json.loads(params_json) if params_json else {}).get(
+            "target_specificity", PublicationParameters.target_specificity)
+        parts.append(cutoff_history(pd.DataFrame(roc), pd.DataFrame(boot) if boot else None, publication_id=pid,
+                                    created_at=created, target_specificity=target))
+    history = (pd.concat(parts, ignore_index=True) if parts
+               else pd.DataFrame(columns=list(CUTOFF_HISTORY_COLUMNS)))
+    return cohort, checksums, history
 
 
 def render_outputs(bundle: AnalysisBundle, meta: dict) -> tuple[dict[str, bytes], str]:
@@ -579,10 +693,10 @@ def build_publication(settings: Settings, *, parameters: dict | PublicationParam
 
     params = parameters if isinstance(parameters, PublicationParameters) else \
         PublicationParameters.from_mapping(parameters)
-    cohort, checksums, prev_roc, prev_id = read_inputs(settings)
-    bundle = run_analyses(cohort, params, previous_roc=prev_roc, previous_id=prev_id)
-    bundle.figure_data["cohort"] = prepare_cohort(cohort)
+    cohort, checksums, history = read_inputs(settings)
     created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    bundle = run_analyses(cohort, params, previous_cutoffs=history, created_at=created)
+    bundle.figure_data["cohort"] = prepare_cohort(cohort)
     version = code_version()
     params_json = {**asdict(params), "seed": bundle.seed}
     digest = hashlib.sha256(json.dumps([checksums, params_json, version, created.isoformat()],
@@ -671,5 +785,5 @@ def latest_table(settings: Settings, table_name: str) -> tuple[str | None, pd.Da
 
 
 __all__ = ["PublicationParameters", "PublicationSummary", "AnalysisBundle", "build_publication", "run_analyses",
-           "prepare_cohort", "read_inputs", "render_outputs", "latest_table", "table_json_rows",
-           "TABLE2_CANDIDATES", "ROC_OUTCOMES", "MARKER", "PRIMARY_OUTCOME"]
+           "prepare_cohort", "read_inputs", "cutoff_history", "publication_drift", "render_outputs", "latest_table",
+           "table_json_rows", "DRIFT_METHODS", "TABLE2_CANDIDATES", "ROC_OUTCOMES", "MARKER", "PRIMARY_OUTCOME"]
