@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from tdm.config import Settings
-from tdm.errors import FileRejected, PrivacyError, TdmError
+from tdm.errors import FileNotReady, FileRejected, PrivacyError, TdmError
 from tdm.version import code_version
 
 # Names a sender's tools use while a file is being written or that are not exports at all.
@@ -114,6 +114,12 @@ def discover(settings: Settings, centres: list[str], *, stable_seconds: float = 
         for f in sorted(os.scandir(entry.path), key=lambda e: e.name):
             if is_temporary(f.name):
                 continue
+            try:
+                f.name.encode("utf-8")
+            except UnicodeEncodeError:   # undecodable bytes: cannot be recorded, reported or archived safely
+                warnings.append(f"ignored {entry.name}/{os.fsencode(f.name)!r}: the file name is not valid UTF-8; "
+                                "rename the file")
+                continue
             if f.is_symlink():
                 warnings.append(f"ignored symlink {entry.name}/{f.name}: only regular files are ingested")
                 continue
@@ -149,10 +155,24 @@ class Prepared:
     rows_read: int = 0
 
 
+MAX_NAME_BYTES = 120   # of a sender's file name inside our archive/report names (NAME_MAX is 255 bytes)
+
+
+def short_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` shortened (with a digest, extension kept) so prefixed archive/report names stay legal."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return name
+    suffix = Path(name).suffix if len(Path(name).suffix) <= 10 else ""
+    digest = hashlib.sha256(raw).hexdigest()[:8]
+    stem = raw[: limit - len(suffix.encode("utf-8", "surrogateescape")) - 9].decode("utf-8", "ignore")
+    return f"{stem}~{digest}{suffix}"
+
+
 def report_stem(candidate: Candidate, checksum: str) -> str:
     """Deterministic per content, so a re-run after a crash overwrites rather than duplicates."""
     stamp = dt.datetime.fromtimestamp(candidate.mtime).strftime("%Y%m%dT%H%M%S")
-    return f"{stamp}-{Path(candidate.path.name).stem}-{checksum[:10]}"
+    return f"{stamp}-{Path(short_name(candidate.path.name)).stem}-{checksum[:10]}"
 
 
 def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: str | None,
@@ -209,15 +229,41 @@ def _as_file_error(exc: BaseException, candidate: Candidate) -> TdmError:
                         code="unreadable", file=candidate.path.name)
 
 
+def unchanged_since_discovery(candidate: Candidate) -> bool | None:
+    """True: the file is as discovered; False: rewritten or replaced since; None: gone (e.g. archived by
+    a concurrent run)."""
+    try:
+        st = os.stat(candidate.path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return st.st_size == candidate.size_bytes and st.st_mtime == candidate.mtime
+
+
+def not_ready(candidate: Candidate) -> FileNotReady:
+    return FileNotReady("the file changed while it was being read (replaced, or still being written); it is "
+                        "left in the inbox and read again on a later pass", file=candidate.path.name)
+
+
+def deferred(candidate: Candidate, error: TdmError | None = None, status: str = "not_ready") -> "Committed":
+    """Nothing recorded, nothing archived: the file stays in the inbox for a later pass."""
+    message = str(error) if error is not None else "already processed by a concurrent run"
+    return Committed(candidate.centre_id, candidate.path.name, None, status, 0, 0, 0, 0, message, None, None)
+
+
 def read_and_harmonise(profile, candidate: Candidate, key: bytes) -> ReadResult:
     """Read one export, refuse direct identifiers, map it onto harmonised frames. Never raises."""
     from tdm.centres.harmonise import harmonise
     from tdm.centres.readers import read_export
     from tdm.privacy import scan_identifiers
 
-    checksum = sha256_file(candidate.path)
     spec = profile.match(candidate.path.name)
     kind = getattr(spec, "kind", None)
+    if not unchanged_since_discovery(candidate):
+        return ReadResult(candidate, "", kind, error=not_ready(candidate))
+    try:
+        checksum = sha256_file(candidate.path)
+    except OSError:
+        return ReadResult(candidate, "", kind, error=not_ready(candidate))
     try:
         if spec is None:
             raise FileRejected(
@@ -226,6 +272,8 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes) -> ReadResult:
                 hint="rename the file to one of the patterns in the centre profile, or add a pattern",
             )
         raw = read_export(candidate.path, spec)
+        if not unchanged_since_discovery(candidate):   # the checksum and the rows must be of the same bytes
+            raise not_ready(candidate)
         findings = scan_identifiers(raw)
         if findings:
             cols = ", ".join(f"'{c}' ({k})" for c, k in findings)
@@ -278,7 +326,7 @@ class Committed:
 
 
 def _archive_target(settings: Settings, candidate: Candidate, file_id: int) -> Path:
-    return settings.archive / candidate.centre_id / f"{file_id:06d}-{candidate.path.name}"
+    return settings.archive / candidate.centre_id / f"{file_id:06d}-{short_name(candidate.path.name)}"
 
 
 def archive_file(candidate: Candidate, committed: "Committed") -> str | None:
@@ -310,12 +358,19 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
                                     plan_outcome, record_duplicate, record_file_error, reserve_file_id)
 
     cand = prepared.candidate
+    if prepared.error is not None and prepared.error.transient:
+        return deferred(cand, prepared.error)
     meta = FileMeta(
         centre_id=cand.centre_id, file_name=cand.path.name, checksum_sha256=prepared.checksum,
         size_bytes=cand.size_bytes, received_at=dt.datetime.fromtimestamp(cand.mtime),
         code_version=code_version(), file_kind=prepared.file_kind,
     )
     with WRITE_LOCK, open_writer(settings.warehouse) as con:
+        state = unchanged_since_discovery(cand)      # under the writer lock: a concurrent run may have
+        if state is None:                            # archived it, or the sender replaced it meanwhile
+            return deferred(cand, status="already_processed")
+        if not state:
+            return deferred(cand, not_ready(cand))
         earlier = find_loaded_checksum(con, prepared.checksum)
         if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and cand.path.exists():
             # Loaded by a run that crashed before archiving: archive it now, record nothing new.
@@ -409,7 +464,12 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
     from validators import validate_file
 
     spec = profile.match(candidate.path.name)
-    checksum = sha256_file(candidate.path)
+    if not unchanged_since_discovery(candidate):
+        return deferred(candidate, not_ready(candidate))
+    try:
+        checksum = sha256_file(candidate.path)
+    except OSError:
+        return deferred(candidate, not_ready(candidate))
     kind = getattr(spec, "kind", None)
     meta = loader.FileMeta(
         centre_id=candidate.centre_id, file_name=candidate.path.name, checksum_sha256=checksum,
@@ -418,6 +478,11 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
     )
     max_fraction = getattr(profile, "max_error_fraction", 0.5)
     with WRITE_LOCK, open_writer(settings.warehouse) as con:
+        state = unchanged_since_discovery(candidate)
+        if state is None:
+            return deferred(candidate, status="already_processed")
+        if not state:
+            return deferred(candidate, not_ready(candidate))
         earlier = loader.find_loaded_checksum(con, checksum)
         if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and candidate.path.exists():
             return Committed(candidate.centre_id, candidate.path.name, earlier[0], "already_loaded", 0, 0, 0, 0,
@@ -451,6 +516,8 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
                     rows_read += res.rows_read
                     loader.load_rows(con, file_id, res)
                     parts.append(replace(res, accepted={}))
+                if not unchanged_since_discovery(candidate):
+                    raise not_ready(candidate)
                 merged = _merge_results(parts, rows_read)
                 if rows_read and merged.rows_rejected / rows_read > max_fraction:
                     raise FileRejected(
@@ -464,6 +531,8 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
                 con.commit()
             except Exception as exc:
                 con.rollback()
+                if isinstance(exc, TdmError) and exc.transient:
+                    return deferred(candidate, exc)
                 err = _as_file_error(exc, candidate)
                 outcome = loader.error_outcome(file_id, err, rows_read)
                 write_report(settings, meta, outcome, Prepared(candidate, checksum, kind, error=err), stem)

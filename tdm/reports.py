@@ -117,7 +117,7 @@ def write_file_report_for(settings, meta, outcome, prepared, stem: str) -> Path:
         centre_id=meta.centre_id, file_name=meta.file_name, file_id=getattr(outcome, "file_id", None),
         checksum=meta.checksum_sha256, size=meta.size_bytes, received_at=meta.received_at,
         status=getattr(outcome, "status", "validated"), file_kind=getattr(meta, "file_kind", None),
-        message=message, supersedes=supersedes,
+        message=message, error_code=getattr(outcome, "error_code", None), supersedes=supersedes,
     )
     html = write_file_report(result, rmeta, settings.reports, stem)
     current = pd.DataFrame([{

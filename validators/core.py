@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from schema.dictionary import BY_ENTITY, entity_columns
+from schema.dictionary import ANALYTES, BY_ENTITY, entity_columns
 from schema.models import PANDAS_DTYPES, SOURCE_LINE, empty_frame, entity_model_as_of
 from tdm.errors import FileRejected, TdmError
 from validators.context import ValidationContext
@@ -354,8 +354,14 @@ def validate_file(frames: dict[str, pd.DataFrame], cell_issues: pd.DataFrame | N
         else empty_issues().assign(_row=pd.Series(dtype="int64"))
     # a cell the adapter could not parse is NA in the frame: do not report it again as 'required'
     if len(ci) and len(issues):
-        ci_keys = pd.MultiIndex.from_arrays([ci["source_line"].astype("Int64"), ci["entity"].astype("str"),
-                                             ci["column_name"].astype("str")])
+        # ...nor the columns derived from that cell: a wide lab cell is the lab row's 'value', a trough
+        # cell also carries 'trough_censor'
+        col = ci["column_name"].astype("str")
+        alias = col.where(~((ci["entity"].astype("str") == "lab") & col.isin(list(ANALYTES))), "value")
+        alias = alias.where(col != "trough_ug_ml", "trough_censor")
+        both = pd.concat([ci.assign(column_name=col), ci.assign(column_name=alias)], ignore_index=True)
+        ci_keys = pd.MultiIndex.from_arrays([both["source_line"].astype("Int64"), both["entity"].astype("str"),
+                                             both["column_name"].astype("str")])
         keys = pd.MultiIndex.from_arrays([issues["source_line"].astype("Int64"), issues["entity"].astype("str"),
                                           issues["column_name"].astype("str")])
         dup = (issues["rule"] == "required") & keys.isin(ci_keys)

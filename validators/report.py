@@ -59,6 +59,7 @@ class ReportMeta:
     status: str = "validated"
     file_kind: str | None = None
     message: str | None = None           # a file-level message (duplicate, unreadable...)
+    error_code: str | None = None        # its specific code (ingest.files.error_code: encoding, wrong_file_type...)
     supersedes: Supersedes | None = None
     csv_name: str | None = None          # sibling file names, for links
     json_name: str | None = None
@@ -102,7 +103,7 @@ def _file_error(result, meta: ReportMeta) -> dict | None:
         return {"code": getattr(err, "code", "file_error"), "message": getattr(err, "message", str(err)),
                 "hint": getattr(err, "hint", None) or get_rule(getattr(err, "code", "")).fix}
     if meta.message and meta.status in ("rejected", "duplicate"):
-        return {"code": meta.status, "message": meta.message, "hint": None}
+        return {"code": meta.error_code or meta.status, "message": meta.message, "hint": None}
     return None
 
 

@@ -113,6 +113,8 @@ class _Ctx:
             return
         idx = bad[bad].index
         vals = (values if values is not None else self.raw[header]).loc[idx].astype("str")
+        if isinstance(message, pd.Series):   # a message per cell (see _explain_number/_explain_date)
+            message = message.loc[idx].astype("str")
         pid = self.pid.loc[idx] if self.pid is not None else pd.Series(pd.NA, index=idx, dtype="str")
         df = pd.DataFrame({
             "source_line": self.raw[SOURCE_LINE].loc[idx].astype("int64"),
@@ -184,6 +186,64 @@ def _parse_number(t: pd.Series, decimal: str, allow_censor: bool = False) -> tup
     bad = nonempty & ~(num.notna() & np.isfinite(num))
     num = num.where(~bad)
     return num, bad
+
+
+# Why a cell is not a number/date, in words a data manager can act on (appended to the message).
+EXCEL_ERRORS = r"^#(?:N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)$"
+PLACEHOLDERS = {"n/a", "na", "n.a.", "-", "--", ".", "?", "nd", "n.d.", "none", "null", "nan", "missing",
+                "unknown", "not done", "미시행", "없음"}
+MAX_INT = 2 ** 53      # larger "whole numbers" are not counts or scores, and do not fit the warehouse
+
+
+def _explain(t: pd.Series, bad: pd.Series, base: str, reasons: list) -> pd.Series | str:
+    """``base`` per bad cell, followed by the first matching reason (a str or a per-cell Series)."""
+    if not bool(bad.any()):
+        return base
+    msg = pd.Series(base, index=t.index, dtype="object")
+    done = ~bad
+    for mask, why in reasons:
+        hit = mask.fillna(False).astype(bool) & ~done
+        if isinstance(why, pd.Series):
+            why = why.reindex(t.index).astype("str")
+        msg = msg.where(~hit, base + ": " + why)
+        done = done | hit
+    return msg.astype("str")
+
+
+def _explain_number(t: pd.Series, bad: pd.Series, decimal: str, base: str = "is not a number") -> pd.Series | str:
+    if not bool(bad.any()):
+        return base
+    reasons = [
+        (t.str.fullmatch(EXCEL_ERRORS, case=False), "it is an Excel error cell (the spreadsheet formula failed); "
+                                                      "export the value, or leave the cell empty"),
+        (t.str.casefold().isin(PLACEHOLDERS), "it is a placeholder for a missing value; leave the cell empty "
+                                               "instead"),
+    ]
+    if decimal == ".":
+        reasons += [
+            (t.str.fullmatch(r"[-+<>]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"),
+             "it has a thousands separator (or a decimal comma); write the number without ',' "
+             "(e.g. 9780, 4.5)"),
+            (t.str.fullmatch(r"[-+<>]?\d*,\d+"), "it uses a decimal comma; write a decimal point (e.g. 4.5)"),
+        ]
+    reasons.append((t.str.fullmatch(r"[-+]?(?:inf(?:inity)?|nan)", case=False), "not a finite number"))
+    return _explain(t, bad, base, reasons)
+
+
+def _explain_date(t: pd.Series, bad: pd.Series, base: str) -> pd.Series | str:
+    if not bool(bad.any()):
+        return base
+    num = pd.to_numeric(t.where(bad & t.str.fullmatch(r"\d{5}(?:\.\d+)?")), errors="coerce")
+    serial = num.between(10000, 80000)
+    as_date = (pd.Timestamp("1899-12-30") + pd.to_timedelta(num.where(serial).fillna(0).astype("int64"), unit="D"))
+    reasons = [
+        (serial, "it looks like an Excel serial day number (" + as_date.dt.strftime("%Y-%m-%d")
+         + "); format the column as dates in the spreadsheet before exporting"),
+        (t.str.fullmatch(EXCEL_ERRORS, case=False), "it is an Excel error cell (the spreadsheet formula failed)"),
+        (t.str.casefold().isin(PLACEHOLDERS), "it is a placeholder for a missing value; leave the cell empty "
+                                               "instead"),
+    ]
+    return _explain(t, bad, base, reasons)
 
 
 def _parse_dates(t: pd.Series, formats: list[str], fallbacks: list[str]) -> tuple[pd.Series, pd.Series]:
@@ -365,7 +425,8 @@ def _finalise(entity: str, data: dict[str, Any], index: pd.Index, source_line: p
         if dtype == "boolean":
             s = s.astype("boolean")
         elif dtype == "Int64":
-            s = pd.to_numeric(s, errors="coerce").astype("Int64")
+            s = pd.to_numeric(s, errors="coerce")
+            s = s.where(s.abs() <= MAX_INT).astype("Int64")   # never an overflow error for a huge cell
         elif dtype == "float64":
             s = pd.to_numeric(s, errors="coerce").astype("float64")
         elif dtype.startswith("datetime64"):
@@ -426,13 +487,18 @@ def _parse_column(ctx: _Ctx, col: ColumnSpec, header: str, values: dict[str, pd.
         if col.unit is not None:
             num = U.to_canonical(num, col.unit, U.CANONICAL_UNIT[target])
         if kind == "int":
+            huge = num.notna() & (num.abs() > MAX_INT)
+            ctx.issue(huge, target=target, col=col, header=header, rule="not_a_number",
+                      message="is too large to be a whole number for this column", expected="an integer",
+                      fix="correct the value")
+            num = num.where(~huge)
             frac = num.notna() & (num != num.round())
             ctx.issue(frac, target=target, col=col, header=header, rule="not_an_integer",
                       message="is not a whole number", expected="an integer", fix="correct the value")
             num = num.where(~frac)
         values[target] = num
         ctx.issue(bad, target=target, col=col, header=header, rule="not_a_number",
-                  message="is not a number", expected=f"a number ({col.unit or U.CANONICAL_UNIT.get(target, '')})".replace(" ()", ""),
+                  message=_explain_number(t, bad, decimal), expected=f"a number ({col.unit or U.CANONICAL_UNIT.get(target, '')})".replace(" ()", ""),
                   fix="write a plain number (decimal point '" + decimal + "'), leave the cell empty if unknown")
     elif kind == "trough":
         num, censor, bad = _parse_trough(t, decimal)
@@ -441,7 +507,8 @@ def _parse_column(ctx: _Ctx, col: ColumnSpec, header: str, values: dict[str, pd.
         values[target] = num
         values.setdefault("trough_censor", censor)
         ctx.issue(bad, target=target, col=col, header=header, rule="not_a_number",
-                  message="is not a trough result", expected="a number, '<LLOQ' (e.g. <0.4) or '>ULOQ' (e.g. >16)",
+                  message=_explain_number(t, bad, decimal, "is not a trough result"),
+                  expected="a number, '<LLOQ' (e.g. <0.4) or '>ULOQ' (e.g. >16)",
                   fix="write the result as reported by the ELISA (e.g. 3.2, <0.4, >16)")
     elif kind in ("date", "datetime"):
         if kind == "date":
@@ -453,7 +520,8 @@ def _parse_column(ctx: _Ctx, col: ColumnSpec, header: str, values: dict[str, pd.
             parsed, bad = _parse_dates(t, fmts, ISO_DATETIME_FALLBACKS)
         values[target] = parsed
         ctx.issue(bad, target=target, col=col, header=header, rule="unparseable_date",
-                  message=f"is not a {'date' if kind == 'date' else 'date and time'} in the expected format",
+                  message=_explain_date(t, bad, f"is not a {'date' if kind == 'date' else 'date and time'} "
+                                                "in the expected format"),
                   expected=" or ".join(fmts), fix="write the date in the profile's format (or as ISO YYYY-MM-DD)")
     else:  # pragma: no cover - dictionary dtypes are closed
         values[target] = t
@@ -560,10 +628,12 @@ def _long_labs(ctx: _Ctx, by_target: dict[str, tuple[ColumnSpec, str]]) -> pd.Da
     unknown_unit = unknown_unit & num.notna()
     keep = ~dropped
     ctx.issue(bad_d & keep, target="sample_date", col=col_d, header=header_d, rule="unparseable_date",
-              message="is not a sample date/time in the expected format", expected=" or ".join(fmts),
+              message=_explain_date(td, bad_d & keep, "is not a sample date/time in the expected format"),
+              expected=" or ".join(fmts),
               fix="write the sample time in the profile's format")
     ctx.issue(bad_v & keep & ~bad, target="value", col=col_v, header=header_v, rule="not_a_number",
-              message="is not a number", expected="a number", fix="correct the result value")
+              message=_explain_number(tv, bad_v & keep & ~bad, decimal), expected="a number",
+              fix="correct the result value")
     if header_u is not None:
         ctx.issue(unknown_unit & keep, target="value", col=by_target["unit"][0], header=header_u,
                   rule="unknown_unit", message="is not a unit the analyte can be converted from",

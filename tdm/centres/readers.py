@@ -10,7 +10,12 @@ numbering of later rows; such files are rare in hospital exports.)
 Problems with the file as a whole raise :class:`~tdm.errors.FileRejected` with a stable code:
 ``unreadable`` (missing, corrupt, wrong format), ``empty_file``, ``header_only``, ``encoding``
 (bytes that do not decode with any of the profile's encodings; the message names the line and
-the bytes), ``malformed_csv``, ``missing_sheet``, ``duplicate_columns``.
+the bytes), ``malformed_csv``, ``missing_sheet``, ``duplicate_columns``, ``missing_header``,
+``wrong_delimiter`` (the header splits on another delimiter than the profile's), ``wrong_file_type``
+(the bytes are a PDF, an image, an archive, a workbook named .csv, text named .xlsx...) and
+``encrypted_workbook`` (a password-protected Excel file).  The file type is checked from its first
+bytes *before* any parser sees it: an OLE2 container handed to the workbook parser can make it
+allocate gigabytes and abort the process.  A CSV with a UTF-16 byte-order mark is decoded as UTF-16.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ def read_export(path: str | Path, spec: FileSpec) -> pd.DataFrame:
         raise FileRejected("the file is empty (0 bytes)", code="empty_file", file=path.name,
                            hint="re-export the data; the file has no content")
     fmt = spec.reading_format(path.name)
+    check_file_type(path, fmt)
     if fmt == "xlsx":
         df, meta = _read_xlsx(path, spec)
     else:
@@ -48,10 +54,118 @@ def read_export(path: str | Path, spec: FileSpec) -> pd.DataFrame:
     return df
 
 
+# -- what the bytes really are ----------------------------------------------------------------------
+
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+_ENCRYPTED_MARKERS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+_BINARY_SIGNATURES = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"{\\rtf", "an RTF (word processor) document"),
+)
+
+
+def _is_encrypted_ole2(path: Path, limit: int = 64 << 20) -> bool:
+    """An OLE2 container holding the streams Excel writes for "Encrypt with password"."""
+    with open(path, "rb") as fh:
+        tail = b""
+        read = 0
+        while read < limit and (block := fh.read(1 << 20)):
+            data = tail + block
+            if any(m in data for m in _ENCRYPTED_MARKERS):
+                return True
+            tail = data[-64:]
+            read += len(block)
+    return False
+
+
+def _zip_kind(path: Path) -> str:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "a ZIP archive (damaged or truncated)"
+    if any(n.startswith("xl/") for n in names):
+        return "an Excel workbook (.xlsx)"
+    if any(n.startswith("word/") for n in names):
+        return "a Word document (.docx)"
+    return "a ZIP archive"
+
+
+def sniff_file_type(path: Path) -> str | None:
+    """What the first bytes say the file is, for files that are not text (None: looks like text)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(OLE2_MAGIC):
+        return ("a password-protected Excel workbook" if _is_encrypted_ole2(path)
+                else "an Office 97-2003 document (.xls/.doc)")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(path)
+    for magic, what in _BINARY_SIGNATURES:
+        if head.startswith(magic):
+            return what
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<table")):
+        return "an HTML page"
+    if text.startswith(b"<?xml") and b"office:spreadsheet" in head:
+        return "an Excel 2003 XML spreadsheet"
+    return None
+
+
+def check_file_type(path: Path, fmt: str) -> None:
+    """Refuse a file whose bytes are not what its name and the profile say it is (``wrong_file_type``,
+    ``encrypted_workbook``), before any parser sees it."""
+    what = sniff_file_type(path)
+    if what == "a password-protected Excel workbook":
+        raise FileRejected("the workbook is password-protected (encrypted); it cannot be read",
+                           code="encrypted_workbook", file=path.name,
+                           hint="export it without a password (File > Info > Protect Workbook > remove the "
+                                "password) and send it again")
+    if fmt == "xlsx":
+        if what is None:
+            with open(path, "rb") as fh:
+                head = fh.read(4096)
+            what = "a text file (probably CSV)" if b"\0" not in head else "not an Excel workbook"
+        if what == "an Excel workbook (.xlsx)" or what.startswith("a ZIP archive (damaged"):
+            return      # a workbook (a damaged one is reported by the workbook reader)
+        raise FileRejected(f"the file is named .xlsx but is {what}", code="wrong_file_type", file=path.name,
+                           hint="save the export as an Excel workbook (.xlsx), or give a CSV export the "
+                                ".csv extension")
+    if what is not None:
+        raise FileRejected(f"the file is named {path.suffix or 'without extension'} but is {what}, not a CSV "
+                           "text export", code="wrong_file_type", file=path.name,
+                           hint="export the data as CSV text (or send a workbook with the .xlsx extension "
+                                "if the centre profile accepts workbooks)")
+
+
 # -- CSV -------------------------------------------------------------------------------------------
+
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
 
 def _decode(path: Path, encodings: list[str]) -> tuple[str, str]:
     data = path.read_bytes()
+    if data.startswith(UTF16_BOMS) and not data.startswith(b"\xff\xfe\x00\x00"):
+        # a byte-order mark is unambiguous: spreadsheet tools' "Unicode text" exports are UTF-16
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise FileRejected(f"the file has a UTF-16 byte-order mark but invalid UTF-16 at byte {exc.start}",
+                               code="encoding", file=path.name, hint="re-export the file as UTF-8 CSV") from None
+    # NUL bytes decode "fine" as UTF-8 but never occur in CSV text
+    nul = data[:4096].count(b"\0")
+    if nul and nul >= len(data[:4096]) // 4:
+        raise FileRejected(
+            "the file looks like UTF-16 text without a byte-order mark (every other byte is zero); it cannot "
+            f"be decoded as {' or '.join(encodings)}", code="encoding", file=path.name,
+            hint="re-export the file as UTF-8 CSV (or as UTF-16 with a byte-order mark)")
     first_error: UnicodeDecodeError | None = None
     for enc in encodings:
         try:
@@ -98,11 +212,53 @@ def _read_csv(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
                            hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
     # pandas renames repeated headers ("x", "x.1"): take the header cells from the line itself
     header_line = text.split("\n", skip + 1)[skip] if text.count("\n") >= skip else ""
+    _check_delimiter(header_line, len(df.columns), opts.delimiter, path.name)
+    _check_last_line(text, len(df.columns), opts.delimiter, opts.quotechar, path.name,
+                     line=text.count("\n") + 1)
     cells = next(csv.reader([header_line.rstrip("\r")], delimiter=opts.delimiter, quotechar=opts.quotechar), [])
     if len(cells) == len(df.columns):
         df.columns = cells
     df = _finish(df, first_data_line=spec.header_row + 1, file_name=path.name)
     return df, {"encoding": encoding}
+
+
+DELIMITER_NAMES = {",": "comma ','", ";": "semicolon ';'", "\t": "tab", "|": "pipe '|'"}
+
+
+def _check_delimiter(header_line: str, n_columns: int, delimiter: str, file_name: str) -> None:
+    """One column whose header splits on another common delimiter: the export used the wrong one."""
+    if n_columns != 1:
+        return
+    counts = {d: header_line.count(d) for d in DELIMITER_NAMES if d != delimiter}
+    found, n = max(counts.items(), key=lambda kv: kv[1])
+    if n >= 2:
+        raise FileRejected(
+            f"the file is separated by {DELIMITER_NAMES[found]} ({n + 1} columns in the header), but the centre "
+            f"profile expects {DELIMITER_NAMES.get(delimiter, repr(delimiter))}", code="wrong_delimiter",
+            file=file_name, line=1,
+            hint=f"export with the {DELIMITER_NAMES.get(delimiter, repr(delimiter))} delimiter, or change "
+                 "csv.delimiter in the centre profile")
+
+
+def _check_last_line(text: str, n_columns: int, delimiter: str, quotechar: str, file_name: str,
+                     line: int | None = None) -> None:
+    """A last line with fewer fields than the header and no final line break: the file was cut off
+    (an interrupted copy, or a file still being written).  pandas would silently pad it with empty cells."""
+    if not text or text.endswith(("\n", "\r")):
+        return
+    last = text[text.rfind("\n") + 1:]
+    if not last.strip() or last.count(quotechar) % 2:
+        return      # blank, or inside a quoted field (the CSV parser reports an open quote)
+    try:
+        fields = next(csv.reader([last], delimiter=delimiter, quotechar=quotechar), [])
+    except csv.Error:       # e.g. a bare CR inside: not a line this check can judge
+        return
+    if len(fields) < n_columns:
+        where = f"line {line}" if line else "the last line"
+        raise FileRejected(
+            f"the file ends in the middle of {where} ({len(fields)} of {n_columns} fields, no final line break): "
+            "it looks truncated", code="truncated_file", file=file_name, line=line,
+            hint="the export or the copy was interrupted: export the file again and send it whole")
 
 
 # -- XLSX ------------------------------------------------------------------------------------------
@@ -131,6 +287,51 @@ def _cell_to_str(v) -> str:
     return str(v)
 
 
+_ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>(?:<f\b[^>]*(?:/>|>.*?</f>))?<v>([^<]*)</v>',
+                         re.S)
+_ERROR_CELL_T_FIRST = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:<f\b[^>]*(?:/>|>.*?</f>))?'
+                                 rb'<v>([^<]*)</v>', re.S)
+
+
+def _xlsx_error_cells(path: Path, sheet_name: str) -> dict[tuple[int, int], str]:
+    """Error cells (``#DIV/0!``, ``#N/A``...) of one sheet as {(row0, col0): text}; {} when none or unknown."""
+    import posixpath
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            wb = z.read("xl/workbook.xml")
+            rels = z.read("xl/_rels/workbook.xml.rels")
+            rid = None
+            for m in re.finditer(rb"<sheet\b[^>]*>", wb):
+                tag = m.group(0)
+                name = re.search(rb'\bname="([^"]*)"', tag)
+                if name and name.group(1).decode("utf-8") == sheet_name:
+                    r = re.search(rb'\br:id="([^"]*)"', tag) or re.search(rb'\bid="([^"]*)"', tag)
+                    rid = r.group(1) if r else None
+            target = None
+            for m in re.finditer(rb"<Relationship\b[^>]*>", rels):
+                tag = m.group(0)
+                if rid and re.search(rb'\bId="' + re.escape(rid) + rb'"', tag):
+                    target = re.search(rb'\bTarget="([^"]*)"', tag).group(1).decode("utf-8")
+            if target is None:
+                return {}
+            member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            xml = z.read(member)
+    except (KeyError, zipfile.BadZipFile, OSError, AttributeError):
+        return {}
+    if b't="e"' not in xml:
+        return {}
+    out = {}
+    for rx in (_ERROR_CELL, _ERROR_CELL_T_FIRST):
+        for col, row, val in rx.findall(xml):
+            c = 0
+            for ch in col.decode():
+                c = c * 26 + (ord(ch) - 64)
+            out[(int(row) - 1, c - 1)] = val.decode("utf-8", "replace")
+    return out
+
+
 def _read_xlsx(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
     from python_calamine import CalamineWorkbook
 
@@ -139,8 +340,10 @@ def _read_xlsx(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for corrupt/non-workbook files
-        raise FileRejected(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", code="unreadable",
-                           file=path.name, hint="save the export as .xlsx (Excel 2007+)") from None
+        raise FileRejected(f"the Excel workbook is corrupt or truncated and cannot be opened "
+                           f"({type(exc).__name__}: {exc})", code="unreadable", file=path.name,
+                           hint="open it in Excel to check it, save it again as .xlsx (Excel 2007+) and resend "
+                                "it; an interrupted copy or download truncates a workbook") from None
     names = wb.sheet_names
     if isinstance(opts.sheet, int):
         if opts.sheet >= len(names):
@@ -158,6 +361,10 @@ def _read_xlsx(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
         rows = sheet.to_python(skip_empty_area=False)
     except Exception as exc:
         raise FileRejected(f"cannot read sheet {sheet_name!r} ({exc})", code="unreadable", file=path.name) from None
+    for (r, c), err in _xlsx_error_cells(path, sheet_name).items():
+        if r < len(rows) and c < len(rows[r]):
+            rows[r] = list(rows[r])
+            rows[r][c] = err       # calamine reads an error cell as empty: keep '#DIV/0!' for the report
     skip = spec.header_row - 1
     rows = rows[skip:]
     if not rows or all(_cell_to_str(c).strip() == "" for c in rows[0]):
@@ -225,9 +432,19 @@ def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = 500_000)
         raise FileRejected("only CSV exports can be streamed", code="unreadable", file=path.name)
     if path.stat().st_size == 0:
         raise FileRejected("the file is empty (0 bytes)", code="empty_file", file=path.name)
+    check_file_type(path, "csv")
     opts = spec.csv
     encoding = opts.encoding[0]
     skip = spec.header_row - 1
+    with open(path, "rb") as fh:     # a cut-off last line (the end of the file only: bounded memory)
+        fh.seek(max(0, path.stat().st_size - (1 << 16)))
+        tail = fh.read().decode(encoding, errors="replace")
+        fh.seek(0)
+        head = fh.read(1 << 16).decode(encoding, errors="replace").lstrip("\ufeff")
+    header_fields = next(csv.reader([head.split("\n", skip + 1)[skip] if head.count("\n") >= skip else ""],
+                                    delimiter=opts.delimiter, quotechar=opts.quotechar), [])
+    if tail.count("\n"):
+        _check_last_line(tail, len(header_fields), opts.delimiter, opts.quotechar, path.name)
     first_line = spec.header_row + 1
     seen = 0
     try:
@@ -238,6 +455,9 @@ def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = 500_000)
             encoding_errors="strict", chunksize=chunk_rows, index_col=False,
         )
         for chunk in reader:
+            if seen == 0:
+                _check_delimiter(str(chunk.columns[0]) if len(chunk.columns) == 1 else "", len(chunk.columns),
+                                 opts.delimiter, path.name)
             start = first_line + seen
             seen += len(chunk)
             try:
@@ -260,4 +480,4 @@ def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = 500_000)
         raise FileRejected("the file has a header but no data rows", code="header_only", file=path.name)
 
 
-__all__ = ["read_export", "iter_csv_chunks", "SOURCE_LINE"]
+__all__ = ["read_export", "iter_csv_chunks", "check_file_type", "sniff_file_type", "SOURCE_LINE"]

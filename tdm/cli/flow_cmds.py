@@ -25,6 +25,14 @@ def _print_files(files) -> None:
     Console().print(table)
 
 
+def _require_key(settings) -> None:
+    """A missing pseudonymisation key (production mode) is one clear message before any flow starts,
+    not a failed flow run with a traceback."""
+    from tdm.privacy import load_key
+
+    load_key(settings)
+
+
 @app.command()
 def ingest(
     home: Path = HomeOpt,
@@ -34,6 +42,7 @@ def ingest(
     from flows.ingest import ingest_flow
 
     settings = load_settings(home)
+    _require_key(settings)
     summary = ingest_flow(home=str(settings.home), stable_seconds=stable_seconds)
     if summary.files:
         _print_files(summary.files)
@@ -57,6 +66,7 @@ def watch(
     from flows.watch import watch as run_watch
 
     settings = load_settings(home)
+    _require_key(settings)
     run_watch(str(settings.home), interval=interval, stable_seconds=stable_seconds, cron=cron,
               analyse_after_load=analyse_after_load, echo=typer.echo)
 

@@ -62,12 +62,12 @@ def _has_schema(conn, name: str) -> bool:
 
 def current_revision(path: Path) -> str | None:
     """The alembic revision of the warehouse at ``path`` (None when absent or never migrated)."""
-    import duckdb
+    from tdm.warehouse.connection import open_writer
 
     if not Path(path).exists():
         return None
-    con = duckdb.connect(str(path))
-    try:
+    # waits for a concurrent writer (another ingestion pass) instead of failing on DuckDB's file lock
+    with open_writer(Path(path)) as con:
         rows = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'ingest' AND table_name = 'alembic_version'").fetchall()
@@ -75,8 +75,6 @@ def current_revision(path: Path) -> str | None:
             return None
         rows = con.execute("SELECT version_num FROM ingest.alembic_version").fetchall()
         return rows[0][0] if rows else None
-    finally:
-        con.close()
 
 
 def init_warehouse(settings) -> str | None:

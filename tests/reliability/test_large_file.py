@@ -1,0 +1,93 @@
+"""The "2 GB file": a large long-format lab export is streamed in chunks, not loaded whole.
+
+A subprocess ingests the file through ``run_pass`` (streaming threshold lowered to 8 MB, 50,000-row
+chunks) and reports its peak RSS before and after.  The size is ``TDM_TEST_LARGE_FILE_MB`` (default
+32 MB in the normal suite); the 2 GB variant is ``-m slow``.
+
+Measured (2 cores, this machine): peak RSS grows by ~91 MB for a 16 MB file, ~143 MB for 32 MB and
+~212 MB for 64 MB when streamed (~2.5x the file size, growing with the size), against ~326 MB for
+32 MB read in memory (~10x).  Streaming bounds the pandas side, but the whole file is inserted in ONE
+DuckDB transaction and memory still grows with the file (also with ``SET memory_limit='128MB'``), so
+the "far below the file size" bound is an expected failure until that is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.reliability.conftest import KEY
+from tests.reliability.large import MEASURE, write_large_lis
+
+ROOT = str(Path(__file__).resolve().parents[2])
+LARGE_MB = float(os.environ.get("TDM_TEST_LARGE_FILE_MB", "32"))
+NAME = "knuh_lis_large.csv"
+
+
+def _ingest_large(tmp_path: Path, sources, size_mb: float, *, stream_mb: float = 8, chunk_rows: int = 50_000):
+    home = tmp_path / "home"
+    (home / "inbox" / "knuh").mkdir(parents=True)
+    (home / "inbox" / "knuh" / "knuh_baseline.csv").write_bytes(sources.knuh_baseline)
+    staged = tmp_path / NAME
+    n_rows = write_large_lis(staged, sources.lis_patients, int(size_mb * 2**20))
+    size = staged.stat().st_size
+    env = dict(os.environ, TDM_PSEUDONYM_KEY=KEY, TDM_STREAM_THRESHOLD_MB=str(stream_mb),
+               TDM_STREAM_CHUNK_ROWS=str(chunk_rows), TDM_MODE="demo")
+    proc = subprocess.run([sys.executable, "-c", MEASURE.format(root=ROOT, home=str(home), staged=str(staged))],
+                          env=env, capture_output=True, text=True, timeout=3 * 3600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return home, json.loads(proc.stdout.strip().splitlines()[-1]), n_rows, size
+
+
+def _check_loaded(home: Path, result: dict, n_rows: int) -> None:
+    assert result["streamed"] == [NAME]                      # the chunked path, not read_export
+    files = {f[0]: f[1:] for f in result["files"]}
+    status, rows_read, rows_loaded, rows_rejected, message = files[NAME]
+    assert status == "loaded", message
+    kept = n_rows * 6 // 8                                     # Hb and AST are on the profile's drop list
+    assert (rows_read, rows_loaded, rows_rejected) == (kept, kept, 0)
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        stored = con.execute("SELECT count(*) FROM core.lab_results l JOIN ingest.files f USING (file_id) "
+                             "WHERE f.file_name = ?", [NAME]).fetchone()[0]
+    finally:
+        con.close()
+    assert stored == rows_loaded
+    assert not (home / "inbox" / "knuh" / NAME).exists()
+
+
+def _growth(result: dict) -> int:
+    return (result["after_kb"] - result["before_kb"]) * 1024
+
+
+@pytest.fixture(scope="module")
+def large_run(tmp_path_factory, sources):
+    return _ingest_large(tmp_path_factory.mktemp("large"), sources, LARGE_MB)
+
+
+def test_a_large_file_is_streamed_and_loaded_whole(large_run):
+    home, result, n_rows, size = large_run
+    assert size > 8 * 2**20
+    _check_loaded(home, result, n_rows)
+
+
+@pytest.mark.xfail(strict=False, reason="streamed files are inserted in one DuckDB transaction: peak RSS still "
+                                        "grows ~2.5x the file size (measured 143 MB for 32 MB)")
+def test_streaming_memory_stays_far_below_the_file_size(large_run):
+    home, result, n_rows, size = large_run
+    growth = _growth(result)
+    assert growth < 0.5 * size, f"peak RSS grew by {growth / 2**20:.0f} MB for a {size / 2**20:.0f} MB file"
+
+
+@pytest.mark.slow
+def test_a_2gb_file_is_streamed_with_bounded_memory(tmp_path, sources):
+    size_mb = float(os.environ.get("TDM_TEST_HUGE_FILE_MB", "2048"))
+    home, result, n_rows, size = _ingest_large(tmp_path, sources, size_mb, stream_mb=64, chunk_rows=500_000)
+    _check_loaded(home, result, n_rows)
+    assert _growth(result) < 0.5 * size, f"peak RSS grew by {_growth(result) / 2**20:.0f} MB"
