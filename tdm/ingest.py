@@ -355,7 +355,8 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
     """Single-writer stage for one file: duplicate check, report, atomic load, read snapshot."""
     from tdm.warehouse.connection import open_writer, publish_snapshot
     from tdm.warehouse.load import (FileMeta, duplicate_outcome, error_outcome, find_loaded_checksum, load_file,
-                                    plan_outcome, record_duplicate, record_file_error, reserve_file_id)
+                                    plan_outcome, record_duplicate, record_file_error, remove_uncommitted_rows,
+                                    reserve_file_id)
 
     cand = prepared.candidate
     if prepared.error is not None and prepared.error.transient:
@@ -371,6 +372,7 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
             return deferred(cand, status="already_processed")
         if not state:
             return deferred(cand, not_ready(cand))
+        remove_uncommitted_rows(con)   # leftovers of a streamed load killed mid-file, never published
         earlier = find_loaded_checksum(con, prepared.checksum)
         if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and cand.path.exists():
             # Loaded by a run that crashed before archiving: archive it now, record nothing new.
@@ -454,8 +456,13 @@ def _merge_results(parts: list, rows_read: int):
 
 
 def commit_streaming(settings: Settings, profile, candidate: Candidate, key: bytes,
-                     chunk_rows: int = STREAM_CHUNK_ROWS) -> Committed:
-    """Read, validate and load a large CSV chunk by chunk in one writer transaction."""
+                     chunk_rows: int | None = None) -> Committed:
+    """Read, validate and load a large CSV chunk by chunk with memory bounded by one chunk.
+
+    Each chunk commits on its own, but the file's rows count only from the final transaction that
+    supersedes earlier rows and writes its ``ingest.files`` row: the snapshot is published only after
+    it, and rows of a failed or killed streamed load are removed (``remove_uncommitted_rows``) before
+    anything else is written, so the file is still all-or-nothing for every reader."""
     from tdm.centres.harmonise import harmonise
     from tdm.centres.readers import iter_csv_chunks
     from tdm.privacy import scan_identifiers
@@ -464,6 +471,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
     from validators import validate_file
 
     spec = profile.match(candidate.path.name)
+    chunk_rows = chunk_rows or STREAM_CHUNK_ROWS
     if not unchanged_since_discovery(candidate):
         return deferred(candidate, not_ready(candidate))
     try:
@@ -483,6 +491,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
             return deferred(candidate, status="already_processed")
         if not state:
             return deferred(candidate, not_ready(candidate))
+        loader.remove_uncommitted_rows(con)   # leftovers of a streamed load killed mid-file
         earlier = loader.find_loaded_checksum(con, checksum)
         if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and candidate.path.exists():
             return Committed(candidate.centre_id, candidate.path.name, earlier[0], "already_loaded", 0, 0, 0, 0,
@@ -498,7 +507,6 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
         else:
             context = load_context(settings, candidate.centre_id, candidate.path.name, kind, 1.0)
             parts, rows_read = [], 0
-            con.begin()
             try:
                 for i, raw in enumerate(iter_csv_chunks(candidate.path, spec, chunk_rows)):
                     if i == 0:
@@ -514,7 +522,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
                     if res.file_error is not None:
                         raise res.file_error
                     rows_read += res.rows_read
-                    loader.load_rows(con, file_id, res)
+                    loader.load_chunk(con, file_id, res)      # committed, invisible until the file row
                     parts.append(replace(res, accepted={}))
                 if not unchanged_since_discovery(candidate):
                     raise not_ready(candidate)
@@ -527,10 +535,9 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
                 outcome = loader.plan_outcome(file_id, merged)
                 write_report(settings, meta, outcome, Prepared(candidate, checksum, kind, result=merged,
                                                                rows_read=rows_read), stem)
-                loader.insert_file_row(con, file_id, meta, outcome)
-                con.commit()
+                outcome = loader.finish_streamed_file(con, file_id, meta, outcome)
             except Exception as exc:
-                con.rollback()
+                loader.remove_uncommitted_rows(con, file_id)
                 if isinstance(exc, TdmError) and exc.transient:
                     return deferred(candidate, exc)
                 err = _as_file_error(exc, candidate)

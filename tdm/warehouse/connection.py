@@ -24,6 +24,9 @@ import duckdb
 from tdm.errors import WarehouseBusy, WarehouseError
 
 LOCK_WAIT_SECONDS = 30.0
+# The writer only loads; capping DuckDB's buffer pool (it spills to <db>.tmp beyond it) keeps a
+# streamed multi-GB file's ingestion at a bounded footprint instead of caching every block it wrote.
+WRITER_MEMORY_LIMIT = os.environ.get("TDM_WRITER_MEMORY_LIMIT", "1GB")
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -38,7 +41,7 @@ def open_writer(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> Itera
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path))
+            con = duckdb.connect(str(path), config={"memory_limit": WRITER_MEMORY_LIMIT})
             break
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):

@@ -147,6 +147,55 @@ def _supersede(con, entity: str, df: pd.DataFrame, file_id: int) -> int:
     return int(n)
 
 
+# --- streamed files: chunks commit one by one, the file becomes visible with its ingest.files row ---
+# A streamed file's chunks are committed as they are loaded (so memory is bounded by one chunk), but
+# its rows count only once its ``ingest.files`` row is committed: until then they are never in the
+# analysts' snapshot, and :func:`remove_uncommitted_rows` deletes them after a crash or a failure.
+
+ROW_TABLES = tuple(f"core.{e.table}" for e in ENTITIES.values()) + ("quarantine.rows", "ingest.issues")
+
+
+def load_chunk(con: duckdb.DuckDBPyConnection, file_id: int, result) -> None:
+    """Commit one chunk of a streamed file (its rows stay invisible until :func:`finish_streamed_file`)."""
+    with _transaction(con):
+        load_rows(con, file_id, result, supersede=False)
+
+
+def remove_uncommitted_rows(con: duckdb.DuckDBPyConnection, file_id: int | None = None) -> int:
+    """Delete rows of ``file_id`` (or of every file without an ``ingest.files`` row): the leftovers of a
+    streamed load that failed or was killed. Returns how many rows were removed."""
+    cond = "file_id = ?" if file_id is not None else "file_id NOT IN (SELECT file_id FROM ingest.files)"
+    params = [file_id] if file_id is not None else None
+    removed = 0
+    with _transaction(con):
+        for table in ROW_TABLES:
+            removed += int(_exec(con, f"DELETE FROM {table} WHERE {cond}", params)[0][0])
+    return removed
+
+
+def finish_streamed_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, outcome: LoadOutcome) -> LoadOutcome:
+    """One transaction: supersede earlier rows with the keys this file loaded, then its file row."""
+    superseded: dict[str, int] = {}
+    with _transaction(con):
+        for entity, e in ENTITIES.items():
+            table, key = f"core.{e.table}", list(e.key)
+            if not _exec(con, f"SELECT count(*) FROM {table} WHERE centre_id = ? AND is_current AND file_id <> ? "
+                              f"LIMIT 1", [meta.centre_id, file_id])[0][0]:
+                superseded[entity] = 0          # nothing earlier from this centre: skip the key join
+                continue
+            keys = f"(SELECT DISTINCT {', '.join(key)} FROM {table} WHERE file_id = ?)"
+            on = " AND ".join(f"t.{k} = k.{k}" for k in key)
+            where = f"{on} AND t.is_current AND t.file_id <> ?"
+            n = _exec(con, f"SELECT count(*) FROM {table} t JOIN {keys} k ON {where}", [file_id, file_id])[0][0]
+            if n:
+                _exec(con, f"UPDATE {table} t SET is_current = false, superseded_by_file_id = ? "
+                           f"FROM {keys} k WHERE {where}", [file_id, file_id, file_id])
+            superseded[entity] = int(n)
+        outcome = replace(outcome, superseded=superseded)
+        insert_file_row(con, file_id, meta, outcome)
+    return outcome
+
+
 def duplicate_outcome(file_id: int, duplicate_of: int) -> LoadOutcome:
     return LoadOutcome(file_id, STATUS_DUPLICATE, duplicate_of_file_id=duplicate_of, error_code="duplicate_file",
                        message=f"identical content was already received as file {duplicate_of}; nothing loaded")
@@ -191,12 +240,12 @@ def load_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, resu
     return outcome
 
 
-def load_rows(con: duckdb.DuckDBPyConnection, file_id: int, result) -> dict[str, int]:
-    """Supersede, insert accepted rows, quarantine and issues of ``result``, inside the caller's
-    transaction (once per file, or once per chunk of a streamed file). Returns superseded counts."""
+def load_rows(con: duckdb.DuckDBPyConnection, file_id: int, result, *, supersede: bool = True) -> dict[str, int]:
+    """Insert accepted rows, quarantine and issues of ``result`` (and supersede earlier rows with the
+    same keys unless ``supersede=False``), inside the caller's transaction. Returns superseded counts."""
     superseded: dict[str, int] = {}
     for entity, df in result.accepted.items():
-        superseded[entity] = _supersede(con, entity, df, file_id)
+        superseded[entity] = _supersede(con, entity, df, file_id) if supersede else 0
         table = f"core.{ENTITIES[entity].table}"
         cols = entity_columns(entity) + ["source_line", "warnings"]
         _append(con, table, cols, df, {"file_id": file_id, "is_current": True})

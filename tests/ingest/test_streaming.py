@@ -45,7 +45,7 @@ def test_a_bad_chunk_rejects_the_whole_streamed_file(tmp_path, exports, monkeypa
     monkeypatch.setattr(ingest, "STREAM_CHUNK_ROWS", 50)
     home = tmp_path / "h"
     shutil.copytree(exports, home / "inbox")
-    labs = next((home / "inbox" / "knuh").glob("*lis*"))
+    labs = next((home / "inbox" / "knuh").glob("*lis_labs*"))
     data = labs.read_bytes()
     cut = data.index(b"\n", len(data) // 2)
     labs.write_bytes(data[:cut] + b"\n\xff\xfe broken bytes\n" + data[cut + 1:])  # invalid UTF-8 late in the file
@@ -53,5 +53,81 @@ def test_a_bad_chunk_rejects_the_whole_streamed_file(tmp_path, exports, monkeypa
     bad = out[labs.name]
     assert bad.status == "rejected" and "decoded" in bad.message
     got = state(str(home))
-    assert not [r for r in got["core.lab_results"] if r[-1] == labs.name]   # no partial chunks kept
-    assert any(r[1] == "visits" or "visit" in r[1] for r in got["files"]) or got["core.assessments"]
+    assert got["core.lab_results"] == []                       # no chunk of the bad file kept
+    others = [f for f in got["files"] if f[1] != labs.name]
+    assert len(others) == 3 and all(f[3] == "loaded" for f in others)   # the good files still load
+
+
+KILL_STREAM = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+os.environ["TDM_PSEUDONYM_KEY"] = "stream-test-key-0123456789"
+import tdm.ingest as ingest
+from tdm.warehouse import load as loader
+ingest.STREAM_THRESHOLD_BYTES = 0
+ingest.STREAM_CHUNK_ROWS = 97
+real, seen = loader.load_chunk, []
+def killer(con, file_id, result):
+    real(con, file_id, result)
+    seen.append(1)
+    if len(seen) == 5:                 # chunks committed (two inside the lab file), then SIGKILL
+        os.kill(os.getpid(), signal.SIGKILL)
+loader.load_chunk = killer
+ingest.run_pass({home!r}, stable_seconds=0)
+"""
+
+
+def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_warehouse(tmp_path, exports, monkeypatch):
+    import subprocess
+    import sys
+    import textwrap
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    reference = _run(tmp_path, exports, monkeypatch, stream=True)
+    home = tmp_path / "killed"
+    shutil.copytree(exports, home / "inbox")
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(KILL_STREAM.format(root=root, home=str(home)))],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    import duckdb
+
+    from tdm.warehouse.load import ROW_TABLES
+
+    def uncommitted(path) -> int:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return sum(con.execute(f"SELECT count(*) FROM {t} WHERE file_id NOT IN "
+                                   "(SELECT file_id FROM ingest.files)").fetchone()[0] for t in ROW_TABLES)
+        finally:
+            con.close()
+
+    orphans, visible = uncommitted(home / "warehouse.duckdb"), uncommitted(home / "warehouse.read.duckdb")
+    assert orphans > 0 and visible == 0   # committed chunks exist, but no reader ever sees them
+    monkeypatch.setattr(ingest, "STREAM_THRESHOLD_BYTES", 0)
+    monkeypatch.setattr(ingest, "STREAM_CHUNK_ROWS", 97)
+    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
+    run_pass(str(home), stable_seconds=0)
+    assert state(str(home)) == reference
+
+
+def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, monkeypatch):
+    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
+    home = tmp_path / "h"
+    shutil.copytree(exports, home / "inbox")
+    run_pass(str(home), stable_seconds=0)                     # first delivery, in memory
+    labs = next((home / "archive" / "knuh").glob("*lis_labs*"))
+    corrected = home / "inbox" / "knuh" / labs.name.split("-", 1)[1]
+    corrected.write_bytes(labs.read_bytes() + b"\n")          # same rows, new content checksum
+    monkeypatch.setattr(ingest, "STREAM_THRESHOLD_BYTES", 0)
+    monkeypatch.setattr(ingest, "STREAM_CHUNK_ROWS", 97)
+    (out,) = run_pass(str(home), stable_seconds=0)
+    assert out.status == "loaded"
+    import duckdb
+
+    con = duckdb.connect(str(home / "warehouse.read.duckdb"), read_only=True)
+    rows = con.execute("SELECT file_id, is_current, superseded_by_file_id, count(*) FROM core.lab_results "
+                       "GROUP BY ALL ORDER BY ALL").fetchall()
+    con.close()
+    (old_id, old_cur, old_by, n_old), (new_id, new_cur, new_by, n_new) = rows
+    assert (old_cur, old_by, new_cur, new_by) == (False, new_id, True, None) and new_id == out.file_id
+    assert n_old == n_new == out.rows_loaded
