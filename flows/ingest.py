@@ -50,14 +50,21 @@ def archive_task(candidate, committed):
 def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
     """One centre's files in order; a failure of one file is recorded and the next one goes on."""
     out = []
+    logger = get_run_logger()
     for cand in stages.order_candidates(profile, candidates):
-        if stages.should_stream(profile, cand):
-            committed = stream_load_task(settings, profile, cand, key)
-        else:
-            read = read_task(profile, cand, key)
-            prepared = validate_task(settings, profile, read)
-            committed = load_task(settings, prepared)
-        archive_task(cand, committed)
+        try:
+            if stages.should_stream(profile, cand):
+                committed = stream_load_task(settings, profile, cand, key)
+            else:
+                read = read_task(profile, cand, key)
+                prepared = validate_task(settings, profile, read)
+                committed = load_task(settings, prepared)
+            archive_task(cand, committed)
+        except Exception as exc:  # retries exhausted or a bug: report this file, go on with the next
+            logger.error("%s/%s failed: %s", centre_id, cand.path.name, exc)
+            committed = stages.Committed(centre_id, cand.path.name, None, "failed", 0, 0, 0, 0,
+                                         f"unexpected {type(exc).__name__}: {exc}; the file stays in the inbox "
+                                         "and is retried on the next pass", None, None)
         out.append(asdict(committed))
     return out
 

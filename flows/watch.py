@@ -61,7 +61,11 @@ def watch(home: str | None = None, *, interval: float = 60.0, stable_seconds: fl
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
 
     def run_ingest() -> int:
-        summary = ingest_flow(home=home, stable_seconds=stable_seconds)
+        try:
+            summary = ingest_flow(home=home, stable_seconds=stable_seconds)
+        except Exception as exc:  # e.g. the warehouse locked by another process for too long: next pass
+            echo(f"ingestion pass failed, retrying on the next pass: {exc}")
+            return 0
         for f in summary.files:
             echo(f"{f['centre_id']}/{f['file_name']}: {f['status']} "
                  f"({f['rows_loaded']} loaded, {f['rows_rejected']} rejected)")

@@ -12,6 +12,7 @@ one bad file never stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fnmatch
 import hashlib
@@ -323,6 +324,10 @@ class Committed:
     message: str | None
     report_path: str | None
     archive_path: str | None
+    discarded: bool = False     # a file with direct identifiers is deleted, never archived
+
+
+DIRECT_IDENTIFIER = "direct_identifier"
 
 
 def _archive_target(settings: Settings, candidate: Candidate, file_id: int) -> Path:
@@ -330,7 +335,14 @@ def _archive_target(settings: Settings, candidate: Candidate, file_id: int) -> P
 
 
 def archive_file(candidate: Candidate, committed: "Committed") -> str | None:
-    """Move a processed file out of the inbox (tolerates a concurrent run having moved it)."""
+    """Move a processed file out of the inbox (tolerates a concurrent run having moved it).
+
+    A file rejected for direct identifiers is deleted instead: keeping it would store the very
+    identifiers the rejection protects (the centre still has its export and the report says why)."""
+    if committed.discarded:
+        with contextlib.suppress(FileNotFoundError):
+            candidate.path.unlink()
+        return None
     if not committed.archive_path:
         return None
     dst = Path(committed.archive_path)
@@ -385,6 +397,10 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
         meta = replace(meta, archive_path=str(archive), report_path=str(report_dir / f"{stem}.html"))
         # The report is written before the load commits: a crash in between re-runs the file and
         # overwrites the same report (its name is fixed by the content), so no report is ever lost.
+        discard = (getattr(prepared.error, "code", None) == DIRECT_IDENTIFIER
+                   or (earlier is not None and earlier[2] == DIRECT_IDENTIFIER))
+        if discard:
+            meta = replace(meta, archive_path=None)
         if earlier is not None:
             planned = duplicate_outcome(file_id, earlier[0])
             write_report(settings, meta, planned, prepared, stem)
@@ -399,7 +415,7 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
         publish_snapshot(con, settings.warehouse, settings.snapshot)
     return Committed(cand.centre_id, cand.path.name, outcome.file_id, outcome.status, outcome.rows_read,
                      outcome.rows_loaded, outcome.rows_warned, outcome.rows_rejected, outcome.message,
-                     meta.report_path, meta.archive_path)
+                     meta.report_path, meta.archive_path, discarded=discard)
 
 
 def write_report(settings: Settings, meta, outcome, prepared: Prepared, stem: str) -> None:
@@ -416,8 +432,22 @@ def run_pass(home=None, *, stable_seconds: float = DEFAULT_STABLE_SECONDS) -> li
     out = []
     for centre, cands in group_by_centre(found.ready).items():
         for cand in order_candidates(profiles[centre], cands):
-            out.append(process_file(settings, profiles[centre], cand, key))
+            out.append(process_file_guarded(settings, profiles[centre], cand, key))
     return out
+
+
+def process_file_guarded(settings: Settings, profile, candidate: Candidate, key: bytes) -> Committed:
+    """``process_file``, but an unexpected failure (a bug, a full disk) is reported for this file and the
+    pass goes on with the next one; the file stays in the inbox and is retried on the next pass."""
+    try:
+        return process_file(settings, profile, candidate, key)
+    except Exception as exc:
+        import logging
+
+        logging.getLogger("tdm.ingest").exception("processing %s/%s failed", candidate.centre_id, candidate.path.name)
+        return Committed(candidate.centre_id, candidate.path.name, None, "failed", 0, 0, 0, 0,
+                         f"unexpected {type(exc).__name__}: {exc}; the file stays in the inbox and is retried",
+                         None, None)
 
 
 # --- large files: streamed in chunks ----------------------------------------------------------------
@@ -500,7 +530,10 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
         stem = report_stem(candidate, checksum)
         meta = replace(meta, archive_path=str(_archive_target(settings, candidate, file_id)),
                        report_path=str(settings.reports / candidate.centre_id / f"{stem}.html"))
+        discard = earlier is not None and earlier[2] == DIRECT_IDENTIFIER
         if earlier is not None:
+            if discard:
+                meta = replace(meta, archive_path=None)
             outcome = loader.duplicate_outcome(file_id, earlier[0])
             write_report(settings, meta, outcome, Prepared(candidate, checksum, kind), stem)
             outcome = loader.record_duplicate(con, file_id, meta, earlier[0])
@@ -541,10 +574,12 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
                 if isinstance(exc, TdmError) and exc.transient:
                     return deferred(candidate, exc)
                 err = _as_file_error(exc, candidate)
+                if err.code == DIRECT_IDENTIFIER:
+                    discard, meta = True, replace(meta, archive_path=None)
                 outcome = loader.error_outcome(file_id, err, rows_read)
                 write_report(settings, meta, outcome, Prepared(candidate, checksum, kind, error=err), stem)
                 outcome = loader.record_file_error(con, file_id, meta, err, rows_read)
         publish_snapshot(con, settings.warehouse, settings.snapshot)
     return Committed(candidate.centre_id, candidate.path.name, outcome.file_id, outcome.status, outcome.rows_read,
                      outcome.rows_loaded, outcome.rows_warned, outcome.rows_rejected, outcome.message,
-                     meta.report_path, meta.archive_path)
+                     meta.report_path, meta.archive_path, discarded=discard)

@@ -62,15 +62,15 @@ class LoadOutcome:
     duplicate_of_file_id: int | None = None
 
 
-def find_loaded_checksum(con: duckdb.DuckDBPyConnection, checksum: str) -> tuple[int, str | None] | None:
-    """The first non-duplicate file with this content, as (file_id, archive_path), if any."""
+def find_loaded_checksum(con: duckdb.DuckDBPyConnection, checksum: str) -> tuple[int, str | None, str | None] | None:
+    """The first non-duplicate file with this content, as (file_id, archive_path, error_code), if any."""
     rows = _exec(
         con,
-        "SELECT file_id, archive_path FROM ingest.files WHERE checksum_sha256 = ? AND status <> ? "
+        "SELECT file_id, archive_path, error_code FROM ingest.files WHERE checksum_sha256 = ? AND status <> ? "
         "ORDER BY file_id LIMIT 1",
         [checksum, STATUS_DUPLICATE],
     )
-    return None if not rows else (int(rows[0][0]), rows[0][1])
+    return None if not rows else (int(rows[0][0]), rows[0][1], rows[0][2])
 
 
 def _exec(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:

@@ -60,3 +60,20 @@ def test_files_are_ordered_baseline_first():
     profile = SimpleNamespace(match=lambda name: SimpleNamespace(kind=kinds[name]))
     cands = [Candidate("c", Path(n), 1, float(i)) for i, n in enumerate(["labs.csv", "elisa.csv", "visit.csv", "base.csv"])]
     assert [c.path.name for c in order_candidates(profile, cands)] == ["base.csv", "visit.csv", "elisa.csv", "labs.csv"]
+
+
+def test_an_unexpected_failure_of_one_file_does_not_stop_the_pass(settings, monkeypatch):
+    import tdm.ingest as ingest
+    from types import SimpleNamespace
+
+    cands = [ingest.Candidate("c1", settings.inbox / "c1" / n, 1, 0.0) for n in ("a.csv", "b.csv")]
+
+    def fake(settings_, profile, cand, key):
+        if cand.path.name == "a.csv":
+            raise OSError("No space left on device")
+        return ingest.Committed("c1", cand.path.name, 7, "loaded", 1, 1, 0, 0, None, None, None)
+
+    monkeypatch.setattr(ingest, "process_file", fake)
+    out = [ingest.process_file_guarded(settings, SimpleNamespace(), c, b"k") for c in cands]
+    assert out[0].status == "failed" and "No space left" in out[0].message and "retried" in out[0].message
+    assert out[1].status == "loaded"

@@ -109,6 +109,21 @@ def test_identifier_file_is_rejected_and_no_value_leaks(tmp_path, sources, monke
         assert secret not in logs, secret
         assert secret not in bad.message and secret not in rrn.message
 
+    # the file itself is deleted, not archived: the identifiers are not kept anywhere under the home
+    kept = [p.name for p in home.rglob("*") if p.is_file()]
+    assert not any(n.endswith(("smc_with_names.csv", "knuh_baseline_rrn.csv")) for n in kept), kept
+    assert any(n.endswith("smc_good.csv") for n in kept)                 # good files are archived as usual
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM ingest.files WHERE error_code = 'direct_identifier' "
+                       "AND archive_path IS NOT NULL").fetchone()[0] == 0
+    con.close()
+
+    # the same file dropped again is a duplicate and is deleted too
+    (home / "inbox" / "smc" / "smc_with_names_again.csv").write_bytes(_with_identifiers(sources.smc_slot(1)))
+    (again,) = ingest.run_pass(str(home), stable_seconds=0)
+    assert again.status == "duplicate" and again.discarded
+    assert not any(p.name.endswith("smc_with_names_again.csv") for p in home.rglob("*"))
+
 
 def _cli(home: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", "from tdm.cli import run; run()", "ingest", "--home", str(home),
