@@ -92,6 +92,17 @@ def _var(target: str):
     return None
 
 
+def cell_kind(target: str) -> str:
+    """How a cell of ``target`` is read and written: ``date`` for the lab date, ``trough`` for the
+    censorable trough (``<0.4``), else the dictionary dtype (``str`` when unknown)."""
+    if target == LAB_DATE_COLUMN:
+        return "date"
+    if target == "trough_ug_ml":
+        return "trough"
+    v = _var(target)
+    return v.dtype if v is not None else "str"
+
+
 def _norm_series(s: pd.Series) -> pd.Series:
     """norm_label per distinct value, mapped back (fast on repetitive columns)."""
     uniq = s.unique()
@@ -458,13 +469,7 @@ def _parse_column(ctx: _Ctx, col: ColumnSpec, header: str, values: dict[str, pd.
     if target == "patient_id":
         values[target] = ctx.pid
         return
-    if target == LAB_DATE_COLUMN:
-        kind = "date"
-    elif target == "trough_ug_ml":
-        kind = "trough"
-    else:
-        v = _var(target)
-        kind = v.dtype if v is not None else "str"
+    kind = cell_kind(target)
     if kind in ("str",):
         values[target] = t.where(t != "").astype("str")
     elif kind == "code":

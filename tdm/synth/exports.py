@@ -142,15 +142,9 @@ def _render_column(rng, profile: CentreProfile, spec: FileSpec, col: ColumnSpec,
     if col.codes is not None:
         return _render_codes(rng, profile, col, frame)
     s = frame[target] if target in frame else pd.Series(pd.NA, index=frame.index)
-    from tdm.centres.harmonise import _var
+    from tdm.centres.harmonise import cell_kind
 
-    if target == LAB_DATE_COLUMN:
-        kind = "date"
-    elif target == "trough_ug_ml":
-        kind = "trough"
-    else:
-        v = _var(target)
-        kind = v.dtype if v is not None else "str"
+    kind = cell_kind(target)
     if kind == "date":
         fmt = profile.date_formats_for(spec, col)[0]
         return s.dt.strftime(fmt).astype("str").fillna("")
