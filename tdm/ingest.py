@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from tdm.config import Settings
-from tdm.errors import FileNotReady, FileRejected, PrivacyError, TdmError
+from tdm.errors import FileNotReady, FileRejected, TdmError
 from tdm.version import code_version
 
 # Names a sender's tools use while a file is being written or that are not exports at all.
@@ -255,7 +255,7 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes) -> ReadResult:
     """Read one export, refuse direct identifiers, map it onto harmonised frames. Never raises."""
     from tdm.centres.harmonise import harmonise
     from tdm.centres.readers import read_export
-    from tdm.privacy import scan_identifiers
+    from tdm.privacy import refuse_identifiers
 
     spec = profile.match(candidate.path.name)
     kind = getattr(spec, "kind", None)
@@ -275,15 +275,7 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes) -> ReadResult:
         raw = read_export(candidate.path, spec)
         if not unchanged_since_discovery(candidate):   # the checksum and the rows must be of the same bytes
             raise not_ready(candidate)
-        findings = scan_identifiers(raw)
-        if findings:
-            cols = ", ".join(f"'{c}' ({k})" for c, k in findings)
-            raise PrivacyError(
-                f"direct identifiers found in column(s) {cols}; nothing from this file was stored",
-                file=candidate.path.name, column=findings[0][0],
-                hint="remove names, registration numbers, phone numbers, addresses and e-mails; "
-                     "export only the study number",
-            )
+        refuse_identifiers(raw, candidate.path.name)
         harmonised = harmonise(raw, spec, profile, key)
         return ReadResult(candidate, checksum, kind, harmonised=harmonised, rows_read=harmonised.rows_read)
     except Exception as exc:
@@ -366,9 +358,7 @@ def process_file(settings: Settings, profile, candidate: Candidate, key: bytes) 
 def commit(settings: Settings, prepared: Prepared) -> Committed:
     """Single-writer stage for one file: duplicate check, report, atomic load, read snapshot."""
     from tdm.warehouse.connection import open_writer, publish_snapshot
-    from tdm.warehouse.load import (FileMeta, duplicate_outcome, error_outcome, find_loaded_checksum, load_file,
-                                    plan_outcome, record_duplicate, record_file_error, remove_uncommitted_rows,
-                                    reserve_file_id)
+    from tdm.warehouse.load import FileMeta, error_outcome, load_file, plan_outcome, record_file_error
 
     cand = prepared.candidate
     if prepared.error is not None and prepared.error.transient:
@@ -379,32 +369,19 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
         code_version=code_version(), file_kind=prepared.file_kind,
     )
     with WRITE_LOCK, open_writer(settings.warehouse) as con:
-        state = unchanged_since_discovery(cand)      # under the writer lock: a concurrent run may have
-        if state is None:                            # archived it, or the sender replaced it meanwhile
-            return deferred(cand, status="already_processed")
-        if not state:
-            return deferred(cand, not_ready(cand))
-        remove_uncommitted_rows(con)   # leftovers of a streamed load killed mid-file, never published
-        earlier = find_loaded_checksum(con, prepared.checksum)
-        if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and cand.path.exists():
-            # Loaded by a run that crashed before archiving: archive it now, record nothing new.
-            return Committed(cand.centre_id, cand.path.name, earlier[0], "already_loaded", 0, 0, 0, 0,
-                             "completed the archiving of an earlier interrupted run", None, earlier[1])
-        file_id = reserve_file_id(con)
-        archive = _archive_target(settings, cand, file_id)
-        stem = report_stem(cand, prepared.checksum)
-        report_dir = settings.reports / cand.centre_id
-        meta = replace(meta, archive_path=str(archive), report_path=str(report_dir / f"{stem}.html"))
+        slot = _claim_file(con, settings, cand, meta)
+        if isinstance(slot, Committed):
+            return slot
+        file_id, meta, stem, earlier = slot
         # The report is written before the load commits: a crash in between re-runs the file and
         # overwrites the same report (its name is fixed by the content), so no report is ever lost.
-        discard = (getattr(prepared.error, "code", None) == DIRECT_IDENTIFIER
-                   or (earlier is not None and earlier[2] == DIRECT_IDENTIFIER))
+        discard = getattr(prepared.error, "code", None) == DIRECT_IDENTIFIER
         if discard:
             meta = replace(meta, archive_path=None)
         if earlier is not None:
-            planned = duplicate_outcome(file_id, earlier[0])
-            write_report(settings, meta, planned, prepared, stem)
-            outcome = record_duplicate(con, file_id, meta, earlier[0])
+            outcome, copy_of_discarded = _record_duplicate(con, settings, meta, file_id, earlier, prepared, stem)
+            if copy_of_discarded:
+                discard, meta = True, replace(meta, archive_path=None)
         elif prepared.error is not None:
             planned = error_outcome(file_id, prepared.error, prepared.rows_read)
             write_report(settings, meta, planned, prepared, stem)
@@ -413,6 +390,47 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
             write_report(settings, meta, plan_outcome(file_id, prepared.result), prepared, stem)
             outcome = load_file(con, file_id, meta, prepared.result)
         publish_snapshot(con, settings.warehouse, settings.snapshot)
+    return _committed(cand, outcome, meta, discard)
+
+
+def _claim_file(con, settings: Settings, cand: Candidate, meta):
+    """Under the writer lock, before anything is written for a file: a ``Committed`` to return at
+    once (processed by a concurrent run, replaced meanwhile, or already loaded by a run that crashed
+    before archiving it), else ``(file_id, meta with archive and report paths, report stem, earlier)``
+    where ``earlier`` is the first file with the same content, if any."""
+    from tdm.warehouse.load import find_loaded_checksum, remove_uncommitted_rows, reserve_file_id
+
+    state = unchanged_since_discovery(cand)      # a concurrent run may have archived it,
+    if state is None:                            # or the sender replaced it meanwhile
+        return deferred(cand, status="already_processed")
+    if not state:
+        return deferred(cand, not_ready(cand))
+    remove_uncommitted_rows(con)   # leftovers of a streamed load killed mid-file, never published
+    earlier = find_loaded_checksum(con, meta.checksum_sha256)
+    if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and cand.path.exists():
+        # Loaded by a run that crashed before archiving: archive it now, record nothing new.
+        return Committed(cand.centre_id, cand.path.name, earlier[0], "already_loaded", 0, 0, 0, 0,
+                         "completed the archiving of an earlier interrupted run", None, earlier[1])
+    file_id = reserve_file_id(con)
+    stem = report_stem(cand, meta.checksum_sha256)
+    meta = replace(meta, archive_path=str(_archive_target(settings, cand, file_id)),
+                   report_path=str(settings.reports / cand.centre_id / f"{stem}.html"))
+    return file_id, meta, stem, earlier
+
+
+def _record_duplicate(con, settings: Settings, meta, file_id: int, earlier, prepared: Prepared, stem: str):
+    """Report and record identical content received again; a copy of a file rejected for direct
+    identifiers is discarded like the original.  Returns (outcome, discard)."""
+    from tdm.warehouse.load import duplicate_outcome, record_duplicate
+
+    discard = earlier[2] == DIRECT_IDENTIFIER
+    if discard:
+        meta = replace(meta, archive_path=None)
+    write_report(settings, meta, duplicate_outcome(file_id, earlier[0]), prepared, stem)
+    return record_duplicate(con, file_id, meta, earlier[0]), discard
+
+
+def _committed(cand: Candidate, outcome, meta, discard: bool) -> Committed:
     return Committed(cand.centre_id, cand.path.name, outcome.file_id, outcome.status, outcome.rows_read,
                      outcome.rows_loaded, outcome.rows_warned, outcome.rows_rejected, outcome.message,
                      meta.report_path, meta.archive_path, discarded=discard)
@@ -495,7 +513,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
     anything else is written, so the file is still all-or-nothing for every reader."""
     from tdm.centres.harmonise import harmonise
     from tdm.centres.readers import iter_csv_chunks
-    from tdm.privacy import scan_identifiers
+    from tdm.privacy import refuse_identifiers
     from tdm.warehouse.connection import open_writer, publish_snapshot
     from tdm.warehouse import load as loader
     from validators import validate_file
@@ -516,39 +534,22 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
     )
     max_fraction = getattr(profile, "max_error_fraction", 0.5)
     with WRITE_LOCK, open_writer(settings.warehouse) as con:
-        state = unchanged_since_discovery(candidate)
-        if state is None:
-            return deferred(candidate, status="already_processed")
-        if not state:
-            return deferred(candidate, not_ready(candidate))
-        loader.remove_uncommitted_rows(con)   # leftovers of a streamed load killed mid-file
-        earlier = loader.find_loaded_checksum(con, checksum)
-        if earlier is not None and earlier[1] and not Path(earlier[1]).exists() and candidate.path.exists():
-            return Committed(candidate.centre_id, candidate.path.name, earlier[0], "already_loaded", 0, 0, 0, 0,
-                             "completed the archiving of an earlier interrupted run", None, earlier[1])
-        file_id = loader.reserve_file_id(con)
-        stem = report_stem(candidate, checksum)
-        meta = replace(meta, archive_path=str(_archive_target(settings, candidate, file_id)),
-                       report_path=str(settings.reports / candidate.centre_id / f"{stem}.html"))
-        discard = earlier is not None and earlier[2] == DIRECT_IDENTIFIER
+        slot = _claim_file(con, settings, candidate, meta)
+        if isinstance(slot, Committed):
+            return slot
+        file_id, meta, stem, earlier = slot
+        discard = False
         if earlier is not None:
-            if discard:
-                meta = replace(meta, archive_path=None)
-            outcome = loader.duplicate_outcome(file_id, earlier[0])
-            write_report(settings, meta, outcome, Prepared(candidate, checksum, kind), stem)
-            outcome = loader.record_duplicate(con, file_id, meta, earlier[0])
+            outcome, discard = _record_duplicate(con, settings, meta, file_id, earlier,
+                                                 Prepared(candidate, checksum, kind), stem)
+            meta = replace(meta, archive_path=None) if discard else meta
         else:
             context = load_context(settings, candidate.centre_id, candidate.path.name, kind, 1.0)
             parts, rows_read = [], 0
             try:
                 for i, raw in enumerate(iter_csv_chunks(candidate.path, spec, chunk_rows)):
                     if i == 0:
-                        findings = scan_identifiers(raw)
-                        if findings:
-                            cols = ", ".join(f"'{c}' ({k})" for c, k in findings)
-                            raise PrivacyError(
-                                f"direct identifiers found in column(s) {cols}; nothing from this file was stored",
-                                file=candidate.path.name, column=findings[0][0])
+                        refuse_identifiers(raw, candidate.path.name)
                     h = harmonise(raw, spec, profile, key, file_name=candidate.path.name)
                     del raw
                     res = validate_file(h.frames, h.cell_issues, context)
@@ -580,6 +581,4 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
                 write_report(settings, meta, outcome, Prepared(candidate, checksum, kind, error=err), stem)
                 outcome = loader.record_file_error(con, file_id, meta, err, rows_read)
         publish_snapshot(con, settings.warehouse, settings.snapshot)
-    return Committed(candidate.centre_id, candidate.path.name, outcome.file_id, outcome.status, outcome.rows_read,
-                     outcome.rows_loaded, outcome.rows_warned, outcome.rows_rejected, outcome.message,
-                     meta.report_path, meta.archive_path, discarded=discard)
+    return _committed(candidate, outcome, meta, discard)

@@ -121,3 +121,19 @@ def scan_identifiers(raw: pd.DataFrame) -> list[tuple[str, str]]:
                 findings.append((str(col), kind))
                 break
     return findings
+
+
+def refuse_identifiers(raw: pd.DataFrame, file_name: str) -> None:
+    """Raise :class:`~tdm.errors.PrivacyError` naming the columns (never a value) if any look like
+    direct identifiers; called on a file (or its first streamed chunk) before anything is stored."""
+    from tdm.errors import PrivacyError
+
+    findings = scan_identifiers(raw)
+    if findings:
+        cols = ", ".join(f"'{c}' ({k})" for c, k in findings)
+        raise PrivacyError(
+            f"direct identifiers found in column(s) {cols}; nothing from this file was stored",
+            file=file_name, column=findings[0][0],
+            hint="remove names, registration numbers, phone numbers, addresses and e-mails; "
+                 "export only the study number",
+        )
