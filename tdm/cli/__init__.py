@@ -21,6 +21,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+#: The ``--home`` option every command that touches a home shares.
+HomeOpt = typer.Option(None, "--home", help="TDM home folder (default: $TDM_HOME or ./tdm-home).")
+
 # Each module registers its commands on ``app`` when imported.
 from tdm.cli import analysis_cmds, centre_cmds, core_cmds, flow_cmds, review_cmds, roc_cmds  # noqa: E402,F401
 

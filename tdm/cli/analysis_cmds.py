@@ -8,9 +8,8 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app
+from tdm.cli import app, HomeOpt
 
-HomeOpt = typer.Option(None, "--home", help="TDM home folder (default: $TDM_HOME or ./tdm-home).")
 
 
 def _records(df) -> list[dict]:

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app
+from tdm.cli import app, HomeOpt as _HomeOpt
 from tdm.config import load_settings
 
-_HomeOpt = typer.Option(None, "--home", help="TDM home folder (default: $TDM_HOME or ./tdm-home).")
 
 
 def _profiles(settings, *, validate_each: bool = False):

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app
+from tdm.cli import app, HomeOpt
 from tdm.config import load_settings
 
-HomeOpt = typer.Option(None, "--home", help="TDM home folder (default: $TDM_HOME or ./tdm-home).")
 
 
 @app.command()

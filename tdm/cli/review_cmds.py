@@ -7,11 +7,10 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app
+from tdm.cli import app, HomeOpt
 from tdm.config import load_settings
 from tdm.errors import TdmError
 
-HomeOpt = typer.Option(None, "--home", help="TDM home folder (default: $TDM_HOME or ./tdm-home).")
 
 review_app = typer.Typer(help="Confirm validation warnings as correct (e.g. a true extreme lab value).",
                          no_args_is_help=True)
