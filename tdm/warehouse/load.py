@@ -123,28 +123,30 @@ def _append(con, table: str, columns: list[str], df: pd.DataFrame, extra: dict[s
         con.unregister("_incoming")
 
 
+def _supersede_keys(con, entity: str, keys_from: str, key_params: list, file_id: int) -> int:
+    """Mark current rows of other files whose entity key is among ``SELECT <key> FROM <keys_from>``
+    as superseded by ``file_id``; return how many (DISTINCT in DuckDB: the keys never leave Arrow)."""
+    e = ENTITIES[entity]
+    table, key = f"core.{e.table}", list(e.key)
+    keys = f"(SELECT DISTINCT {', '.join(key)} FROM {keys_from})"
+    where = " AND ".join(f"t.{k} = k.{k}" for k in key) + " AND t.is_current AND t.file_id <> ?"
+    params = [*key_params, file_id]
+    n = int(_exec(con, f"SELECT count(*) FROM {table} t JOIN {keys} k ON {where}", params)[0][0])
+    if n:
+        _exec(con, f"UPDATE {table} t SET is_current = false, superseded_by_file_id = ? FROM {keys} k "
+                   f"WHERE {where}", [file_id, *params])
+    return n
+
+
 def _supersede(con, entity: str, df: pd.DataFrame, file_id: int) -> int:
-    """Mark current rows with the same entity key as superseded by ``file_id``; return how many."""
+    """Supersede earlier rows with the keys of the rows in ``df`` (about to be inserted)."""
     if df.empty:
         return 0
-    key = list(ENTITIES[entity].key)
-    table = f"core.{ENTITIES[entity].table}"
-    con.register("_new_rows", df[key])
+    con.register("_new_rows", df[list(ENTITIES[entity].key)])
     try:
-        # DISTINCT in DuckDB rather than pandas drop_duplicates: the keys never leave Arrow
-        keys = f"(SELECT DISTINCT {', '.join(key)} FROM _new_rows)"
-        on = " AND ".join(f"t.{k} = k.{k}" for k in key)
-        n = _exec(con, f"SELECT count(*) FROM {table} t JOIN {keys} k ON {on} WHERE t.is_current")[0][0]
-        if n:
-            _exec(
-                con,
-                f"UPDATE {table} t SET is_current = false, superseded_by_file_id = ? "
-                f"FROM {keys} k WHERE {on} AND t.is_current",
-                [file_id],
-            )
+        return _supersede_keys(con, entity, "_new_rows", [], file_id)
     finally:
         con.unregister("_new_rows")
-    return int(n)
 
 
 # --- streamed files: chunks commit one by one, the file becomes visible with its ingest.files row ---
@@ -178,19 +180,12 @@ def finish_streamed_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: Fil
     superseded: dict[str, int] = {}
     with _transaction(con):
         for entity, e in ENTITIES.items():
-            table, key = f"core.{e.table}", list(e.key)
+            table = f"core.{e.table}"
             if not _exec(con, f"SELECT count(*) FROM {table} WHERE centre_id = ? AND is_current AND file_id <> ? "
                               f"LIMIT 1", [meta.centre_id, file_id])[0][0]:
                 superseded[entity] = 0          # nothing earlier from this centre: skip the key join
                 continue
-            keys = f"(SELECT DISTINCT {', '.join(key)} FROM {table} WHERE file_id = ?)"
-            on = " AND ".join(f"t.{k} = k.{k}" for k in key)
-            where = f"{on} AND t.is_current AND t.file_id <> ?"
-            n = _exec(con, f"SELECT count(*) FROM {table} t JOIN {keys} k ON {where}", [file_id, file_id])[0][0]
-            if n:
-                _exec(con, f"UPDATE {table} t SET is_current = false, superseded_by_file_id = ? "
-                           f"FROM {keys} k WHERE {where}", [file_id, file_id, file_id])
-            superseded[entity] = int(n)
+            superseded[entity] = _supersede_keys(con, entity, f"{table} WHERE file_id = ?", [file_id], file_id)
         outcome = replace(outcome, superseded=superseded)
         insert_file_row(con, file_id, meta, outcome)
     return outcome
