@@ -19,7 +19,8 @@ import hashlib
 import os
 import shutil
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -154,6 +155,7 @@ class Prepared:
     result: object | None = None          # validators.ValidationResult
     error: TdmError | None = None         # file-level error before validation
     rows_read: int = 0
+    columnar: "ColumnarJob | None" = None  # loaded by the columnar path in the writer stage
 
 
 MAX_NAME_BYTES = 120   # of a sender's file name inside our archive/report names (NAME_MAX is 255 bytes)
@@ -216,9 +218,10 @@ class ReadResult:
     candidate: Candidate
     checksum: str
     file_kind: str | None
-    harmonised: object | None = None      # tdm.centres.harmonise.Harmonised
+    harmonised: object | None = None      # tdm.centres.harmonise.Harmonised, or a tdm.columnar.Plan
     error: TdmError | None = None
     rows_read: int = 0
+    harmonised_key: bytes | None = field(default=None, repr=False)   # a columnar plan's reference path
 
 
 def _as_file_error(exc: BaseException, candidate: Candidate) -> TdmError:
@@ -251,8 +254,12 @@ def deferred(candidate: Candidate, error: TdmError | None = None, status: str = 
     return Committed(candidate.centre_id, candidate.path.name, None, status, 0, 0, 0, 0, message, None, None)
 
 
-def read_and_harmonise(profile, candidate: Candidate, key: bytes) -> ReadResult:
-    """Read one export, refuse direct identifiers, map it onto harmonised frames. Never raises."""
+def read_and_harmonise(profile, candidate: Candidate, key: bytes, *, columnar: bool = True) -> ReadResult:
+    """Read one export, refuse direct identifiers, map it onto harmonised frames. Never raises.
+
+    A wide CSV export is read by the columnar path (``tdm/columnar``: DuckDB) when its profile
+    allows; its ``harmonised`` is then a :class:`tdm.columnar.ColumnarRead`, screened in
+    :func:`validate_read`, and the reference path reads the file again if the screen flags anything."""
     from tdm.centres.harmonise import harmonise
     from tdm.centres.readers import read_export
     from tdm.privacy import refuse_identifiers
@@ -272,6 +279,10 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes) -> ReadResult:
                 code="no_matching_spec", file=candidate.path.name,
                 hint="rename the file to one of the patterns in the centre profile, or add a pattern",
             )
+        if columnar and columnar_reason(profile, candidate) is None:
+            fast = _plan_columnar(profile, spec, candidate, key, checksum)
+            if fast is not None:
+                return fast
         raw = read_export(candidate.path, spec)
         if not unchanged_since_discovery(candidate):   # the checksum and the rows must be of the same bytes
             raise not_ready(candidate)
@@ -280,6 +291,38 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes) -> ReadResult:
         return ReadResult(candidate, checksum, kind, harmonised=harmonised, rows_read=harmonised.rows_read)
     except Exception as exc:
         return ReadResult(candidate, checksum, kind, error=_as_file_error(exc, candidate))
+
+
+def columnar_reason(profile, candidate: Candidate) -> str | None:
+    """Why the columnar path (``tdm/columnar``) cannot take this file; None when it can."""
+    from tdm.columnar import unsupported
+
+    return unsupported(profile.match(candidate.path.name), candidate.path.name, candidate.size_bytes)
+
+
+def _plan_columnar(profile, spec, candidate: Candidate, key: bytes, checksum: str) -> ReadResult | None:
+    """A ReadResult whose ``harmonised`` is the columnar plan of a wide CSV, or None when the reference
+    path must read the file (logged why)."""
+    import logging
+
+    from tdm.columnar import Fallback, plan
+
+    try:
+        compiled = plan(candidate.path, spec, profile, key)
+    except Fallback as why:
+        logging.getLogger("tdm.columnar").info("%s: reference path (%s)", candidate.path.name, why)
+        return None
+    return ReadResult(candidate, checksum, spec.kind, harmonised=compiled, rows_read=0, harmonised_key=key)
+
+
+@dataclass(frozen=True)
+class ColumnarJob:
+    """A wide CSV the writer stage loads with the columnar path (``tdm/columnar``): its plan, the
+    validation context for the screen, and the reference preparation to run if the screen flags."""
+
+    plan: object
+    context: object
+    reference: Callable[[], "Prepared"]
 
 
 def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
@@ -291,11 +334,25 @@ def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
     try:
         context = load_context(settings, read.candidate.centre_id, read.candidate.path.name, read.file_kind,
                                getattr(profile, "max_error_fraction", 0.5))
+        if _is_columnar(read):
+            key, candidate = read.harmonised_key, read.candidate
+
+            def reference() -> Prepared:
+                return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
+
+            return Prepared(candidate, read.checksum, read.file_kind,
+                            columnar=ColumnarJob(read.harmonised, context, reference))
         result = validate_file(read.harmonised.frames, read.harmonised.cell_issues, context)
     except Exception as exc:
         return Prepared(read.candidate, read.checksum, read.file_kind, error=_as_file_error(exc, read.candidate),
                         rows_read=read.rows_read)
     return Prepared(read.candidate, read.checksum, read.file_kind, result=result, rows_read=read.rows_read)
+
+
+def _is_columnar(read: ReadResult) -> bool:
+    from tdm.columnar import Plan
+
+    return isinstance(read.harmonised, Plan)
 
 
 def prepare(settings: Settings, profile, candidate: Candidate, key: bytes) -> Prepared:
@@ -382,15 +439,69 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
             outcome, copy_of_discarded = _record_duplicate(con, settings, meta, file_id, earlier, prepared, stem)
             if copy_of_discarded:
                 discard, meta = True, replace(meta, archive_path=None)
-        elif prepared.error is not None:
-            planned = error_outcome(file_id, prepared.error, prepared.rows_read)
-            write_report(settings, meta, planned, prepared, stem)
-            outcome = record_file_error(con, file_id, meta, prepared.error, prepared.rows_read)
         else:
-            write_report(settings, meta, plan_outcome(file_id, prepared.result), prepared, stem)
-            outcome = load_file(con, file_id, meta, prepared.result)
+            if prepared.columnar is not None:
+                outcome = _commit_columnar(con, settings, meta, file_id, stem, prepared)
+                if outcome is None:          # the screen flagged something: the reference path decides
+                    prepared = prepared.columnar.reference()
+                elif isinstance(outcome, TdmError):
+                    prepared = replace(prepared, error=outcome, columnar=None)
+                if prepared.columnar is None and getattr(prepared.error, "code", None) == DIRECT_IDENTIFIER:
+                    discard, meta = True, replace(meta, archive_path=None)
+            if prepared.columnar is not None:
+                pass                         # loaded by the columnar path
+            elif prepared.error is not None and prepared.error.transient:
+                return deferred(cand, prepared.error)
+            elif prepared.error is not None:
+                planned = error_outcome(file_id, prepared.error, prepared.rows_read)
+                write_report(settings, meta, planned, prepared, stem)
+                outcome = record_file_error(con, file_id, meta, prepared.error, prepared.rows_read)
+            else:
+                write_report(settings, meta, plan_outcome(file_id, prepared.result), prepared, stem)
+                outcome = load_file(con, file_id, meta, prepared.result)
         publish_snapshot(con, settings.warehouse, settings.snapshot)
     return _committed(cand, outcome, meta, discard)
+
+
+def _commit_columnar(con, settings: Settings, meta, file_id: int, stem: str, prepared: Prepared):
+    """Load a columnar job in one transaction (stage, screen, report, insert, file row): the outcome,
+    None when the screen flags anything (rolled back, nothing written), or the TdmError that rejects
+    the file (direct identifiers)."""
+    import logging
+
+    from tdm.columnar import Fallback, stage
+    from tdm.columnar.engine import restore_memory
+    from tdm.warehouse.load import _transaction, insert_file_row, plan_outcome
+    from validators.core import clean_result
+
+    job = prepared.columnar
+    staged = None
+    try:
+        with _transaction(con):
+            staged = stage(con, job.plan, job.context)
+            if not unchanged_since_discovery(prepared.candidate):   # the checksum and the rows: same bytes
+                raise not_ready(prepared.candidate)
+            result = clean_result(staged.accepted_for(_quarantined_patients(con, meta.centre_id)), staged.rows_read)
+            outcome = plan_outcome(file_id, result)
+            write_report(settings, meta, outcome, replace(prepared, result=result, rows_read=staged.rows_read), stem)
+            outcome = replace(outcome, superseded=staged.insert(file_id))
+            staged.drop()
+            insert_file_row(con, file_id, meta, outcome)
+        return outcome
+    except Fallback as why:
+        logging.getLogger("tdm.columnar").info("%s: reference path (%s)", meta.file_name, why)
+        return None
+    except TdmError as exc:          # direct identifiers, or the file changed while being read
+        return exc if exc.transient else _as_file_error(exc, prepared.candidate)
+    finally:
+        restore_memory(con)
+
+
+def _quarantined_patients(con, centre_id: str) -> list[str]:
+    """Patients with quarantined rows of this centre (all a resubmission diff can match)."""
+    rows = con.execute("SELECT DISTINCT patient_id FROM quarantine.rows WHERE centre_id = ? AND patient_id IS NOT NULL",
+                       [centre_id]).fetchall()
+    return [r[0] for r in rows]
 
 
 def _claim_file(con, settings: Settings, cand: Candidate, meta):
@@ -484,7 +595,9 @@ def should_stream(profile, candidate: Candidate, threshold: int | None = None) -
     if spec is None:
         return False
     limit = STREAM_THRESHOLD_BYTES if threshold is None else threshold
-    return candidate.size_bytes > limit and spec.reading_format(candidate.path.name) == "csv"
+    if candidate.size_bytes <= limit or spec.reading_format(candidate.path.name) != "csv":
+        return False
+    return columnar_reason(profile, candidate) is not None    # DuckDB spills: no need to stream
 
 
 def _merge_results(parts: list, rows_read: int):

@@ -51,6 +51,14 @@ def load_key(settings) -> bytes:
     return path.read_bytes().strip()
 
 
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """The inner and outer HMAC-SHA256 pads of ``key`` (RFC 2104), so that the columnar path can
+    compute the same pseudonyms with DuckDB's ``sha256`` (tests/columnar compares them)."""
+    k = hashlib.sha256(key).digest() if len(key) > 64 else key
+    k = k.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in k), bytes(b ^ 0x5C for b in k)
+
+
 def pseudonymise(raw_ids: pd.Series, key: bytes) -> pd.Series:
     """Map raw study numbers to stable pseudonyms; missing stays missing.
 

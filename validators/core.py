@@ -443,5 +443,14 @@ def validate_file(frames: dict[str, pd.DataFrame], cell_issues: pd.DataFrame | N
     )
 
 
-__all__ = ["ValidationResult", "ValidationContext", "validate_file", "ISSUE_COLUMNS", "REJECTED_COLUMNS",
+def clean_result(accepted: dict, rows_read: int) -> ValidationResult:
+    """The result of a file with no finding at all (what :func:`validate_file` returns for it): every
+    line loads; ``accepted`` may hold Arrow tables (the columnar path, ``tdm/columnar``)."""
+    issues = empty_issues()
+    return ValidationResult(accepted=accepted, rejected=empty_rejected(), issues=issues, file_error=None,
+                            rows_read=rows_read, rows_loaded=rows_read, rows_warned=0, rows_rejected=0,
+                            rule_counts=rule_counts(issues))
+
+
+__all__ = ["ValidationResult", "clean_result", "ValidationContext", "validate_file", "ISSUE_COLUMNS", "REJECTED_COLUMNS",
            "rule_counts", "schema_findings", "RULES"]

@@ -87,8 +87,8 @@ def resubmission_diff(previous_rejected: pd.DataFrame, result) -> ResubmissionDi
         k["previous_reasons"] = grp["reasons"].astype("str")
         prev_parts.append(k)
     for ent, df in result.accepted.items():
-        if len(df):
-            acc_parts.append(_keys(ent, df))
+        if len(df):   # a DataFrame, or an Arrow table from the columnar path
+            acc_parts.append(_keys(ent, df if isinstance(df, pd.DataFrame) else df.to_pandas()))
     rj = result.rejected
     for ent, grp in rj.groupby("entity", sort=False):
         rec = _parse_records(grp["record_json"])

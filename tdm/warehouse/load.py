@@ -109,16 +109,23 @@ def insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome) -> 
     )
 
 
-def _append(con, table: str, columns: list[str], df: pd.DataFrame, extra: dict[str, object]) -> None:
-    if df.empty:
+def _n_rows(rows) -> int:
+    return rows.num_rows if hasattr(rows, "num_rows") else len(rows)
+
+
+def _append(con, table: str, columns: list[str], df, extra: dict[str, object]) -> None:
+    """Insert ``df`` (a DataFrame, or an Arrow table from the columnar path) with ``extra`` constants;
+    columns of ``columns`` that ``df`` lacks are NULL."""
+    if not _n_rows(df):
         return
-    frame = df.reindex(columns=columns).copy()
-    for k, v in extra.items():
-        frame[k] = v
+    have = list(df.columns) if isinstance(df, pd.DataFrame) else list(df.column_names)
+    cols = [c for c in columns if c in have]
+    frame = df[cols] if isinstance(df, pd.DataFrame) else df.select(cols)
     con.register("_incoming", frame)
     try:
-        cols = ", ".join(frame.columns)
-        _exec(con, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+        names = ", ".join(cols + list(extra))
+        values = ", ".join(cols + ["?"] * len(extra))
+        _exec(con, f"INSERT INTO {table} ({names}) SELECT {values} FROM _incoming", list(extra.values()))
     finally:
         con.unregister("_incoming")
 
@@ -140,9 +147,10 @@ def _supersede_keys(con, entity: str, keys_from: str, key_params: list, file_id:
 
 def _supersede(con, entity: str, df: pd.DataFrame, file_id: int) -> int:
     """Supersede earlier rows with the keys of the rows in ``df`` (about to be inserted)."""
-    if df.empty:
+    if not _n_rows(df):
         return 0
-    con.register("_new_rows", df[list(ENTITIES[entity].key)])
+    key = list(ENTITIES[entity].key)
+    con.register("_new_rows", df[key] if isinstance(df, pd.DataFrame) else df.select(key))
     try:
         return _supersede_keys(con, entity, "_new_rows", [], file_id)
     finally:

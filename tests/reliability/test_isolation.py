@@ -118,7 +118,7 @@ def test_the_wrong_centre_rule_rejects_foreign_rows(tmp_path, sources):
     settings, profiles, key = ingest.setup(str(home))
     st = path.stat()
     cand = ingest.Candidate("smc", path, st.st_size, st.st_mtime)
-    read = ingest.read_and_harmonise(profiles["smc"], cand, key)
+    read = ingest.read_and_harmonise(profiles["smc"], cand, key, columnar=False)   # frames to tamper with
     frames = {e: df.assign(centre_id="knuh") for e, df in read.harmonised.frames.items()}
     read = replace(read, harmonised=replace(read.harmonised, frames=frames))
     committed = ingest.commit(settings, ingest.validate_read(settings, profiles["smc"], read))
