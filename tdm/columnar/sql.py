@@ -20,9 +20,6 @@ from schema.dictionary import ANALYTES, BY_ENTITY, LAB_DATE_COLUMN, Variable
 SQL_TYPES = {"str": "VARCHAR", "code": "VARCHAR", "bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE",
              "date": "DATE", "datetime": "TIMESTAMP"}
 
-# A plain decimal number (ASCII digits; RE2's \d is ASCII): what pandas.to_numeric and DuckDB's
-# DOUBLE cast read identically.  '1_000', '0x10', 'inf', unicode digits are left to the reference.
-NUMBER_RE = r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
 # The censorable trough ("<0.4", ">=16", "3.2"); the reference's pattern with ASCII \s.
 TROUGH_RE = r"^(<=?|>=?|≤|≥)?[ \t]*([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)$"
 MAX_INT = 2 ** 53
@@ -81,8 +78,8 @@ def parse_dates(t: str, formats: list[str]) -> str:
 
 def parse_number(t: str) -> str:
     """DuckDB's DOUBLE cast of a trimmed cell, refusing what it reads but pandas.to_numeric does not
-    ('1_000'); non-finite results are suspect where this is used.  (A ``NUMBER_RE`` match is
-    the same set of cells, checked by tests/columnar, at several times the cost.)"""
+    ('1_000'); non-finite results are suspect where this is used (tests/columnar: every cell this
+    accepts, pandas reads to the same double)."""
     return f"(CASE WHEN NOT contains({t}, '_') THEN TRY_CAST({t} AS DOUBLE) END)"
 
 
@@ -130,17 +127,16 @@ def column_checks(entity: str, table: str, today_literal: str) -> list[str]:
             conds.append(f"{c} >= {today_literal}::DATE + INTERVAL 1 DAY")
     if entity == "lab":
         conds.append(f"{table}.analyte NOT IN ({', '.join(literal(a) for a in ANALYTES)})")
-        for a, v in ANALYTES.items():
+        for a, v in ANALYTES.items():     # as schema.models._lab_value_in_range: a missing bound fails
             rng = []
             if v.min is not None:
                 rng.append(f"{table}.value < {float(v.min)!r}")
-            if v.max is not None:
-                rng.append(f"{table}.value > {float(v.max)!r}")
+                rng.append(f"{table}.value > {float(v.max)!r}" if v.max is not None else f"{table}.value IS NOT NULL")
             if rng:
                 conds.append(f"({table}.analyte = {literal(a)} AND ({' OR '.join(rng)}))")
     return conds
 
 
-__all__ = ["SQL_TYPES", "NUMBER_RE", "TROUGH_RE", "MAX_INT", "EDGE_WHITESPACE_RE", "Unsupported", "ident",
+__all__ = ["SQL_TYPES", "TROUGH_RE", "MAX_INT", "EDGE_WHITESPACE_RE", "Unsupported", "ident",
            "literal", "format_shape", "parse_dates", "parse_number", "apply_factor", "case_map", "column_checks",
            "LAB_DATE_COLUMN"]
