@@ -441,13 +441,13 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
                 discard, meta = True, replace(meta, archive_path=None)
         else:
             if prepared.columnar is not None:
-                outcome = _commit_columnar(con, settings, meta, file_id, stem, prepared)
-                if outcome is None:          # the screen flagged something: the reference path decides
-                    prepared = prepared.columnar.reference()
-                elif isinstance(outcome, TdmError):
-                    prepared = replace(prepared, error=outcome, columnar=None)
-                if prepared.columnar is None and getattr(prepared.error, "code", None) == DIRECT_IDENTIFIER:
-                    discard, meta = True, replace(meta, archive_path=None)
+                done = _commit_columnar(con, settings, meta, file_id, stem, prepared)
+                if isinstance(done, Prepared):   # not loaded: the reference path (or a file error) decides
+                    prepared = done
+                    if getattr(prepared.error, "code", None) == DIRECT_IDENTIFIER:
+                        discard, meta = True, replace(meta, archive_path=None)
+                else:
+                    outcome = done
             if prepared.columnar is not None:
                 pass                         # loaded by the columnar path
             elif prepared.error is not None and prepared.error.transient:
@@ -464,9 +464,10 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
 
 
 def _commit_columnar(con, settings: Settings, meta, file_id: int, stem: str, prepared: Prepared):
-    """Load a columnar job in one transaction (stage, screen, report, insert, file row): the outcome,
-    None when the screen flags anything (rolled back, nothing written), or the TdmError that rejects
-    the file (direct identifiers)."""
+    """Load a columnar job in one transaction (stage, screen, report, insert, file row) and return the
+    outcome; or, rolled back with nothing written, the ``Prepared`` the reference stages take on: the
+    reference preparation when the screen flags anything, the file error for direct identifiers or a
+    file changed while being read."""
     import logging
 
     from tdm.columnar import Fallback, stage
@@ -475,7 +476,6 @@ def _commit_columnar(con, settings: Settings, meta, file_id: int, stem: str, pre
     from validators.core import clean_result
 
     job = prepared.columnar
-    staged = None
     try:
         with _transaction(con):
             staged = stage(con, job.plan, job.context)
@@ -490,9 +490,10 @@ def _commit_columnar(con, settings: Settings, meta, file_id: int, stem: str, pre
         return outcome
     except Fallback as why:
         logging.getLogger("tdm.columnar").info("%s: reference path (%s)", meta.file_name, why)
-        return None
-    except TdmError as exc:          # direct identifiers, or the file changed while being read
-        return exc if exc.transient else _as_file_error(exc, prepared.candidate)
+        return job.reference()
+    except TdmError as exc:
+        return replace(prepared, columnar=None,
+                       error=exc if exc.transient else _as_file_error(exc, prepared.candidate))
     finally:
         restore_memory(con)
 

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from schema.dictionary import ENTITIES
 
+# Patients on more than one line of a wide file: a second assessment, a repeated line or key, or a
+# baseline written twice - the screen of three rules.
+_ON_TWO_LINES = "SELECT count(*) FROM (SELECT patient_id FROM patient GROUP BY patient_id HAVING count(*) > 1)"
+
 # rule name -> query counting the rows that might break it
 SCREENS: dict[str, str] = {
     # birth <= diagnosis <= first IFX; first IFX <= colonoscopy (this file's patient row, else the
@@ -61,16 +65,14 @@ SCREENS: dict[str, str] = {
             OR trough_censor NOT IN ('<', '>', '='))""",
     # a patient on two lines of the file (second assessment, repeated line, repeated key, or a
     # baseline written twice), or a visit on a day other than the warehouse's for this patient
-    "second_assessment": """
-        SELECT count(*) FROM (SELECT patient_id FROM patient GROUP BY patient_id HAVING count(*) > 1)
+    "second_assessment": _ON_TWO_LINES + """
         UNION ALL
         SELECT count(*) FROM assessment a
         WHERE EXISTS (SELECT 1 FROM ctx_assess c WHERE c.patient_id = a.patient_id)
             AND NOT EXISTS (SELECT 1 FROM ctx_assess c WHERE c.patient_id = a.patient_id
                             AND CAST(c.colonoscopy_date AS DATE) = a.colonoscopy_date)""",
-    "duplicate_row": "SELECT count(*) FROM (SELECT patient_id FROM patient GROUP BY patient_id HAVING count(*) > 1)",
-    "duplicate_key": """
-        SELECT count(*) FROM (SELECT patient_id FROM patient GROUP BY patient_id HAVING count(*) > 1)
+    "duplicate_row": _ON_TWO_LINES,
+    "duplicate_key": _ON_TWO_LINES + """
         UNION ALL
         SELECT count(*) FROM (SELECT source_line, analyte FROM lab GROUP BY ALL HAVING count(*) > 1)""",
     # every visit, ELISA and lab row has its patient on the same line in a wide file; any row whose

@@ -28,6 +28,7 @@ import pandas as pd
 
 from schema.dictionary import ENTITIES, entity_columns
 from schema.models import SOURCE_LINE
+from tdm.centres.profile import norm_label
 from tdm.columnar import sql as S
 from tdm.columnar.harmonise import WideSelect, compile_wide, entity_selects, label_sql
 
@@ -88,8 +89,7 @@ def _read_header(path: Path, spec) -> list[str]:
     except (csv.Error, StopIteration) as exc:
         raise Fallback("the header line is not plain CSV") from exc
     headers = [c.replace("\ufeff", "").strip() for c in cells]
-    norm = [" ".join(h.split()).casefold() for h in headers]
-    if any(h == "" for h in headers) or len(set(norm)) != len(norm):
+    if any(h == "" for h in headers) or len({norm_label(h) for h in headers}) != len(headers):
         raise Fallback("empty or repeated headers")
     return headers
 
@@ -174,7 +174,6 @@ class Staged:
     con: duckdb.DuckDBPyConnection = field(repr=False)
     centre_id: str
     rows_read: int
-    screen: dict[str, int]
 
     def accepted_for(self, patient_ids: list[str]) -> dict[str, pd.DataFrame]:
         """The staged rows of these patients as frames (what a resubmission diff compares)."""
@@ -192,13 +191,11 @@ class Staged:
 
     def insert(self, file_id: int) -> dict[str, int]:
         """Supersede earlier rows with the same keys and insert every staged row (caller's transaction)."""
-        from tdm.warehouse.load import _exec, _supersede_keys
+        from tdm.warehouse.load import _exec, supersede_earlier
 
         superseded = {}
         for entity, e in ENTITIES.items():
-            earlier = _exec(self.con, f"SELECT count(*) FROM (SELECT 1 FROM core.{e.table} WHERE centre_id = ? "
-                                      "AND is_current LIMIT 1)", [self.centre_id])[0][0]
-            superseded[entity] = _supersede_keys(self.con, entity, entity, [], file_id) if earlier else 0
+            superseded[entity] = supersede_earlier(self.con, entity, self.centre_id, entity, [], file_id)
             cols = ", ".join(S.ident(c) for c in entity_columns(entity) + [SOURCE_LINE])
             _exec(self.con, f"INSERT INTO core.{e.table} ({cols}, warnings, file_id, is_current) "
                             f"SELECT {cols}, NULL, ?, true FROM {entity}", [file_id])
@@ -260,7 +257,7 @@ def stage(con: duckdb.DuckDBPyConnection, p: Plan, ctx) -> Staged:
     flagged = {rule: k for rule, k in screen.items() if k}
     if flagged:
         raise Fallback(f"the screen flags {flagged}")
-    return Staged(con=con, centre_id=ctx.centre_id, rows_read=int(n), screen=screen)
+    return Staged(con=con, centre_id=ctx.centre_id, rows_read=int(n))
 
 
 def restore_memory(con: duckdb.DuckDBPyConnection) -> None:

@@ -29,6 +29,11 @@ class WideSelect:
     labels: dict[int, ColumnSpec]
 
 
+def _yes_no(col: ColumnSpec) -> bool:
+    """A yes/no column (the profile's yes/no words), as opposed to a code column."""
+    return col.codes is None and cell_kind(col.target) == "bool"
+
+
 def label_columns(spec: FileSpec, resolved: list[tuple[ColumnSpec, int]]) -> list[tuple[ColumnSpec, int]]:
     """The columns whose cells are labels (codes, yes/no): resolved per distinct cell."""
     out = []
@@ -68,7 +73,7 @@ def compile_wide(spec: FileSpec, profile: CentreProfile, resolved: list[tuple[Co
             labels[pos] = col
             parsed[f"L:{pos}"] = t
             for tg in col.to:
-                types[tg] = "BOOLEAN" if cell_kind(tg) == "bool" and col.codes is None else "VARCHAR"
+                types[tg] = "BOOLEAN" if _yes_no(col) else "VARCHAR"
             continue
         if target == "patient_id":
             parsed[target] = _pseudonym(t, key)
@@ -144,7 +149,7 @@ def label_sql(compiled: WideSelect, profile: CentreProfile, distinct: dict[int, 
     for pos, col in compiled.labels.items():
         t = S.ident(f"L:{pos}")
         cells = distinct.get(pos, [])
-        if col.codes is None and cell_kind(col.target) == "bool":
+        if _yes_no(col):
             table = profile.booleans_for(col).table()
             values = {u: table.get(norm_label(u)) for u in cells}
             exprs[col.target] = S.case_map(t, {u: x for u, x in values.items() if x is not None})

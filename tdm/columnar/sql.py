@@ -14,7 +14,7 @@ import re
 import sys
 from fractions import Fraction
 
-from schema.dictionary import ANALYTES, BY_ENTITY, LAB_DATE_COLUMN, Variable
+from schema.dictionary import ANALYTES, BY_ENTITY
 
 # DuckDB types of the harmonised columns (the warehouse's own column types).
 SQL_TYPES = {"str": "VARCHAR", "code": "VARCHAR", "bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE",
@@ -26,9 +26,9 @@ MAX_INT = 2 ** 53
 
 # Characters Python's str.strip() removes: DuckDB's trim() removes spaces only, so a cell that still
 # starts or ends with one of the others after trim() is suspect (the two paths would differ).
-_WS = "".join(sorted({chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()} - {" "}))
-EDGE_WHITESPACE_RE = "^[" + "".join(f"\\x{{{ord(c):04X}}}" for c in _WS) + "]|[" + \
-    "".join(f"\\x{{{ord(c):04X}}}" for c in _WS) + "]$"
+_WS = "".join(f"\\x{{{ord(c):04X}}}" for c in sorted(
+    {chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()} - {" "}))
+EDGE_WHITESPACE_RE = f"^[{_WS}]|[{_WS}]$"
 
 # strftime directives with a fixed width; any other directive makes a format unsupported here.
 _DIRECTIVES = {"Y": r"[0-9]{4}", "m": r"[0-9]{2}", "d": r"[0-9]{2}", "H": r"[0-9]{2}", "M": r"[0-9]{2}",
@@ -102,13 +102,6 @@ def case_map(t: str, table: dict[str, object]) -> str:
     return f"(CASE {t} {whens} END)"
 
 
-def variable(entity: str, name: str) -> Variable | None:
-    for v in BY_ENTITY[entity]:
-        if v.name == name:
-            return v
-    return None
-
-
 def column_checks(entity: str, table: str, today_literal: str) -> list[str]:
     """Conditions (one per dictionary check) that a row of ``entity`` breaks: required, codes, range,
     not in the future, and for labs the analyte code and the plausible range (a warning there)."""
@@ -138,5 +131,4 @@ def column_checks(entity: str, table: str, today_literal: str) -> list[str]:
 
 
 __all__ = ["SQL_TYPES", "TROUGH_RE", "MAX_INT", "EDGE_WHITESPACE_RE", "Unsupported", "ident",
-           "literal", "format_shape", "parse_dates", "parse_number", "apply_factor", "case_map", "column_checks",
-           "LAB_DATE_COLUMN"]
+           "literal", "format_shape", "parse_dates", "parse_number", "apply_factor", "case_map", "column_checks"]

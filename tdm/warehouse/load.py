@@ -145,6 +145,16 @@ def _supersede_keys(con, entity: str, keys_from: str, key_params: list, file_id:
     return n
 
 
+def supersede_earlier(con, entity: str, centre_id: str, keys_from: str, key_params: list, file_id: int) -> int:
+    """:func:`_supersede_keys`, skipping the key join when the centre has no current row of another file
+    (a first load, the common case for large files)."""
+    table = f"core.{ENTITIES[entity].table}"
+    if not _exec(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE centre_id = ? AND is_current "
+                      "AND file_id <> ? LIMIT 1)", [centre_id, file_id])[0][0]:
+        return 0
+    return _supersede_keys(con, entity, keys_from, key_params, file_id)
+
+
 def _supersede(con, entity: str, df: pd.DataFrame, file_id: int) -> int:
     """Supersede earlier rows with the keys of the rows in ``df`` (about to be inserted)."""
     if not _n_rows(df):
@@ -188,12 +198,8 @@ def finish_streamed_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: Fil
     superseded: dict[str, int] = {}
     with _transaction(con):
         for entity, e in ENTITIES.items():
-            table = f"core.{e.table}"
-            if not _exec(con, f"SELECT count(*) FROM {table} WHERE centre_id = ? AND is_current AND file_id <> ? "
-                              f"LIMIT 1", [meta.centre_id, file_id])[0][0]:
-                superseded[entity] = 0          # nothing earlier from this centre: skip the key join
-                continue
-            superseded[entity] = _supersede_keys(con, entity, f"{table} WHERE file_id = ?", [file_id], file_id)
+            superseded[entity] = supersede_earlier(con, entity, meta.centre_id, f"core.{e.table} WHERE file_id = ?",
+                                                   [file_id], file_id)
         outcome = replace(outcome, superseded=superseded)
         insert_file_row(con, file_id, meta, outcome)
     return outcome

@@ -251,6 +251,13 @@ def test_a_resent_file_and_a_second_visit_against_the_warehouse(smc_exports, tmp
     assert (~fast["patients"]["is_current"]).sum() >= 150    # the correction superseded every patient
 
 
+def test_every_rule_has_a_screen():
+    from validators.rules import ROW_RULES
+    from validators.screen import SCREENS
+
+    assert set(SCREENS) == set(ROW_RULES)
+
+
 def test_unsupported_profiles_and_sizes_are_named():
     from tdm.centres import builtin_profiles
 
