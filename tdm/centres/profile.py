@@ -13,6 +13,8 @@ naming the file and the field.
 
 from __future__ import annotations
 
+import unicodedata
+
 import fnmatch
 from pathlib import Path
 from typing import Any, Literal
@@ -41,8 +43,9 @@ DEFAULT_FALSE = ("no", "n", "false", "f", "0")
 
 
 def norm_label(value: str) -> str:
-    """How labels, codes and headers are compared: trimmed, case-folded, inner spaces collapsed."""
-    return " ".join(str(value).replace("\ufeff", "").split()).casefold()
+    """How labels, codes and headers are compared: trimmed, case-folded, inner spaces collapsed, NFC
+    (macOS writes Korean decomposed, NFD, which looks identical but compares different)."""
+    return unicodedata.normalize("NFC", " ".join(str(value).replace("\ufeff", "").split())).casefold()
 
 
 def _targets_for_kind(kind: str) -> dict[str, Any]:

@@ -24,11 +24,14 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from tdm.centres.profile import FileSpec
+from tdm.centres.csv_lines import check_lines, decoded_blocks, utf8_blocks
+from tdm.centres.profile import FileSpec, norm_label
 from tdm.errors import FileRejected
 
 SOURCE_LINE = "source_line"
@@ -160,6 +163,11 @@ def _decode(path: Path, encodings: list[str]) -> tuple[str, str]:
             raise FileRejected(f"the file has a UTF-16 byte-order mark but invalid UTF-16 at byte {exc.start}",
                                code="encoding", file=path.name, hint="re-export the file as UTF-8 CSV") from None
     # NUL bytes decode "fine" as UTF-8 but never occur in CSV text
+    if data.count(b"\0") == len(data):
+        raise FileRejected(
+            f"the file holds only zero bytes ({len(data):,} NUL bytes, no text): it is not an export; a failed copy or a "
+            "disk error leaves such files", code="unreadable", file=path.name,
+            hint="export the data again and send a fresh copy")
     nul = data[:4096].count(b"\0")
     if nul and nul >= len(data[:4096]) // 4:
         raise FileRejected(
@@ -196,7 +204,11 @@ def _read_csv(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
         text = text[1:]
     if not text.strip():
         raise FileRejected("the file contains no data (only blank space)", code="empty_file", file=path.name)
-    skip = spec.header_row - 1
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")       # Excel's "CSV (Macintosh)": CR-only line ends
+    skip = spec.header_row - 1 + _sep_line(text, opts.delimiter, path.name)
+    check_lines(utf8_blocks(text.encode("utf-8")), delimiter=opts.delimiter, quotechar=opts.quotechar,
+                header_row=skip + 1, file_name=path.name)
     try:
         df = pd.read_csv(
             io.StringIO(text), sep=opts.delimiter, quotechar=opts.quotechar, header=0, skiprows=skip,
@@ -211,21 +223,39 @@ def _read_csv(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
                            line=int(m.group(1)) + skip if m else None,
                            hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
     # pandas renames repeated headers ("x", "x.1"): take the header cells from the line itself
-    header_line = text.split("\n", skip + 1)[skip] if text.count("\n") >= skip else ""
-    _check_delimiter(header_line, len(df.columns), opts.delimiter, path.name)
-    _check_last_line(text, len(df.columns), opts.delimiter, opts.quotechar, path.name,
-                     line=text.count("\n") + 1)
+    header_line = text.split("\n", skip + 1)[skip] if text.count("\n") >= skip else text
+    _check_delimiter(header_line, len(df.columns), opts.delimiter, path.name, line=skip + 1)
     cells = next(csv.reader([header_line.rstrip("\r")], delimiter=opts.delimiter, quotechar=opts.quotechar), [])
     if len(cells) == len(df.columns):
         df.columns = cells
-    df = _finish(df, first_data_line=spec.header_row + 1, file_name=path.name)
+    df = _finish(df, first_data_line=skip + 2, file_name=path.name, spec=spec)
     return df, {"encoding": encoding}
 
 
+_SEP_LINE = re.compile(r"sep=(.)[ \t]*\r?(?:\n|$)", re.I)
+
+
+def _sep_line(head: str, delimiter: str, file_name: str) -> int:
+    """1 when the file starts with Excel's ``sep=,`` line (skipped like a preamble), else 0; a ``sep=``
+    line naming another delimiter than the profile's is ``wrong_delimiter``."""
+    m = _SEP_LINE.match(head[:16])
+    if m is None:
+        return 0
+    if m.group(1) != delimiter:
+        raise FileRejected(
+            f"the file's first line 'sep={m.group(1)}' says it is separated by "
+            f"{DELIMITER_NAMES.get(m.group(1), repr(m.group(1)))}, but the centre profile expects "
+            f"{DELIMITER_NAMES.get(delimiter, repr(delimiter))}", code="wrong_delimiter", file=file_name, line=1,
+            hint=f"export with the {DELIMITER_NAMES.get(delimiter, repr(delimiter))} delimiter, or change "
+                 "csv.delimiter in the centre profile")
+    return 1
+
+
+_UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
 DELIMITER_NAMES = {",": "comma ','", ";": "semicolon ';'", "\t": "tab", "|": "pipe '|'"}
 
 
-def _check_delimiter(header_line: str, n_columns: int, delimiter: str, file_name: str) -> None:
+def _check_delimiter(header_line: str, n_columns: int, delimiter: str, file_name: str, line: int = 1) -> None:
     """One column whose header splits on another common delimiter: the export used the wrong one."""
     if n_columns != 1:
         return
@@ -235,30 +265,9 @@ def _check_delimiter(header_line: str, n_columns: int, delimiter: str, file_name
         raise FileRejected(
             f"the file is separated by {DELIMITER_NAMES[found]} ({n + 1} columns in the header), but the centre "
             f"profile expects {DELIMITER_NAMES.get(delimiter, repr(delimiter))}", code="wrong_delimiter",
-            file=file_name, line=1,
+            file=file_name, line=line,
             hint=f"export with the {DELIMITER_NAMES.get(delimiter, repr(delimiter))} delimiter, or change "
                  "csv.delimiter in the centre profile")
-
-
-def _check_last_line(text: str, n_columns: int, delimiter: str, quotechar: str, file_name: str,
-                     line: int | None = None) -> None:
-    """A last line with fewer fields than the header and no final line break: the file was cut off
-    (an interrupted copy, or a file still being written).  pandas would silently pad it with empty cells."""
-    if not text or text.endswith(("\n", "\r")):
-        return
-    last = text[text.rfind("\n") + 1:]
-    if not last.strip() or last.count(quotechar) % 2:
-        return      # blank, or inside a quoted field (the CSV parser reports an open quote)
-    try:
-        fields = next(csv.reader([last], delimiter=delimiter, quotechar=quotechar), [])
-    except csv.Error:       # e.g. a bare CR inside: not a line this check can judge
-        return
-    if len(fields) < n_columns:
-        where = f"line {line}" if line else "the last line"
-        raise FileRejected(
-            f"the file ends in the middle of {where} ({len(fields)} of {n_columns} fields, no final line break): "
-            "it looks truncated", code="truncated_file", file=file_name, line=line,
-            hint="the export or the copy was interrupted: export the file again and send it whole")
 
 
 # -- XLSX ------------------------------------------------------------------------------------------
@@ -379,24 +388,32 @@ def _read_xlsx(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
     else:
         df = df.astype("str")
     df.columns = header
-    df = _finish(df, first_data_line=spec.header_row + 1, file_name=path.name)
+    df = _finish(df, first_data_line=spec.header_row + 1, file_name=path.name, spec=spec)
     return df, {"sheet": sheet_name}
 
 
 # -- common ----------------------------------------------------------------------------------------
 
-def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str) -> pd.DataFrame:
+def clean_header(h) -> str:
+    """A header cell as matched and shown: byte-order marks and surrounding space removed, NFC (macOS
+    writes Korean decomposed, NFD: it looks identical but would not match the profile)."""
+    return unicodedata.normalize("NFC", str(h).replace("\ufeff", "").strip())
+
+
+def _unnamed(h: str) -> bool:
+    return h == "" or re.fullmatch(r"Unnamed: \d+", h) is not None
+
+
+def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str, spec: FileSpec | None = None) -> pd.DataFrame:
     df = df.astype("str").fillna("")
-    headers = [str(c).replace("\ufeff", "").strip() for c in df.columns]
+    headers = [clean_header(c) for c in df.columns]
     df.columns = range(len(headers))
     # drop trailing unnamed empty columns (a trailing delimiter, an empty spreadsheet column)
-    keep = [i for i, h in enumerate(headers) if not (h == "" or re.fullmatch(r"Unnamed: \d+", h))
-            or (df.iloc[:, i].astype("str").str.strip() != "").any()]
+    keep = [i for i, h in enumerate(headers) if not _unnamed(h) or (df.iloc[:, i].str.strip() != "").any()]
     df = df.iloc[:, keep]
     headers = [headers[i] for i in keep]
-    if any(h == "" or re.fullmatch(r"Unnamed: \d+", h) for h in headers):
-        raise FileRejected("a column with values has no header", code="missing_header", file=file_name,
-                           hint="give every column a header")
+    if any(_unnamed(h) for h in headers):
+        _missing_header(df, headers, first_data_line, file_name, spec)
     # pandas renames duplicates "x.1"; the raw header list tells the truth
     norm = [" ".join(h.split()).casefold() for h in headers]
     dups = sorted({h for h, n in zip(headers, norm) if norm.count(n) > 1})
@@ -405,16 +422,48 @@ def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str) -> pd.Dat
                            column=dups[0], value=", ".join(dups), hint="give every column a distinct header")
     df.columns = headers
     df = df.reset_index(drop=True)
-    df = df.astype("str").fillna("")
     line = pd.RangeIndex(first_data_line, first_data_line + len(df))
-    nonblank = (df != "").any(axis=1) if len(df.columns) else pd.Series(False, index=df.index)
-    # a blank-line row parsed by pandas with skip_blank_lines=False has NaN->"" everywhere
+    # blank: nothing but spaces (a blank line, a spreadsheet row with a stray space)
+    nonblank = (df.apply(lambda c: c.str.strip()) != "").any(axis=1) if len(df.columns) else \
+        pd.Series(False, index=df.index)
     df[SOURCE_LINE] = pd.Series(line, index=df.index, dtype="int64")
     df = df[nonblank.to_numpy()].reset_index(drop=True)
     if df.empty:
         raise FileRejected("the file has a header but no data rows", code="header_only", file=file_name,
                            hint="check that the export query returned rows")
     return df
+
+
+def _column_letter(i: int) -> str:
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _missing_header(df: pd.DataFrame, headers: list[str], first_data_line: int, file_name: str, spec) -> None:
+    """``missing_header``, naming the column, its first value and, when the line below the header holds
+    the profile's column names, the group-header (merged cells) row above the real header."""
+    header_line = first_data_line - 1
+    expected = {norm_label(c.source) for c in spec.all_columns()} if spec is not None else set()
+    if len(df) and expected:
+        below = {norm_label(v) for v in df.iloc[0] if str(v).strip()}
+        if len(below & expected) >= max(2, len(expected) // 3):
+            raise FileRejected(
+                f"line {header_line} is a group-header row (titles over groups of columns, merged cells) above the "
+                f"real header: line {header_line + 1} holds the column names", code="missing_header", file=file_name,
+                line=header_line,
+                hint=f"delete line/row {header_line} so the column names are the first line (or set header_row: "
+                     f"{header_line + 1} in the centre profile) and send the file again")
+    i = next(k for k, h in enumerate(headers) if _unnamed(h))
+    col = df.iloc[:, i].str.strip()
+    first = int(np.flatnonzero((col != "").to_numpy())[0]) if (col != "").any() else 0
+    raise FileRejected(
+        f"column {i + 1} ({_column_letter(i)}) has values but no header (e.g. {df.iloc[first, i]!r} on line "
+        f"{first_data_line + first}); the header line is line {header_line}", code="missing_header", file=file_name,
+        line=header_line, hint="give every column a header, or delete the column")
 
 
 # -- streaming (large CSV exports) -------------------------------------------------------------------
@@ -435,33 +484,35 @@ def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = 500_000)
     check_file_type(path, "csv")
     opts = spec.csv
     encoding = opts.encoding[0]
-    skip = spec.header_row - 1
-    with open(path, "rb") as fh:     # a cut-off last line (the end of the file only: bounded memory)
-        fh.seek(max(0, path.stat().st_size - (1 << 16)))
-        tail = fh.read().decode(encoding, errors="replace")
-        fh.seek(0)
+    with open(path, "rb") as fh:
         head = fh.read(1 << 16).decode(encoding, errors="replace").lstrip("\ufeff")
-    header_fields = next(csv.reader([head.split("\n", skip + 1)[skip] if head.count("\n") >= skip else ""],
-                                    delimiter=opts.delimiter, quotechar=opts.quotechar), [])
-    if tail.count("\n"):
-        _check_last_line(tail, len(header_fields), opts.delimiter, opts.quotechar, path.name)
-    first_line = spec.header_row + 1
+    cr_only = "\r" in head and "\n" not in head
+    skip = spec.header_row - 1 + _sep_line(head, opts.delimiter, path.name)
+    try:        # every line's field count, on the bytes, before anything is parsed (bounded memory)
+        with open(path, "rb") as fh:
+            check_lines(decoded_blocks(fh, "utf-8-sig" if encoding.lower() in _UTF8 else encoding),
+                        delimiter=opts.delimiter, quotechar=opts.quotechar, header_row=skip + 1, file_name=path.name,
+                        newline="\r" if cr_only else "\n")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(f"the file cannot be decoded as {encoding} ({exc.reason})", code="encoding",
+                           file=path.name, hint="export the file in the profile's encoding") from None
+    first_line = skip + 2
     seen = 0
     try:
         reader = pd.read_csv(
             path, sep=opts.delimiter, quotechar=opts.quotechar, header=0, skiprows=skip, dtype="str",
             keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c",
-            encoding="utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig") else encoding,
+            encoding="utf-8-sig" if encoding.lower() in _UTF8 else encoding,
             encoding_errors="strict", chunksize=chunk_rows, index_col=False,
         )
         for chunk in reader:
             if seen == 0:
                 _check_delimiter(str(chunk.columns[0]) if len(chunk.columns) == 1 else "", len(chunk.columns),
-                                 opts.delimiter, path.name)
+                                 opts.delimiter, path.name, line=skip + 1)
             start = first_line + seen
             seen += len(chunk)
             try:
-                yield _finish(chunk, first_data_line=start, file_name=path.name)
+                yield _finish(chunk, first_data_line=start, file_name=path.name, spec=spec)
             except FileRejected as exc:
                 if exc.code != "header_only":   # a chunk of blank lines is not the end of the file
                     raise
@@ -480,4 +531,4 @@ def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = 500_000)
         raise FileRejected("the file has a header but no data rows", code="header_only", file=path.name)
 
 
-__all__ = ["read_export", "iter_csv_chunks", "check_file_type", "sniff_file_type", "SOURCE_LINE"]
+__all__ = ["read_export", "iter_csv_chunks", "check_file_type", "sniff_file_type", "clean_header", "SOURCE_LINE"]

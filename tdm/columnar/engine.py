@@ -28,7 +28,9 @@ import pandas as pd
 
 from schema.dictionary import ENTITIES, entity_columns
 from schema.models import SOURCE_LINE
+from tdm.centres.csv_lines import MAX_LINE_BYTES
 from tdm.centres.profile import norm_label
+from tdm.centres.readers import clean_header
 from tdm.columnar import sql as S
 from tdm.columnar.harmonise import WideSelect, compile_wide, entity_selects, label_sql
 
@@ -78,7 +80,11 @@ def _read_header(path: Path, spec) -> list[str]:
     with open(path, "rb") as fh:
         line = b""
         for _ in range(spec.header_row):
-            line = fh.readline()
+            line = fh.readline(MAX_LINE_BYTES + 1)     # bounded: a file without line breaks is one huge line
+            if len(line) > MAX_LINE_BYTES or b"\r" in line.rstrip(b"\r\n"):
+                raise Fallback("no line break within the line-length limit, or CR-only line ends")
+    if line.startswith(b"sep=") or line.startswith(b"SEP="):
+        raise Fallback("an Excel 'sep=' first line")
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -88,7 +94,7 @@ def _read_header(path: Path, spec) -> list[str]:
                                 strict=True))
     except (csv.Error, StopIteration) as exc:
         raise Fallback("the header line is not plain CSV") from exc
-    headers = [c.replace("\ufeff", "").strip() for c in cells]
+    headers = [clean_header(c) for c in cells]
     if any(h == "" for h in headers) or len({norm_label(h) for h in headers}) != len(headers):
         raise Fallback("empty or repeated headers")
     return headers
