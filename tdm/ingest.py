@@ -156,6 +156,7 @@ class Prepared:
     error: TdmError | None = None         # file-level error before validation
     rows_read: int = 0
     columnar: "ColumnarJob | None" = None  # loaded by the columnar path in the writer stage
+    again: "Callable[[], Prepared] | None" = field(default=None, repr=False)   # read + validate anew
 
 
 MAX_NAME_BYTES = 120   # of a sender's file name inside our archive/report names (NAME_MAX is 255 bytes)
@@ -196,9 +197,7 @@ def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: 
             frames["known_patients"] = con.execute(
                 "SELECT centre_id, patient_id, birth_date, diagnosis_date, ifx_start_date FROM core.patients "
                 "WHERE is_current AND centre_id = ?", [centre_id]).df()
-            frames["other_centre_patients"] = con.execute(
-                "SELECT DISTINCT centre_id, patient_id FROM core.patients WHERE is_current AND centre_id <> ?",
-                [centre_id]).df()
+            frames["other_centre_patients"] = other_centre_patients(con, centre_id)
             frames["existing_assessments"] = con.execute(
                 "SELECT centre_id, patient_id, colonoscopy_date, infusion_date FROM core.assessments "
                 "WHERE is_current AND centre_id = ?", [centre_id]).df()
@@ -211,6 +210,37 @@ def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: 
                              max_error_fraction=max_error_fraction, today=dt.date.today(), **frames)
 
 
+def other_centre_patients(con, centre_id: str) -> pd.DataFrame:
+    """``centre_id, patient_id`` of every current patient of the other centres (the
+    ``patient_in_other_centre`` rule's context), from the snapshot or, at commit time, the writer."""
+    return con.execute("SELECT DISTINCT centre_id, patient_id FROM core.patients WHERE is_current AND centre_id <> ?",
+                       [centre_id]).df()
+
+
+def _file_patients(result) -> set[str]:
+    ids = [df["patient_id"] for df in result.accepted.values() if "patient_id" in df.columns and len(df)]
+    if len(result.rejected):
+        ids.append(result.rejected["patient_id"])
+    return set(pd.concat(ids).dropna().astype("str")) if ids else set()
+
+
+def registered_elsewhere_since(con, prepared: "Prepared") -> bool:
+    """Under the writer lock: does another centre now hold a patient of this file that its validation did
+    not flag ``patient_in_other_centre``?  Centres are validated in parallel, each against the snapshot
+    of its start; a centre that committed in between is seen here, so the outcome is the sequential one
+    whatever the interleaving (the caller validates the file again)."""
+    result = prepared.result
+    if result is None or result.file_error is not None:
+        return False
+    ids = _file_patients(result)
+    if not ids:
+        return False
+    elsewhere = set(other_centre_patients(con, prepared.candidate.centre_id)["patient_id"].astype("str")) & ids
+    issues = result.issues
+    flagged = set(issues.loc[issues["rule"] == "patient_in_other_centre", "patient_id"].dropna().astype("str"))
+    return bool(elsewhere - flagged)
+
+
 @dataclass(frozen=True)
 class ReadResult:
     """A file read and mapped onto the harmonised schema (or the reason it could not be)."""
@@ -221,7 +251,7 @@ class ReadResult:
     harmonised: object | None = None      # tdm.centres.harmonise.Harmonised, or a tdm.columnar.Plan
     error: TdmError | None = None
     rows_read: int = 0
-    harmonised_key: bytes | None = field(default=None, repr=False)   # a columnar plan's reference path
+    harmonised_key: bytes | None = field(default=None, repr=False)   # to read the file again (reference path)
 
 
 def _as_file_error(exc: BaseException, candidate: Candidate) -> TdmError:
@@ -288,7 +318,8 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes, *, columnar: b
             raise not_ready(candidate)
         refuse_identifiers(raw, candidate.path.name)
         harmonised = harmonise(raw, spec, profile, key)
-        return ReadResult(candidate, checksum, kind, harmonised=harmonised, rows_read=harmonised.rows_read)
+        return ReadResult(candidate, checksum, kind, harmonised=harmonised, rows_read=harmonised.rows_read,
+                          harmonised_key=key)
     except Exception as exc:
         return ReadResult(candidate, checksum, kind, error=_as_file_error(exc, candidate))
 
@@ -346,7 +377,13 @@ def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
     except Exception as exc:
         return Prepared(read.candidate, read.checksum, read.file_kind, error=_as_file_error(exc, read.candidate),
                         rows_read=read.rows_read)
-    return Prepared(read.candidate, read.checksum, read.file_kind, result=result, rows_read=read.rows_read)
+    key, candidate = read.harmonised_key, read.candidate
+
+    def again() -> Prepared:      # reads the file again: the harmonised frames are not kept meanwhile
+        return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
+
+    return Prepared(read.candidate, read.checksum, read.file_kind, result=result, rows_read=read.rows_read,
+                    again=again if key is not None else None)
 
 
 def _is_columnar(read: ReadResult) -> bool:
@@ -440,6 +477,12 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
             if copy_of_discarded:
                 discard, meta = True, replace(meta, archive_path=None)
         else:
+            if prepared.columnar is not None:      # the screen sees every row committed before this commit
+                job = prepared.columnar
+                fresh = replace(job.context, other_centre_patients=other_centre_patients(con, cand.centre_id))
+                prepared = replace(prepared, columnar=replace(job, context=fresh))
+            elif prepared.again is not None and registered_elsewhere_since(con, prepared):
+                prepared = prepared.again()        # validated under the lock: the snapshot is current
             if prepared.columnar is not None:
                 done = _commit_columnar(con, settings, meta, file_id, stem, prepared)
                 if isinstance(done, Prepared):   # not loaded: the reference path (or a file error) decides
