@@ -29,9 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from python_calamine import CalamineWorkbook
 
 from tdm.centres.csv_lines import check_lines, decoded_blocks, utf8_blocks
 from tdm.centres.profile import FileSpec, norm_label
+from tdm.centres.workbook import MAX_CELLS, SheetFacts, inspect_workbook
 from tdm.errors import FileRejected
 
 SOURCE_LINE = "source_line"
@@ -296,84 +298,68 @@ def _cell_to_str(v) -> str:
     return str(v)
 
 
-_ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>(?:<f\b[^>]*(?:/>|>.*?</f>))?<v>([^<]*)</v>',
-                         re.S)
-_ERROR_CELL_T_FIRST = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:<f\b[^>]*(?:/>|>.*?</f>))?'
-                                 rb'<v>([^<]*)</v>', re.S)
+def _pick_sheet(opts, file_name: str):
+    def pick(names: list[str]) -> str:
+        if isinstance(opts.sheet, int):
+            if opts.sheet >= len(names):
+                raise FileRejected(f"the workbook has {len(names)} sheet(s); the profile wants sheet index "
+                                   f"{opts.sheet}", code="missing_sheet", file=file_name)
+            return names[opts.sheet]
+        match = [n for n in names if n.strip().casefold() == opts.sheet.strip().casefold()]
+        if not match:
+            raise FileRejected(f"sheet {opts.sheet!r} not found (sheets: {', '.join(names)})",
+                               code="missing_sheet", file=file_name, value=opts.sheet)
+        return match[0]
+    return pick
 
 
-def _xlsx_error_cells(path: Path, sheet_name: str) -> dict[tuple[int, int], str]:
-    """Error cells (``#DIV/0!``, ``#N/A``...) of one sheet as {(row0, col0): text}; {} when none or unknown."""
-    import posixpath
-    import zipfile
+def _sheet_rows(path: Path, sheet_name: str, facts: SheetFacts) -> list[list]:
+    """The sheet's rows up to the last one holding a value.  The fast parser materialises the whole
+    used range, so a mostly empty range (a stray cell at row 1,048,576) is streamed instead."""
+    if facts.dense_cells <= MAX_CELLS:
+        wb = CalamineWorkbook.from_path(str(path))
+        rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        if facts.last_value_row and len(rows) > facts.last_value_row:
+            rows = rows[:facts.last_value_row]
+        return rows
+    import openpyxl
 
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        with zipfile.ZipFile(path) as z:
-            wb = z.read("xl/workbook.xml")
-            rels = z.read("xl/_rels/workbook.xml.rels")
-            rid = None
-            for m in re.finditer(rb"<sheet\b[^>]*>", wb):
-                tag = m.group(0)
-                name = re.search(rb'\bname="([^"]*)"', tag)
-                if name and name.group(1).decode("utf-8") == sheet_name:
-                    r = re.search(rb'\br:id="([^"]*)"', tag) or re.search(rb'\bid="([^"]*)"', tag)
-                    rid = r.group(1) if r else None
-            target = None
-            for m in re.finditer(rb"<Relationship\b[^>]*>", rels):
-                tag = m.group(0)
-                if rid and re.search(rb'\bId="' + re.escape(rid) + rb'"', tag):
-                    target = re.search(rb'\bTarget="([^"]*)"', tag).group(1).decode("utf-8")
-            if target is None:
-                return {}
-            member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-            xml = z.read(member)
-    except (KeyError, zipfile.BadZipFile, OSError, AttributeError):
-        return {}
-    if b't="e"' not in xml:
-        return {}
-    out = {}
-    for rx in (_ERROR_CELL, _ERROR_CELL_T_FIRST):
-        for col, row, val in rx.findall(xml):
-            c = 0
-            for ch in col.decode():
-                c = c * 26 + (ord(ch) - 64)
-            out[(int(row) - 1, c - 1)] = val.decode("utf-8", "replace")
-    return out
+        rows, last = [], 0
+        for row in wb[sheet_name].iter_rows(values_only=True):
+            if any(v is not None and (not isinstance(v, str) or v.strip()) for v in row):
+                rows.append(row)
+                last = len(rows)
+            else:
+                rows.append(())                 # a blank row keeps its place (line numbers), costs a pointer
+        return [list(r) for r in rows[:last]]
+    finally:
+        wb.close()
 
 
 def _read_xlsx(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
-    from python_calamine import CalamineWorkbook
-
     opts = spec.xlsx
     assert opts is not None
+    sheet_name, facts = inspect_workbook(path, _pick_sheet(opts, path.name))
     try:
-        wb = CalamineWorkbook.from_path(str(path))
+        if sheet_name is None:       # not a zip the inspection could open: let the parser say why
+            CalamineWorkbook.from_path(str(path))
+            raise ValueError("no sheets")
+        rows = _sheet_rows(path, sheet_name, facts)
+    except FileRejected:
+        raise
     except Exception as exc:  # calamine raises its own error types for corrupt/non-workbook files
         raise FileRejected(f"the Excel workbook is corrupt or truncated and cannot be opened "
                            f"({type(exc).__name__}: {exc})", code="unreadable", file=path.name,
                            hint="open it in Excel to check it, save it again as .xlsx (Excel 2007+) and resend "
                                 "it; an interrupted copy or download truncates a workbook") from None
-    names = wb.sheet_names
-    if isinstance(opts.sheet, int):
-        if opts.sheet >= len(names):
-            raise FileRejected(f"the workbook has {len(names)} sheet(s); the profile wants sheet index "
-                               f"{opts.sheet}", code="missing_sheet", file=path.name)
-        sheet_name = names[opts.sheet]
-    else:
-        match = [n for n in names if n.strip().casefold() == opts.sheet.strip().casefold()]
-        if not match:
-            raise FileRejected(f"sheet {opts.sheet!r} not found (sheets: {', '.join(names)})",
-                               code="missing_sheet", file=path.name, value=opts.sheet)
-        sheet_name = match[0]
-    try:
-        sheet = wb.get_sheet_by_name(sheet_name)
-        rows = sheet.to_python(skip_empty_area=False)
-    except Exception as exc:
-        raise FileRejected(f"cannot read sheet {sheet_name!r} ({exc})", code="unreadable", file=path.name) from None
-    for (r, c), err in _xlsx_error_cells(path, sheet_name).items():
+    # the parser reads an error cell ('#DIV/0!') and a formula without a stored value as empty: keep
+    # what the cell holds so the report can say what it is
+    for (r, c), text in {**facts.formula_cells, **facts.error_cells}.items():
         if r < len(rows) and c < len(rows[r]):
             rows[r] = list(rows[r])
-            rows[r][c] = err       # calamine reads an error cell as empty: keep '#DIV/0!' for the report
+            rows[r][c] = text
     skip = spec.header_row - 1
     rows = rows[skip:]
     if not rows or all(_cell_to_str(c).strip() == "" for c in rows[0]):
