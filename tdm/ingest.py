@@ -278,6 +278,20 @@ def not_ready(candidate: Candidate) -> FileNotReady:
                         "left in the inbox and read again on a later pass", file=candidate.path.name)
 
 
+def unreadable(candidate: Candidate) -> FileRejected:
+    """A file this process may not read (its permissions): reported and moved out of the inbox, never
+    left as ``not_ready`` to be retried on every pass."""
+    return FileRejected("the file cannot be read: permission denied (its access rights do not let the ingestion "
+                        "service read it)", code="unreadable", file=candidate.path.name,
+                        hint="copy the export into the inbox again with ordinary read permissions")
+
+
+def unreadable_checksum(candidate: Candidate) -> str:
+    """A stand-in for the content checksum of a file that cannot be read (unique per name, size, mtime)."""
+    return "unreadable-" + hashlib.sha256(f"{candidate.centre_id}/{candidate.path.name}/{candidate.size_bytes}/"
+                                          f"{candidate.mtime}".encode("utf-8", "surrogateescape")).hexdigest()[:48]
+
+
 def deferred(candidate: Candidate, error: TdmError | None = None, status: str = "not_ready") -> "Committed":
     """Nothing recorded, nothing archived: the file stays in the inbox for a later pass."""
     message = str(error) if error is not None else "already processed by a concurrent run"
@@ -300,6 +314,8 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes, *, columnar: b
         return ReadResult(candidate, "", kind, error=not_ready(candidate))
     try:
         checksum = sha256_file(candidate.path)
+    except PermissionError:
+        return ReadResult(candidate, unreadable_checksum(candidate), kind, error=unreadable(candidate))
     except OSError:
         return ReadResult(candidate, "", kind, error=not_ready(candidate))
     try:
@@ -679,11 +695,13 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
     chunk_rows = chunk_rows or STREAM_CHUNK_ROWS
     if not unchanged_since_discovery(candidate):
         return deferred(candidate, not_ready(candidate))
+    kind = getattr(spec, "kind", None)
     try:
         checksum = sha256_file(candidate.path)
+    except PermissionError:
+        return commit(settings, Prepared(candidate, unreadable_checksum(candidate), kind, error=unreadable(candidate)))
     except OSError:
         return deferred(candidate, not_ready(candidate))
-    kind = getattr(spec, "kind", None)
     meta = loader.FileMeta(
         centre_id=candidate.centre_id, file_name=candidate.path.name, checksum_sha256=checksum,
         size_bytes=candidate.size_bytes, received_at=dt.datetime.fromtimestamp(candidate.mtime),

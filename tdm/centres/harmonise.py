@@ -127,6 +127,9 @@ class _Ctx:
         if isinstance(message, pd.Series):   # a message per cell (see _explain_number/_explain_date)
             message = message.loc[idx].astype("str")
         pid = self.pid.loc[idx] if self.pid is not None else pd.Series(pd.NA, index=idx, dtype="str")
+        shown = visible(vals)
+        hidden_note = pd.Series("", index=idx).where(shown == vals, " (the value holds invisible characters, shown "
+                                                                     "as \\uXXXX: retype it)")
         df = pd.DataFrame({
             "source_line": self.raw[SOURCE_LINE].loc[idx].astype("int64"),
             "entity": _entity_of(target, self.spec.kind),
@@ -136,7 +139,7 @@ class _Ctx:
             "value": vals,
             "rule": rule,
             "severity": "error",
-            "message": f"column '{header}': " + ("'" + vals + "' " + message),
+            "message": f"column '{header}': " + ("'" + shown + "' " + message + hidden_note),
             "expected": expected,
             "fix": fix,
         }, index=idx)
@@ -200,6 +203,24 @@ def _parse_number(t: pd.Series, decimal: str, allow_censor: bool = False) -> tup
 
 
 # Why a cell is not a number/date, in words a data manager can act on (appended to the message).
+# the workbook reader keeps a formula cell saved without its value as its formula text ("=SUM(B2:F2)")
+FORMULA_WITHOUT_VALUE = ("it is a formula without a stored value (the workbook was saved without calculating it); "
+                         "open it in Excel, let it calculate and save it with values, or paste the values")
+# characters that do not show on screen; shown as \\uXXXX in messages, as repr() shows them in headers
+INVISIBLE = (r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00a0\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f"
+             r"\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0]")
+
+
+def visible(values: pd.Series) -> pd.Series:
+    """``values`` with invisible characters written as ``\\u200b`` (a code 'F' + zero-width space
+    otherwise reads "'F' is not a known code")."""
+    hidden = values.str.contains(INVISIBLE, regex=True)
+    if not bool(hidden.any()):
+        return values
+    shown = values[hidden].str.replace(INVISIBLE, lambda m: f"\\u{ord(m.group()):04x}", regex=True)
+    return values.where(~hidden, shown)
+
+
 EXCEL_ERRORS = r"^#(?:N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)$"
 PLACEHOLDERS = {"n/a", "na", "n.a.", "-", "--", ".", "?", "nd", "n.d.", "none", "null", "nan", "missing",
                 "unknown", "not done", "미시행", "없음"}
@@ -229,6 +250,7 @@ def _explain_number(t: pd.Series, bad: pd.Series, decimal: str, base: str = "is 
                                                       "export the value, or leave the cell empty"),
         (t.str.casefold().isin(PLACEHOLDERS), "it is a placeholder for a missing value; leave the cell empty "
                                                "instead"),
+        (t.str.startswith("="), FORMULA_WITHOUT_VALUE),
     ]
     if decimal == ".":
         reasons += [
@@ -253,6 +275,7 @@ def _explain_date(t: pd.Series, bad: pd.Series, base: str) -> pd.Series | str:
         (t.str.fullmatch(EXCEL_ERRORS, case=False), "it is an Excel error cell (the spreadsheet formula failed)"),
         (t.str.casefold().isin(PLACEHOLDERS), "it is a placeholder for a missing value; leave the cell empty "
                                                "instead"),
+        (t.str.startswith("="), FORMULA_WITHOUT_VALUE),
     ]
     return _explain(t, bad, base, reasons)
 

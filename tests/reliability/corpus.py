@@ -468,3 +468,9 @@ CASES: list[Case] = [
          _smc(_cell("assay_name", "=HYPERLINK(\"http://evil.example\",\"x\")")), L),
     Case("html_injection_cell", SMC, "smc_script.csv", _smc(_cell("assay_name", "<script>alert(1)</script>")), L),
 ]
+
+# Cases for the classes of issue 13 (field counts, hostile workbooks, messages); they build on the
+# helpers above, so they are imported last.
+from tests.reliability.corpus_hostile import HOSTILE_CASES  # noqa: E402
+
+CASES += HOSTILE_CASES
