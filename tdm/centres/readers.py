@@ -16,6 +16,10 @@ the bytes), ``malformed_csv``, ``missing_sheet``, ``duplicate_columns``, ``missi
 ``encrypted_workbook`` (a password-protected Excel file).  The file type is checked from its first
 bytes *before* any parser sees it: an OLE2 container handed to the workbook parser can make it
 allocate gigabytes and abort the process.  A CSV with a UTF-16 byte-order mark is decoded as UTF-16.
+
+Every CSV's lines are checked on the bytes first (:mod:`tdm.centres.csv_lines`: ``field_count``,
+``truncated_file``, ``line_too_long``), every workbook's zip before its parser runs
+(:mod:`tdm.centres.workbook`: ``unsafe_workbook``, ``workbook_too_large``).
 """
 
 from __future__ import annotations
