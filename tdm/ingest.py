@@ -385,6 +385,8 @@ def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
             key, candidate = read.harmonised_key, read.candidate
 
             def reference() -> Prepared:
+                if candidate.size_bytes > STREAM_THRESHOLD_BYTES:     # never read a large file whole
+                    raise StreamInstead(lambda: commit_streaming(settings, profile, candidate, key))
                 return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
 
             return Prepared(candidate, read.checksum, read.file_kind,
@@ -465,8 +467,24 @@ def process_file(settings: Settings, profile, candidate: Candidate, key: bytes) 
     return committed
 
 
+class StreamInstead(Exception):
+    """A large file the columnar path did not pass: the streamed path decides it (outside the writer
+    lock the columnar attempt held), so it is never read whole into memory."""
+
+    def __init__(self, run: Callable[[], "Committed"]):
+        super().__init__("streamed instead")
+        self.run = run
+
+
 def commit(settings: Settings, prepared: Prepared) -> Committed:
     """Single-writer stage for one file: duplicate check, report, atomic load, read snapshot."""
+    try:
+        return _commit_once(settings, prepared)
+    except StreamInstead as instead:          # nothing was written for the file: stream it now
+        return instead.run()
+
+
+def _commit_once(settings: Settings, prepared: Prepared) -> Committed:
     from tdm.warehouse.connection import open_writer, publish_snapshot
     from tdm.warehouse.load import FileMeta, error_outcome, load_file, plan_outcome, record_file_error
 

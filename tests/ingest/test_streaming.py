@@ -131,3 +131,31 @@ def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, mo
     (old_id, old_cur, old_by, n_old), (new_id, new_cur, new_by, n_new) = rows
     assert (old_cur, old_by, new_cur, new_by) == (False, new_id, True, None) and new_id == out.file_id
     assert n_old == n_new == out.rows_loaded
+
+
+def test_a_large_wide_file_the_columnar_screen_flags_is_streamed_not_read_whole(tmp_path, monkeypatch):
+    """A wide CSV above the streaming threshold goes to the columnar path; when its screen flags a line,
+    the file is streamed (the in-memory reader would hold the whole file): same findings, bounded memory."""
+    import tdm.centres.readers as readers
+    from tdm.centres import builtin_profiles
+
+    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
+    folder = tmp_path / "exports"
+    write_exports(generate_cohort(40, ("smc",), 3), {"smc": builtin_profiles()["smc"]}, folder, error_rate=0.0, seed=3)
+    src = next((folder / "smc").glob("*.csv"))
+    lines = src.read_text(encoding="utf-8-sig").splitlines()
+    j = lines[0].split(",").index("pcdai")
+    cells = lines[2].split(",")
+    cells[j] = "N/A"
+    lines[2] = ",".join(cells)
+    home = tmp_path / "home"
+    (home / "inbox" / "smc").mkdir(parents=True)
+    (home / "inbox" / "smc" / src.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(ingest, "STREAM_THRESHOLD_BYTES", 1000)
+
+    def whole(*a, **kw):
+        raise AssertionError("a large file was read whole into memory")
+
+    monkeypatch.setattr(readers, "read_export", whole)
+    out = run_pass(str(home), stable_seconds=0)
+    assert [(c.status, c.rows_rejected) for c in out] == [("loaded_with_rejections", 1)]
