@@ -157,6 +157,7 @@ class Prepared:
     rows_read: int = 0
     columnar: "ColumnarJob | None" = None  # loaded by the columnar path in the writer stage
     again: "Callable[[], Prepared] | None" = field(default=None, repr=False)   # read + validate anew
+    stream: "Callable[[], Committed] | None" = field(default=None, repr=False)  # the streamed path decides
 
 
 MAX_NAME_BYTES = 120   # of a sender's file name inside our archive/report names (NAME_MAX is 255 bytes)
@@ -252,6 +253,7 @@ class ReadResult:
     error: TdmError | None = None
     rows_read: int = 0
     harmonised_key: bytes | None = field(default=None, repr=False)   # to read the file again (reference path)
+    stream: bool = False          # too large to read whole, and the columnar path cannot take it: streamed
 
 
 def _as_file_error(exc: BaseException, candidate: Candidate) -> TdmError:
@@ -329,6 +331,8 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes, *, columnar: b
             fast = _plan_columnar(profile, spec, candidate, key, checksum)
             if fast is not None:
                 return fast
+        if candidate.size_bytes > STREAM_THRESHOLD_BYTES and spec.reading_format(candidate.path.name) == "csv":
+            return ReadResult(candidate, checksum, kind, stream=True, harmonised_key=key)   # never read whole
         raw = read_export(candidate.path, spec)
         if not unchanged_since_discovery(candidate):   # the checksum and the rows must be of the same bytes
             raise not_ready(candidate)
@@ -378,6 +382,10 @@ def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
 
     if read.error is not None:
         return Prepared(read.candidate, read.checksum, read.file_kind, error=read.error, rows_read=read.rows_read)
+    if read.stream:
+        candidate, key = read.candidate, read.harmonised_key
+        return Prepared(candidate, read.checksum, read.file_kind,
+                        stream=lambda: commit_streaming(settings, profile, candidate, key))
     try:
         context = load_context(settings, read.candidate.centre_id, read.candidate.path.name, read.file_kind,
                                getattr(profile, "max_error_fraction", 0.5))
@@ -385,8 +393,6 @@ def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
             key, candidate = read.harmonised_key, read.candidate
 
             def reference() -> Prepared:
-                if candidate.size_bytes > STREAM_THRESHOLD_BYTES:     # never read a large file whole
-                    raise StreamInstead(lambda: commit_streaming(settings, profile, candidate, key))
                 return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
 
             return Prepared(candidate, read.checksum, read.file_kind,
@@ -468,7 +474,7 @@ def process_file(settings: Settings, profile, candidate: Candidate, key: bytes) 
 
 
 class StreamInstead(Exception):
-    """A large file the columnar path did not pass: the streamed path decides it (outside the writer
+    """A large file the columnar screen did not pass: the streamed path decides it (outside the writer
     lock the columnar attempt held), so it is never read whole into memory."""
 
     def __init__(self, run: Callable[[], "Committed"]):
@@ -478,6 +484,8 @@ class StreamInstead(Exception):
 
 def commit(settings: Settings, prepared: Prepared) -> Committed:
     """Single-writer stage for one file: duplicate check, report, atomic load, read snapshot."""
+    if prepared.stream is not None:
+        return prepared.stream()
     try:
         return _commit_once(settings, prepared)
     except StreamInstead as instead:          # nothing was written for the file: stream it now
@@ -520,6 +528,8 @@ def _commit_once(settings: Settings, prepared: Prepared) -> Committed:
             if prepared.columnar is not None:
                 done = _commit_columnar(con, settings, meta, file_id, stem, prepared)
                 if isinstance(done, Prepared):   # not loaded: the reference path (or a file error) decides
+                    if done.stream is not None:  # too large for the reference path: leave the lock, stream
+                        raise StreamInstead(done.stream)
                     prepared = done
                     if getattr(prepared.error, "code", None) == DIRECT_IDENTIFIER:
                         discard, meta = True, replace(meta, archive_path=None)
