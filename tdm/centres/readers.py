@@ -414,10 +414,11 @@ def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str, spec: Fil
     df = df.reset_index(drop=True)
     line = pd.RangeIndex(first_data_line, first_data_line + len(df))
     # blank: nothing but spaces (a blank line, a spreadsheet row with a stray space)
-    nonblank = (df.apply(lambda c: c.str.strip()) != "").any(axis=1) if len(df.columns) else \
-        pd.Series(False, index=df.index)
+    nonblank = np.zeros(len(df), dtype=bool)
+    for i in range(len(df.columns)):      # column by column: no stripped copy of the frame
+        nonblank |= (df.iloc[:, i].str.strip() != "").to_numpy()
     df[SOURCE_LINE] = pd.Series(line, index=df.index, dtype="int64")
-    df = df[nonblank.to_numpy()].reset_index(drop=True)
+    df = df[nonblank].reset_index(drop=True)
     if df.empty:
         raise FileRejected("the file has a header but no data rows", code="header_only", file=file_name,
                            hint="check that the export query returned rows")

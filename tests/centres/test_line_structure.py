@@ -139,3 +139,21 @@ def test_peak_memory_of_reading_a_hostile_workbook_is_bounded(tmp_path, kind):
     rss = int(out.split("rss_mb")[1])
     assert ("rows 3" in out) if kind == "stray_cell" else ("refused workbook_too_large" in out or "unsafe" in out), out
     assert rss < 2048 and rss < 600, out
+
+
+def test_a_part_that_lies_about_its_size_is_refused(tmp_path):
+    """Declared 1,000 bytes, 3 MB inside: only the declared size is ever inflated, then the CRC fails."""
+    import struct
+
+    p = tmp_path / "lying.xlsx"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/big.xml", b" " * (3 << 20))
+    data = bytearray(p.read_bytes())
+    name = b"xl/big.xml"
+    struct.pack_into("<I", data, data.rfind(b"PK\x03\x04", 0, data.find(name)) + 22, 1000)      # local header
+    struct.pack_into("<I", data, data.rfind(b"PK\x01\x02", 0, data.rfind(name)) + 24, 1000)     # central directory
+    p.write_bytes(bytes(data))
+    with pytest.raises(FileRejected, match="size is not what the zip declares") as exc:
+        W.inspect_workbook(p)
+    assert exc.value.code == "unsafe_workbook"

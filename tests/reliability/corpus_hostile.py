@@ -8,8 +8,8 @@ import io
 import unicodedata
 import zipfile
 
-from tests.reliability.corpus import (BAD_LINE, BAD_ROW, KNUH, SCH, SMC, Case, L, P, R, RowCase, _lis, _sch, _smc,
-                                      set_cell, to_csv, utf8, xlsx_bytes)
+from tests.reliability.corpus import (BAD_LINE, BAD_ROW, KNUH, SCH, SMC, Case, L, P, R, RowCase, _lis, _smc, set_cell,
+                                      to_csv, utf8, xlsx_bytes)
 
 
 # --- field counts (every path a CSV takes: wide, sch CP949/UTF-8, knuh long labs and visits)
