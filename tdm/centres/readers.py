@@ -238,7 +238,7 @@ def _read_csv(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
     return df, {"encoding": encoding}
 
 
-_SEP_LINE = re.compile(r"sep=(.)[ \t]*\r?(?:\n|$)", re.I)
+_SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.I)
 
 
 def _sep_line(head: str, delimiter: str, file_name: str) -> int:

@@ -157,3 +157,14 @@ def test_a_part_that_lies_about_its_size_is_refused(tmp_path):
     with pytest.raises(FileRejected, match="size is not what the zip declares") as exc:
         W.inspect_workbook(p)
     assert exc.value.code == "unsafe_workbook"
+
+
+def test_cr_only_line_ends_and_a_sep_line_on_the_streamed_path(tmp_path):
+    spec = builtin_profiles()["knuh"].match("knuh_lis.csv")
+    p = tmp_path / "knuh_lis.csv"
+    body = ["PT_NO,TEST_NM,SPC_DT,RSLT,UNIT,TEST_CD,REF_RANGE"] + \
+        [f"{k},CRP,2015-01-0{k} 08:00:00,0.{k},mg/dL,," for k in range(1, 6)]
+    p.write_bytes(("sep=,\r" + "\r".join(body) + "\r").encode("utf-8"))
+    frames = list(iter_csv_chunks(p, spec, chunk_rows=2))
+    got = [(int(r.source_line), r.PT_NO, r.RSLT) for f in frames for r in f.itertuples()]
+    assert got == [(k + 2, str(k), f"0.{k}") for k in range(1, 6)]       # line 1 sep=, line 2 the header
