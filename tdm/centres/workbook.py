@@ -34,7 +34,7 @@ MAX_ENTRIES = 2_000
 MAX_UNCOMPRESSED_BYTES = int(float(os.environ.get("TDM_XLSX_MAX_MB", "1024")) * 1024 * 1024)
 MAX_RATIO = 200                 # inflation factor of one part (typical sheets: 5-30)
 RATIO_FLOOR = 16 << 20          # parts smaller than this are never refused for their ratio
-MAX_CELLS = int(os.environ.get("TDM_XLSX_MAX_CELLS", "8000000"))    # value cells, or the dense range read
+MAX_CELLS = int(os.environ.get("TDM_XLSX_MAX_CELLS", "4000000"))    # value cells, or the dense range read
 _BLOCK = 4 << 20
 
 _ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>(?:<f\b[^>]*(?:/>|>.*?</f>))?<v>([^<]*)</v>',
