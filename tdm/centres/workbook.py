@@ -31,7 +31,7 @@ from pathlib import Path
 from tdm.errors import FileRejected
 
 MAX_ENTRIES = 2_000
-MAX_UNCOMPRESSED_BYTES = int(float(os.environ.get("TDM_XLSX_MAX_MB", "1024")) * 1024 * 1024)
+MAX_UNCOMPRESSED_BYTES = int(float(os.environ.get("TDM_XLSX_MAX_MB", "512")) * 1024 * 1024)
 MAX_RATIO = 200                 # inflation factor of one part (typical sheets: 5-30)
 RATIO_FLOOR = 16 << 20          # parts smaller than this are never refused for their ratio
 MAX_CELLS = int(os.environ.get("TDM_XLSX_MAX_CELLS", "4000000"))    # value cells, or the dense range read
