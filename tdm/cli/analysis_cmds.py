@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app, HomeOpt
+from tdm.cli import HomeOpt, app, home_settings
 
 
 
@@ -135,9 +135,8 @@ def analyse(
 ) -> None:
     """Run the study's analyses on the current snapshot and write a new versioned publication."""
     from flows.analyse import analyse_flow
-    from tdm.config import load_settings
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     # through the Prefect flow, so the publication's cut-off table also appears as an artifact
     s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,
                      bootstrap_resamples=bootstrap_resamples)
@@ -163,11 +162,10 @@ def cutoffs(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON, full precision."),
 ) -> None:
     """Print the latest publication's cut-off table (Table 4) from the read snapshot."""
-    from tdm.config import load_settings
     from tdm.errors import AnalysisError
     from tdm.publication import latest_table
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     pid, df = latest_table(settings, "table4_cutoffs")
     if pid is None:
         raise AnalysisError("no publication yet", code="no_publication", hint="run 'tdm analyse'")

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app, HomeOpt as _HomeOpt
+from tdm.cli import HomeOpt as _HomeOpt, app, home_settings
 from tdm.config import load_settings
-
 
 
 def _profiles(settings, *, validate_each: bool = False):
@@ -37,7 +36,7 @@ def centres(
     from tdm.centres.profile import load_profile
     from tdm.errors import ConfigError, TdmError
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     problems = 0
     if settings.centres_dir.is_dir():
         for path in sorted(settings.centres_dir.glob("*.y*ml")):
@@ -97,7 +96,8 @@ def synth(
 
     from tdm.synth import generate_cohort, write_exports
 
-    settings = load_settings(home)
+    # with --out nothing is written to a home: the built-in profiles (plus the home's, if any) suffice
+    settings = load_settings(home) if out is not None else home_settings(home)
     ids = [c.strip() for c in centres.split(",") if c.strip()]
     profiles = _profiles(settings)
     unknown = [c for c in ids if c not in profiles]

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app, HomeOpt
-from tdm.config import load_settings
+from tdm.cli import HomeOpt, app, home_settings
 from tdm.errors import TdmError
 
 
@@ -38,7 +37,7 @@ def confirm(
                        value=rule, hint=f"use one of: {warnings}")
     if not reason.strip() or not reviewer.strip():
         raise TdmError("a review needs a reason and a reviewer", code="review_incomplete")
-    settings = load_settings(home)
+    settings = home_settings(home)
     now = dt.datetime.now().replace(microsecond=0)
     with open_writer(settings.warehouse) as con:
         con.execute(
@@ -57,7 +56,7 @@ def list_reviews(
     """List confirmed warnings (who, when, why)."""
     from tdm.warehouse.connection import open_reader
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     con = open_reader(settings.snapshot)
     try:
         sql = ("SELECT centre_id, patient_id, rule, column_name, reason, reviewer, reviewed_at "
@@ -94,7 +93,7 @@ def scorecard(
     from tdm.reports import write_scorecard
     from tdm.warehouse.connection import open_reader
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     if centre:
         centres = [centre]
     else:
