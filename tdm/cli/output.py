@@ -102,6 +102,7 @@ def print_table(df: pd.DataFrame, *, title: str | None = None, formats: dict | N
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     width = width or terminal_width()
     con = console or Console(width=width, highlight=False, soft_wrap=False)
@@ -120,13 +121,13 @@ def print_table(df: pd.DataFrame, *, title: str | None = None, formats: dict | N
     for k, c in enumerate(show):
         if split is not None and k == split:
             table.add_column("…", no_wrap=True)
-        table.add_column(c, justify="right" if c in right else "left", no_wrap=True, overflow="ignore",
+        table.add_column(Text(c), justify="right" if c in right else "left", no_wrap=True, overflow="ignore",
                          min_width=widths[cols.index(c)])
     for row in text[show].itertuples(index=False, name=None):
         cells = list(row)
         if split is not None:
             cells.insert(split, "…")
-        table.add_row(*cells)
+        table.add_row(*(Text(c) for c in cells))     # never markup: "g[b]" is a term, not bold
     con.print(table)
     if shown is not None:
         hidden = [c for c in cols if c not in show]
