@@ -206,7 +206,8 @@ def _print_cutoffs(df, title: str) -> None:
 @app.command()
 def cutoffs(
     home: Path = HomeOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON, full precision."),
+    format: Format = FormatOpt,
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Print the latest publication's cut-off table (Table 4) from the read snapshot."""
     from tdm.errors import AnalysisError
@@ -216,8 +217,11 @@ def cutoffs(
     pid, df = latest_table(settings, "table4_cutoffs")
     if pid is None:
         raise AnalysisError("no publication yet", code="no_publication", hint="run 'tdm analyse'")
-    if as_json:
+    if as_json or format == "json":
         typer.echo(json.dumps({"publication_id": pid, "rows": _records(df)}, indent=2, ensure_ascii=False))
+        return
+    if format == "csv":
+        typer.echo(df.to_csv(index=False).rstrip("\n"))
         return
     if not len(df):
         typer.echo(f"{pid}: the cut-off table could not be computed (see not_computed in the publication)")

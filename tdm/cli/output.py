@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 
 import pandas as pd
@@ -25,8 +27,14 @@ MAX_RECORD_ROWS = 10
 _BORDER = 3   # rich's "| " + " " per column (SIMPLE_HEAD box: two spaces of padding + one rule char)
 
 
+#: Width when printing to a file or a pipe (no terminal, no COLUMNS): never fold a table there.
+UNLIMITED = 100_000
+
+
 def terminal_width() -> int:
-    """The terminal's width (``COLUMNS`` when set; 80 when not a terminal)."""
+    """The terminal's width (``COLUMNS`` when set); unlimited when stdout is not a terminal."""
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        return UNLIMITED
     return shutil.get_terminal_size((80, 24)).columns
 
 
@@ -105,7 +113,7 @@ def print_table(df: pd.DataFrame, *, title: str | None = None, formats: dict | N
     from rich.text import Text
 
     width = width or terminal_width()
-    con = console or Console(width=width, highlight=False, soft_wrap=False)
+    con = Console(width=width, highlight=False, soft_wrap=False, file=getattr(console, "file", None))
     text = text_frame(df, formats)
     cols = list(text.columns)
     widths = [max([len(c), *(len(v) for v in text[c])]) for c in cols]
