@@ -181,12 +181,15 @@ def analyse(
     bootstrap_resamples: int = typer.Option(2000, "--bootstrap", help="Bootstrap resamples (0 to skip)."),
 ) -> None:
     """Run the study's analyses on the current snapshot and write a new versioned publication."""
-    from flows.analyse import analyse_flow
+    from tdm.cli.flow_cmds import flow_api
 
     settings = home_settings(home)
     # through the Prefect flow, so the publication's cut-off table also appears as an artifact
-    s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,
-                     bootstrap_resamples=bootstrap_resamples)
+    with flow_api():
+        from flows.analyse import analyse_flow
+
+        s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,
+                         bootstrap_resamples=bootstrap_resamples)
     typer.echo(f"publication: {s.publication_id}")
     typer.echo(f"patients: {s.n_patients}; seed: {s.seed}; source files: {len(s.data_snapshot)}")
     if s.cutoff_table is not None and len(s.cutoff_table):

@@ -7,6 +7,7 @@ pass after the file in hand (exit 130 / 143); the rest stays in the inbox for th
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -36,6 +37,24 @@ def _require_key(settings) -> None:
     load_key(settings)
 
 
+@contextlib.contextmanager
+def flow_api():
+    """A Prefect API for the flows of one command: the configured server, or a lean temporary one
+    started before Prefect is imported (:mod:`tdm.prefect_server`); no run heartbeat (a one-shot
+    run has no supervisor to tell it crashed)."""
+    import os
+
+    from tdm.prefect_server import prefect_api
+
+    with prefect_api(Path(os.environ.get("PREFECT_HOME") or ".prefect")) as server:
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        if server is not None:
+            server.wait_ready()
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
+
+
 def _stopped_line(signum: int, not_started: int) -> str:
     import signal
 
@@ -60,13 +79,21 @@ def ingest(
     profiles, _ = load_profiles_isolated(settings.centres_dir)
     found = stages.plan_pass(settings, profiles, stable_seconds=stable_seconds, held=held)
     if found.ready:
-        from tdm.cli.progress import file_progress
-        from flows.ingest import ingest_flow
+        from tdm.runtime import STOP
 
-        with graceful_stop(), file_progress(len(found.ready)):
-            summary = ingest_flow(home=str(settings.home), stable_seconds=stable_seconds)
-        files, warnings, waiting, held_lines = summary.files, summary.warnings, summary.waiting, summary.held
-        not_started = summary.not_started
+        with graceful_stop(), flow_api():
+            from tdm.cli.progress import file_progress
+            from flows.ingest import ingest_flow     # imports Prefect while its server boots
+
+            with file_progress(len(found.ready)):
+                summary = None if STOP.is_set() else ingest_flow(home=str(settings.home),
+                                                                  stable_seconds=stable_seconds)
+        if summary is None:   # stopped before the flow started
+            files, warnings, waiting, held_lines, not_started = (), found.warnings, found.waiting, (), \
+                len(found.ready)
+        else:
+            files, warnings, waiting, held_lines = summary.files, summary.warnings, summary.waiting, summary.held
+            not_started = summary.not_started
     else:   # nothing to ingest: no flow run (and no Prefect start-up) to learn that
         stages.publish_held(settings, held)
         files, warnings, waiting, held_lines, not_started = (), found.warnings, found.waiting, \
@@ -102,8 +129,9 @@ def watch(
 
     settings = home_settings(home)
     _require_key(settings)
-    run_watch(str(settings.home), interval=interval, stable_seconds=stable_seconds, cron=cron,
-              analyse_after_load=analyse_after_load, echo=typer.echo)
+    with flow_api():
+        run_watch(str(settings.home), interval=interval, stable_seconds=stable_seconds, cron=cron,
+                  analyse_after_load=analyse_after_load, echo=typer.echo)
 
 
 @app.command()
@@ -120,4 +148,5 @@ def demo(
 
     settings = load_settings(home)          # demo (like init) may create its home
     prefect_home_under(settings.home)
-    run_demo(settings, patients=patients, seed=seed, error_rate=errors, echo=typer.echo)
+    with flow_api():
+        run_demo(settings, patients=patients, seed=seed, error_rate=errors, echo=typer.echo)
