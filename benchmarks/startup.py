@@ -85,5 +85,5 @@ def bench_startup(work: Path, repeat: int = 3) -> pd.DataFrame:
     measure("10-line file (fresh Prefect home)", ["ingest"], 1, drop)
     measure("10-line file (warm)", ["ingest"], repeat, drop)
     df = pd.DataFrame(rows)
-    df["lines"] = [None, None, None, lines, lines][: len(df)]
+    df["lines"] = [lines if c.startswith("10-line") else None for c in df["case"]]
     return df

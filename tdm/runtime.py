@@ -112,3 +112,21 @@ def observe_files(callback):
 def file_done(centre_id: str, file_name: str, status: str, rows_read: int, seconds: float) -> None:
     for cb in list(_file_observers):
         cb(centre_id, file_name, status, rows_read, seconds)
+
+
+#: Who hears about each finished analysis step of a publication: (name, outcome, seconds).
+_step_observers: list = []
+
+
+@contextlib.contextmanager
+def observe_steps(callback):
+    _step_observers.append(callback)
+    try:
+        yield
+    finally:
+        _step_observers.remove(callback)
+
+
+def step_done(name: str, outcome: str, seconds: float) -> None:
+    for cb in list(_step_observers):
+        cb(name, outcome, seconds)

@@ -182,10 +182,11 @@ def analyse(
 ) -> None:
     """Run the study's analyses on the current snapshot and write a new versioned publication."""
     from tdm.cli.flow_cmds import flow_api
+    from tdm.cli.progress import step_progress
 
     settings = home_settings(home)
     # through the Prefect flow, so the publication's cut-off table also appears as an artifact
-    with flow_api():
+    with flow_api(), step_progress("analysing"):
         from flows.analyse import analyse_flow
 
         s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,

@@ -94,6 +94,7 @@ def synth(
     """Generate a seeded synthetic multicentre cohort in each centre's own export format."""
     import time
 
+    from tdm.cli.progress import Steps
     from tdm.synth import generate_cohort, write_exports
 
     # with --out nothing is written to a home: the built-in profiles (plus the home's, if any) suffice
@@ -104,13 +105,17 @@ def synth(
     if unknown:
         raise typer.BadParameter(f"unknown centre(s) {', '.join(unknown)}; profiles: {', '.join(sorted(profiles))}")
     t0 = time.perf_counter()
-    cohort = generate_cohort(patients, ids, seed)
     out_dir = out if out is not None else settings.inbox
     truth_dir = truth if truth is not None else (out / "truth" if out is not None else settings.home / "synth")
     fmt = {c: "csv" for c in ids} if csv_only else None
-    manifest = write_exports(cohort, profiles, out_dir, error_rate=errors, seed=seed, file_format=fmt)
-    cohort.save(truth_dir)
-    manifest.save(truth_dir)
+    with Steps("synthesising", 3) as steps:
+        cohort = generate_cohort(patients, ids, seed)
+        steps.done(f"cohort: {len(cohort.patients)} patients ({time.perf_counter() - t0:.1f} s)")
+        manifest = write_exports(cohort, profiles, out_dir, error_rate=errors, seed=seed, file_format=fmt)
+        steps.done(f"exports: {len(manifest.files)} file(s) in {out_dir} ({time.perf_counter() - t0:.1f} s)")
+        cohort.save(truth_dir)
+        manifest.save(truth_dir)
+        steps.done(f"truth and manifest: {truth_dir}")
     for r in manifest.files.itertuples():
         typer.echo(f"{r.centre_id}: {r.file} ({r.rows} rows)")
     typer.echo(f"{len(cohort.patients)} patients, seed {seed}, {len(manifest.injected)} injected error(s); "

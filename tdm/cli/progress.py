@@ -58,3 +58,16 @@ def file_progress(total: int):
 
         with observe_files(on_file):
             yield steps
+
+
+@contextlib.contextmanager
+def step_progress(title: str):
+    """Progress of a publication: one step per analysis (table, figure, bootstrap)."""
+    from tdm.runtime import observe_steps
+
+    with Steps(title, None) as steps:
+        def on_step(name, outcome, seconds):
+            steps.done(f"{name}: {outcome} ({seconds:.1f} s)")
+
+        with observe_steps(on_step):
+            yield steps
