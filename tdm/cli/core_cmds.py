@@ -20,7 +20,8 @@ def init(home: Path = HomeOpt) -> None:
     settings = load_settings(home)
     revision = init_warehouse(settings)
     installed = install_builtin_profiles(settings)
-    load_key(settings, create=True)       # demo mode: the home's one key (production: from the environment)
+    if settings.mode == "demo":           # the home's one demo key; production keys come from the environment
+        load_key(settings, create=True)
     typer.echo(f"home: {settings.home}")
     typer.echo(f"warehouse: {settings.warehouse} (schema revision {revision})")
     for centre in installed:
