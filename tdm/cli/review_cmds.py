@@ -71,15 +71,9 @@ def list_reviews(
     if df.empty:
         typer.echo("no reviews")
         return
-    from rich.console import Console
-    from rich.table import Table
+    from tdm.cli.output import print_table
 
-    table = Table()
-    for c in df.columns:
-        table.add_column(c)
-    for row in df.itertuples(index=False):
-        table.add_row(*["" if v is None or v != v else str(v) for v in row])
-    Console().print(table)
+    print_table(df)          # pseudonyms are copied from here: never truncated
     typer.echo(f"{len(df)} review(s)")
 
 
