@@ -615,6 +615,8 @@ def run_pass(home=None, *, stable_seconds: float = DEFAULT_STABLE_SECONDS) -> li
 
 def publish_held(settings: Settings, held: tuple[Held, ...]) -> None:
     """Show each held centre's problem at the top of its reports index."""
+    if not held:
+        return
     from tdm.reports import write_held_notice
 
     for h in held:
