@@ -8,7 +8,7 @@ One place for every command that prints rows (``tdm sql``, ``roc``, ``logistic``
   record per block (``column  value`` lines, like ``psql \\x``) and many rows as a table of the
   columns that fit, the others elided as the DuckDB CLI does, with a note naming them and
   pointing at ``--format csv``;
-* CSV and JSON carry every column at full precision (JSON: NaN and infinities as strings).
+* CSV and JSON carry every column (JSON: missing values as null, dates ISO).
 """
 
 from __future__ import annotations
@@ -53,28 +53,11 @@ def text_frame(df: pd.DataFrame, formats: dict[str, Callable[[object], str]] | N
                         index=range(len(df)), dtype=object)
 
 
-def json_safe(obj):
-    """Full-precision JSON values: numpy scalars unwrapped; NaN and infinities as strings."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        obj = obj.item()
-    if isinstance(obj, float):
-        if math.isnan(obj):
-            return "NaN"
-        if math.isinf(obj):
-            return "Infinity" if obj > 0 else "-Infinity"
-    if obj is pd.NaT or obj is pd.NA:
-        return None
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    return obj
-
-
 def records(df: pd.DataFrame) -> list[dict]:
-    return [{str(k): json_safe(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
+    """JSON records as the publication stores them (NaN -> null; dates ISO)."""
+    from tdm.publication import _jsonable
+
+    return [{str(k): _jsonable(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
 
 
 def plan_columns(widths: Sequence[int], width: int) -> list[int] | None:
@@ -159,6 +142,6 @@ def print_frame(df: pd.DataFrame, fmt: str, *, title: str | None = None, formats
     if fmt == "csv":
         echo(df.to_csv(index=False).rstrip("\n"))
     elif fmt == "json":
-        echo(json.dumps(records(df), indent=2, ensure_ascii=False, allow_nan=False))
+        echo(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=2, ensure_ascii=False))
     else:
         print_table(df, title=title, formats=formats, right=right)
