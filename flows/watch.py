@@ -67,11 +67,12 @@ def watch(home: str | None = None, *, interval: float = 60.0, stable_seconds: fl
         except Exception as exc:  # e.g. the warehouse locked by another process for too long: next pass
             echo(f"ingestion pass failed, retrying on the next pass: {exc}")
             return 0
-        for line in summary.held:          # once per problem, not on every pass
+        held = getattr(summary, "held", ())
+        for line in held:                  # once per problem, not on every pass
             if line not in held_seen:
                 echo(f"held: {line}")
         held_seen.clear()
-        held_seen.update(summary.held)
+        held_seen.update(held)
         for f in summary.files:
             echo(f"{f['centre_id']}/{f['file_name']}: {f['status']} "
                  f"({f['rows_loaded']} loaded, {f['rows_rejected']} rejected)")
