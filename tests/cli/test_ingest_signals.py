@@ -48,21 +48,16 @@ def test_a_requested_stop_leaves_the_files_in_the_inbox(tmp_path, monkeypatch, c
     assert len(ingest.run_pass(str(home), stable_seconds=0)) == 2
 
 
-@pytest.fixture(scope="module")
-def prefect_home(tmp_path_factory):
-    """One Prefect home for the module: its database migrates once."""
-    return tmp_path_factory.mktemp("prefect")
-
-
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143),
                                        pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
                          ids=["SIGTERM", "SIGINT"])
-def test_a_signal_stops_tdm_ingest_after_the_current_file(sig, code, tmp_path, monkeypatch, capsys, prefect_home):
+def test_a_signal_stops_tdm_ingest_after_the_current_file(sig, code, tmp_path, monkeypatch, capsys):
     n = 5
     home = _home_with_files(tmp_path, monkeypatch, n)
     capsys.readouterr()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(TDM_HOME=str(home), TDM_PSEUDONYM_KEY=KEY, PYTHONPATH=str(ROOT), PREFECT_HOME=str(prefect_home))
+    # the session's Prefect home (tests/conftest.py): migrated once, kept between runs
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") or k == "PREFECT_HOME"}
+    env.update(TDM_HOME=str(home), TDM_PSEUDONYM_KEY=KEY, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", "from tdm.cli import run; run()", "ingest", "--stable-seconds", "0"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
