@@ -85,7 +85,7 @@ def cutoff_summary_table(cut):
 
     table = Table(title="IFX trough cut-offs for mucosal healing (SES-CD = 0), rule: trough >= cut-off")
     for col in ("cut-off ug/mL", "source", "TP", "FP", "TN", "FN", "sens %", "spec %", "PPV %", "NPV %"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", overflow="fold")   # fold, never truncate
 
     def pct(v):
         return "-" if v is None or v != v else f"{100 * v:.1f}"

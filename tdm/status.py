@@ -64,7 +64,7 @@ def render_status(status: Status) -> None:
         console.print(f"held: {line}", highlight=False, markup=False, soft_wrap=True)
     table = Table(title="files by centre")
     for col in ["centre", "files", "loaded", "rejected", "duplicates", "rows loaded", "rows rejected", "last received"]:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")   # fold, never truncate
     for row in status.files.itertuples(index=False):
         table.add_row(*[str(x) for x in row])
     console.print(table)
