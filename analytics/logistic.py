@@ -98,7 +98,7 @@ def build_design(data: pd.DataFrame, outcome: str, covariates: list[str] | tuple
         raise ValueError("data must be a pandas DataFrame")
     covariates = list(covariates)
     over = list(complete_over) if complete_over is not None else covariates
-    missing = [c for c in [outcome, *covariates, *over] if c not in data.columns]
+    missing = [c for c in dict.fromkeys([outcome, *covariates, *over]) if c not in data.columns]  # each once
     if missing:
         raise ValueError(
             f"unknown column(s) {', '.join(map(repr, missing))}; valid columns: {', '.join(map(str, data.columns))}"

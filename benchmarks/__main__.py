@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick|--full] [--only ingest,validate,analysis,e2e,publication,chunked]``
+"""``python -m benchmarks [--quick|--full] [--only ingest,validate,analysis,e2e,publication,chunked,startup]``
 
 Every measurement runs in a fresh interpreter (:mod:`benchmarks.worker`), peers side by side in
 the same run on the same files.  Results: ``benchmarks/results/<name>.csv`` per benchmark,
@@ -32,7 +32,7 @@ SIZES = {"quick": [10_000, 100_000, 1_000_000], "full": [10_000, 100_000, 1_000_
          "tiny": [2_000]}
 ROC_SIZES = {"quick": [1_000, 10_000, 100_000, 1_000_000], "full": [1_000, 10_000, 100_000, 1_000_000],
              "tiny": [1_000]}
-ALL = ("ingest", "validate", "analysis", "e2e", "publication", "chunked")
+ALL = ("ingest", "validate", "analysis", "e2e", "publication", "chunked", "startup")
 
 
 def log(msg: str) -> None:
@@ -373,6 +373,14 @@ def summary_rows(res: dict[str, pd.DataFrame]) -> list[dict]:
         r = pub.iloc[0]
         add("full publication, demo data", f"{r['seconds']} s" if "seconds" in r and not pd.isna(r["seconds"])
             else str(r.get("skipped") or r.get("error"))[:100], None, None, "", None, "")
+    st = res.get("startup")
+    if st is not None:
+        for _, r in st.iterrows():
+            tgt = r.get("target_s")
+            has = tgt is not None and not pd.isna(tgt)
+            add(f"tdm start-up from the shell: {r['case']}", f"{r['wall_s']} s wall, {r['cpu_s']} s CPU", None, None,
+                f"<= {tgt:g} s" if has else "", (r["wall_s"] <= tgt) if has else None,
+                f"median of {r['runs']} fresh process(es), max {r['wall_max_s']} s, load average {r['load_avg_1m']}")
     return out
 
 
@@ -436,6 +444,10 @@ def main(argv=None) -> int:
         res["e2e"] = bench_e2e()
     if "publication" in only:
         res["publication"] = bench_publication()
+    if "startup" in only:
+        from benchmarks.startup import bench_startup
+
+        res["startup"] = bench_startup(WORK / "startup", repeat=3 if a.mode != "tiny" else 1)
     for name, df in res.items():
         if name in only:
             df.to_csv(RESULTS / f"{name}.csv", index=False)

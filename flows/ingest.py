@@ -9,12 +9,14 @@ transient error (the warehouse busy); a bad file is a result, not a failure.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 
 from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tdm import ingest as stages
+from tdm.runtime import STOP, file_done, rearm_graceful_stop
 from flows.retry import only_transient
 
 
@@ -52,6 +54,9 @@ def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
     out = []
     logger = get_run_logger()
     for cand in stages.order_candidates(profile, candidates):
+        if STOP.is_set():        # SIGINT/SIGTERM: the file in hand is finished, the rest waits
+            break
+        started = time.perf_counter()
         try:
             if stages.should_stream(profile, cand):
                 committed = stream_load_task(settings, profile, cand, key)
@@ -66,6 +71,8 @@ def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
                                          f"unexpected {type(exc).__name__}: {exc}; the file stays in the inbox "
                                          "and is retried on the next pass", None, None)
         out.append(asdict(committed))
+        file_done(centre_id, cand.path.name, committed.status, committed.rows_read or 0,
+                  time.perf_counter() - started)
     return out
 
 
@@ -74,6 +81,8 @@ class IngestSummary:
     files: tuple[dict, ...]
     waiting: tuple[str, ...]
     warnings: tuple[str, ...]
+    held: tuple[str, ...] = ()      # one line per centre whose profile is invalid (its files wait)
+    not_started: int = 0            # complete files left in the inbox because a stop was requested
 
     @property
     def rows_loaded(self) -> int:
@@ -84,15 +93,21 @@ class IngestSummary:
 def ingest_flow(home: str | None = None, stable_seconds: float = stages.DEFAULT_STABLE_SECONDS,
                 publish_artifacts: bool = True) -> IngestSummary:
     """One ingestion pass over every centre's inbox."""
+    rearm_graceful_stop()
     logger = get_run_logger()
     settings, profiles, key = stages.setup(home)
-    found = stages.discover(settings, list(profiles), stable_seconds=stable_seconds)
+    held = stages.held_centres(settings)
+    found = stages.plan_pass(settings, profiles, stable_seconds=stable_seconds, held=held)
+    for h in held:
+        logger.error(h.line())
+    stages.publish_held(settings, held)
     for w in found.warnings:
         logger.warning(w)
     by_centre = stages.group_by_centre(found.ready)
     futures = [ingest_centre.submit(settings, c, profiles[c], cands, key) for c, cands in by_centre.items()]
     files = tuple(f for fut in futures for f in fut.result())
-    summary = IngestSummary(files, tuple(str(p) for p in found.waiting), found.warnings)
+    summary = IngestSummary(files, tuple(str(p) for p in found.waiting), found.warnings,
+                            tuple(h.line() for h in held), len(found.ready) - len(files))
     if publish_artifacts and files:
         from flows.artifacts import publish_ingest_artifacts
 

@@ -5,14 +5,14 @@ schedules registered with ``serve()`` never fire on it (shared/stack-notes.md). 
 managing a server child process, ``tdm watch`` is its own small scheduler: it runs an ingestion
 pass every ``interval`` seconds, the analysis when a pass loaded new rows and at every cron time,
 each as a real Prefect flow run (visible in the UI when a server is configured).  Ctrl-C or
-SIGTERM stops it cleanly after the current step.  For a server + worker set-up use the
+SIGTERM stops it cleanly after the current file (exit 0: stopping is how a watch ends).  For a server + worker set-up use the
 deployments in ``prefect.yaml`` instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,11 +54,12 @@ def watch(home: str | None = None, *, interval: float = 60.0, stable_seconds: fl
     from flows.analyse import analyse_flow
     from flows.ingest import ingest_flow
 
-    stop = stop or threading.Event()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    from tdm.runtime import STOP, graceful_stop
+
+    own_stop = stop is None
+    stop = STOP if own_stop else stop
+
+    held_seen: set[str] = set()
 
     def run_ingest() -> int:
         try:
@@ -66,6 +67,12 @@ def watch(home: str | None = None, *, interval: float = 60.0, stable_seconds: fl
         except Exception as exc:  # e.g. the warehouse locked by another process for too long: next pass
             echo(f"ingestion pass failed, retrying on the next pass: {exc}")
             return 0
+        held = getattr(summary, "held", ())
+        for line in held:                  # once per problem, not on every pass
+            if line not in held_seen:
+                echo(f"held: {line}")
+        held_seen.clear()
+        held_seen.update(held)
         for f in summary.files:
             echo(f"{f['centre_id']}/{f['file_name']}: {f['status']} "
                  f"({f['rows_loaded']} loaded, {f['rows_rejected']} rejected)")
@@ -82,14 +89,12 @@ def watch(home: str | None = None, *, interval: float = 60.0, stable_seconds: fl
 
     state = WatchState(next_analysis=next_cron(cron, dt.datetime.now()))
     echo(f"watching every {interval:g}s; next scheduled analysis {state.next_analysis:%Y-%m-%d %H:%M}; Ctrl-C to stop")
-    try:
+    # SIGINT/SIGTERM set STOP: the pass in hand stops after its current file, then the loop ends
+    with graceful_stop() if own_stop else contextlib.nullcontext():
         while not stop.is_set():
             watch_step(state, dt.datetime.now(), run_ingest, run_analysis, cron, analyse_after_load)
             if max_passes is not None and state.passes >= max_passes:
                 break
             stop.wait(interval)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     echo(f"stopped after {state.passes} pass(es) and {state.analyses} analysis run(s)")
     return state

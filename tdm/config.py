@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tdm.errors import ConfigError
+from tdm.errors import ConfigError, HomeNotFound
 
 MODES = ("demo", "production")
 
@@ -65,6 +65,11 @@ class Settings:
     def centre_inbox(self, centre_id: str) -> Path:
         return self.inbox / centre_id
 
+    @property
+    def is_initialised(self) -> bool:
+        """``tdm init`` has run here: the folder holds the migrated warehouse."""
+        return self.warehouse.is_file()
+
     def ensure_dirs(self) -> None:
         for d in (self.centres_dir, self.inbox, self.archive, self.reports, self.published, self.secrets):
             d.mkdir(parents=True, exist_ok=True)
@@ -77,3 +82,13 @@ def load_settings(home: str | os.PathLike | None = None, mode: str | None = None
     if mode not in MODES:
         raise ConfigError(f"TDM_MODE must be one of {', '.join(MODES)}", value=mode)
     return Settings(home=home_path, mode=mode)
+
+
+def require_home(settings: Settings) -> Settings:
+    """``settings`` if its home was initialised by ``tdm init``; else :class:`HomeNotFound`.
+
+    A mistyped TDM_HOME must never silently become a second home with a second warehouse and a
+    second pseudonymisation key (the same patient would get another pseudonym)."""
+    if not settings.is_initialised:
+        raise HomeNotFound(settings.home)
+    return settings

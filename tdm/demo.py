@@ -28,6 +28,7 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     from flows.ingest import ingest_flow
     from tdm.centres import install_builtin_profiles
     from tdm.centres.profile import load_profiles
+    from tdm.privacy import load_key
     from tdm.synth import generate_cohort, write_exports
     from tdm.warehouse import init_warehouse
 
@@ -35,6 +36,7 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     echo(f"[1/4] preparing a fresh demo home at {settings.home}")
     reset_home(settings)
     init_warehouse(settings)
+    load_key(settings, create=True)      # demo mode: the home's one key, kept across demo runs
     centres = install_builtin_profiles(settings)
     profiles = load_profiles(settings.centres_dir)
 
@@ -67,8 +69,8 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     echo(f"files: {len(summary.files)}; rows loaded: {loaded}; rows rejected: {rejected}")
     echo(f"validation reports: {settings.reports}/<centre>/index.html")
     echo(f"publication: {getattr(pub, 'folder', settings.published)}")
-    echo(f"warehouse: {settings.warehouse} (analysts: 'tdm sql \"SELECT * FROM analysis.cohort\"' "
-         f"or duckdb -readonly {settings.snapshot})")
+    echo(f"warehouse: {settings.warehouse} (analysts: tdm sql \"SELECT * FROM analysis.cohort LIMIT 5\", "
+         f"or in Python duckdb.connect('{settings.snapshot}', read_only=True))")
     echo(f"done in {time.monotonic() - t0:.0f} s")
     return {"files": summary.files, "publication": pub}
 
@@ -83,7 +85,7 @@ def cutoff_summary_table(cut):
 
     table = Table(title="IFX trough cut-offs for mucosal healing (SES-CD = 0), rule: trough >= cut-off")
     for col in ("cut-off ug/mL", "source", "TP", "FP", "TN", "FN", "sens %", "spec %", "PPV %", "NPV %"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", overflow="fold")   # fold, never truncate
 
     def pct(v):
         return "-" if v is None or v != v else f"{100 * v:.1f}"

@@ -85,6 +85,19 @@ class ConfigError(TdmError):
     code = "config_error"
 
 
+class HomeNotFound(ConfigError):
+    """The TDM home is missing or was never initialised (only ``tdm init`` creates one)."""
+
+    code = "no_home"
+
+    def __init__(self, home, **kwargs) -> None:
+        super().__init__(f"no TDM home at {home} (run 'tdm init' first)", **kwargs)
+        self.home = str(home)
+
+    def __reduce__(self):
+        return (HomeNotFound, (self.home,))
+
+
 class FileRejected(TdmError):
     """A whole file cannot be used (unreadable, wrong centre, required column missing...)."""
 
@@ -138,6 +151,7 @@ class AnalysisError(TdmError):
 __all__ = [
     "TdmError",
     "ConfigError",
+    "HomeNotFound",
     "FileRejected",
     "MappingError",
     "PrivacyError",

@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from tdm.config import Settings
-from tdm.errors import FileNotReady, FileRejected, TdmError
+from tdm.errors import FileNotReady, FileRejected, HomeNotFound, TdmError
+from tdm.runtime import STOP
 from tdm.version import code_version
 
 # Names a sender's tools use while a file is being written or that are not exports at all.
@@ -58,18 +59,60 @@ class Discovery:
 def setup(home=None):
     """Settings, centre profiles and the pseudonymisation key for a pass (warehouse migrated)."""
     from tdm.centres import install_builtin_profiles
-    from tdm.centres.profile import load_profiles
+    from tdm.centres.profile import load_profiles_isolated
     from tdm.config import load_settings
     from tdm.privacy import load_key
     from tdm.warehouse import init_warehouse
     from tdm.warehouse.migrate import current_revision
 
     settings = load_settings(home)
-    if current_revision(settings.warehouse) is None or not settings.snapshot.exists():
+    if not settings.home.is_dir():   # a mistyped home never becomes a new one (only `tdm init` creates)
+        raise HomeNotFound(settings.home)
+    fresh = current_revision(settings.warehouse) is None or not settings.snapshot.exists()
+    if fresh:
         init_warehouse(settings)
         install_builtin_profiles(settings)
     settings.ensure_dirs()
-    return settings, load_profiles(settings.centres_dir), load_key(settings)
+    profiles, _broken = load_profiles_isolated(settings.centres_dir)   # broken ones: see held_centres
+    return settings, profiles, load_key(settings, create=fresh)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A centre whose profile is invalid: its files wait in the inbox until the profile is fixed."""
+
+    centre_id: str
+    problem: str          # every problem of the profile, one line
+    files: int            # files waiting in its inbox
+
+    def line(self) -> str:
+        return (f"centre {self.centre_id}: {self.files} file(s) wait in the inbox because its profile is invalid: "
+                f"{self.problem}")
+
+
+def held_centres(settings: Settings) -> tuple[Held, ...]:
+    """The centres whose profile does not load, with the number of files waiting for each."""
+    from tdm.centres.profile import load_profiles_isolated
+
+    if not settings.centres_dir.is_dir():
+        return ()
+    _, broken = load_profiles_isolated(settings.centres_dir)
+    out = []
+    for centre, err in sorted(broken.items()):
+        inbox = settings.centre_inbox(centre)
+        n = sum(1 for f in inbox.iterdir() if f.is_file() and not is_temporary(f.name)) if inbox.is_dir() else 0
+        out.append(Held(centre, " ".join(str(err).split()), n))
+    return tuple(out)
+
+
+def plan_pass(settings: Settings, profiles: dict, *, stable_seconds: float = DEFAULT_STABLE_SECONDS,
+              held: tuple[Held, ...] | None = None) -> Discovery:
+    """The complete files of this pass, without those of held centres (whose folders are not
+    "unconfigured": their files wait rather than being ignored)."""
+    held = held_centres(settings) if held is None else held
+    waiting_centres = {h.centre_id for h in held}
+    found = discover(settings, [*profiles, *waiting_centres], stable_seconds=stable_seconds)
+    return replace(found, ready=tuple(c for c in found.ready if c.centre_id not in waiting_centres))
 
 
 def group_by_centre(candidates) -> dict[str, list[Candidate]]:
@@ -645,12 +688,26 @@ def write_report(settings: Settings, meta, outcome, prepared: Prepared, stem: st
 def run_pass(home=None, *, stable_seconds: float = DEFAULT_STABLE_SECONDS) -> list[Committed]:
     """One ingestion pass with plain calls, sequentially (what the flow does with tasks)."""
     settings, profiles, key = setup(home)
-    found = discover(settings, list(profiles), stable_seconds=stable_seconds)
+    held = held_centres(settings)
+    found = plan_pass(settings, profiles, stable_seconds=stable_seconds, held=held)
+    publish_held(settings, held)
     out = []
     for centre, cands in group_by_centre(found.ready).items():
         for cand in order_candidates(profiles[centre], cands):
+            if STOP.is_set():
+                return out
             out.append(process_file_guarded(settings, profiles[centre], cand, key))
     return out
+
+
+def publish_held(settings: Settings, held: tuple[Held, ...]) -> None:
+    """Show each held centre's problem at the top of its reports index."""
+    if not held:
+        return
+    from tdm.reports import write_held_notice
+
+    for h in held:
+        write_held_notice(settings, h.centre_id, h.line())
 
 
 def process_file_guarded(settings: Settings, profile, candidate: Candidate, key: bytes) -> Committed:

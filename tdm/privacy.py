@@ -1,9 +1,10 @@
 """Pseudonymisation of patient identifiers with a keyed hash (HMAC-SHA256).
 
 The key comes from ``TDM_PSEUDONYM_KEY`` (hex or text), else the file named by
-``TDM_PSEUDONYM_KEY_FILE``.  In ``demo`` mode, failing both, a random key is created once under
-``<home>/secrets/pseudonym.key``; in ``production`` mode a missing key is an error - there is never
-a default key.  The hash depends on the raw study number only (not the centre), so the same
+``TDM_PSEUDONYM_KEY_FILE``.  In ``demo`` mode, failing both, ``tdm init`` (``create=True``) creates
+a random key once under ``<home>/secrets/pseudonym.key``; nothing else creates one, because a
+second key would give the same patient a second pseudonym.  In ``production`` mode a missing key
+is an error - there is never a default key.  The hash depends on the raw study number only (not the centre), so the same
 number arriving from two centres is detectable; rows are still keyed by (centre, patient).
 """
 
@@ -23,7 +24,7 @@ PSEUDONYM_PREFIX = "P"
 PSEUDONYM_HEX_CHARS = 16  # 64 bits: collision-free for any study size
 
 
-def load_key(settings) -> bytes:
+def load_key(settings, *, create: bool = False) -> bytes:
     value = os.environ.get("TDM_PSEUDONYM_KEY")
     if value:
         return value.encode("utf-8")
@@ -44,6 +45,11 @@ def load_key(settings) -> bytes:
             hint="create a secret key outside the repository and set TDM_PSEUDONYM_KEY_FILE to its path",
         )
     path = settings.secrets / "pseudonym.key"
+    if not path.exists() and not create:
+        raise ConfigError(
+            f"no pseudonymisation key at {path}", code="missing_key",
+            hint="run 'tdm init' to create the demo key; if this home had a key, restore it instead "
+                 "(a new key gives every patient a new pseudonym)")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))

@@ -24,6 +24,7 @@ import json
 import math
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from tdm.config import Settings
+from tdm.runtime import step_done
 
 MARKER = "trough_analysis_ug_ml"
 PRIMARY_OUTCOME = "mucosal_healing"
@@ -323,17 +325,20 @@ def run_analyses(cohort: pd.DataFrame, params: PublicationParameters, *,
     fig: dict = {}
 
     def attempt(name: str, title: str, fn: Callable[[], pd.DataFrame | None], note: str = "") -> None:
+        started = time.perf_counter()
         try:
             out = fn()
         except Exception as exc:  # an analysis that cannot run is reported, never fatal
             msg = getattr(exc, "message", None) or str(exc)
             skipped.append({"analysis": name, "reason": f"{type(exc).__name__}: {msg}"})
+            step_done(name, "not computed", time.perf_counter() - started)
             return
         if out is not None:
             tables[name] = out.reset_index(drop=True)
             titles[name] = title
             if note:
                 notes[name] = note
+        step_done(name, "done", time.perf_counter() - started)
 
     n = len(df)
     if n == 0:

@@ -55,11 +55,17 @@ def write_file_report(result, meta: ReportMeta, reports_dir: Path, stem: str | N
     return html
 
 
-def write_index(centre_id: str, files_df: pd.DataFrame, reports_dir: Path) -> Path:
+def write_index(centre_id: str, files_df: pd.DataFrame, reports_dir: Path, notice: str | None = None) -> Path:
     """Write ``reports_dir/<centre>/index.html`` listing ``files_df`` (ingest.files rows) newest first."""
     path = Path(reports_dir) / centre_id / "index.html"
-    _atomic_write(path, render_index(files_df, centre_id))
+    _atomic_write(path, render_index(files_df, centre_id, notice))
     return path
+
+
+def write_held_notice(settings, centre_id: str, notice: str) -> Path:
+    """Refresh a centre's index with ``notice`` on top (its profile is invalid; its files wait)."""
+    files, _, _ = _snapshot_frames(settings, centre_id, None)
+    return write_index(centre_id, files, settings.reports, notice)
 
 
 # ------------------------------------------------------------------------------- the lead's entry point
@@ -168,4 +174,4 @@ def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: 
     return path
 
 
-__all__ = ["write_file_report", "write_index", "write_file_report_for", "write_scorecard"]
+__all__ = ["write_file_report", "write_index", "write_held_notice", "write_file_report_for", "write_scorecard"]

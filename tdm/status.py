@@ -16,14 +16,17 @@ class Status:
     files: pd.DataFrame
     last_publication: dict | None
     warehouse_ready: bool
+    held: tuple[str, ...] = ()      # centres whose profile is invalid: their files wait (one line each)
 
 
 def collect_status(settings: Settings) -> Status:
+    from tdm.ingest import held_centres
     from tdm.warehouse.connection import open_reader
 
     centres = sorted(p.stem for p in settings.centres_dir.glob("*.yaml")) if settings.centres_dir.exists() else []
+    held = tuple(h.line() for h in held_centres(settings))
     if not settings.snapshot.exists():
-        return Status(str(settings.home), centres, pd.DataFrame(), None, False)
+        return Status(str(settings.home), centres, pd.DataFrame(), None, False, held)
     con = open_reader(settings.snapshot)
     try:
         files = con.execute(
@@ -44,22 +47,24 @@ def collect_status(settings: Settings) -> Status:
     finally:
         con.close()
     last = None if pub.empty else pub.iloc[0].to_dict()
-    return Status(str(settings.home), centres, files, last, True)
+    return Status(str(settings.home), centres, files, last, True, held)
 
 
 def render_status(status: Status) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    console.print(f"home: {status.home}")
+    console = Console(highlight=False)
+    console.print(f"home: {status.home}", soft_wrap=True)
     if not status.warehouse_ready:
         console.print("warehouse: not initialised (run 'tdm init')")
         return
     console.print(f"centres configured: {', '.join(status.centres) or 'none'}")
+    for line in status.held:
+        console.print(f"held: {line}", highlight=False, markup=False, soft_wrap=True)
     table = Table(title="files by centre")
     for col in ["centre", "files", "loaded", "rejected", "duplicates", "rows loaded", "rows rejected", "last received"]:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")   # fold, never truncate
     for row in status.files.itertuples(index=False):
         table.add_row(*[str(x) for x in row])
     console.print(table)

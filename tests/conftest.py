@@ -9,6 +9,9 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# One Prefect home for the test session (kept between runs, so Prefect migrates it once); the CLI
+# puts it under the TDM home only when PREFECT_HOME is not set (tdm.runtime.prefect_home_under).
+os.environ.setdefault("PREFECT_HOME", os.path.join(os.path.dirname(os.path.dirname(__file__)), ".prefect"))
 
 
 @pytest.fixture

@@ -341,6 +341,7 @@ INDEX_COLUMNS = ["file_id", "file_name", "file_kind", "received_at", "status", "
 
 _INDEX_TEMPLATE = _ENV.from_string(_HEAD + """
 <h1>Files received: {{ centre }}</h1>
+{% if notice %}<p id="held" class="badge st-rejected">{{ notice }}</p>{% endif %}
 <p class="note">{{ n }} file(s), newest first. Generated {{ generated_at }}.</p>
 <table id="files"><thead><tr><th>received</th><th>file</th><th>kind</th><th>status</th><th class="num">read</th>
 <th class="num">loaded</th><th class="num">warned</th><th class="num">rejected</th><th>message</th><th>report</th></tr></thead><tbody>
@@ -355,8 +356,9 @@ _INDEX_TEMPLATE = _ENV.from_string(_HEAD + """
 """)
 
 
-def render_index(files: pd.DataFrame, centre_id: str | None = None) -> str:
-    """A centre's index page: every file received with its status, newest first.
+def render_index(files: pd.DataFrame, centre_id: str | None = None, notice: str | None = None) -> str:
+    """A centre's index page: every file received with its status, newest first; ``notice`` (e.g.
+    "its profile is invalid, files wait") is shown above the table.
 
     ``files`` has (a subset of) :data:`INDEX_COLUMNS` (the ``ingest.files`` columns); report links are
     made relative (the file name only) so the folder can be moved or zipped.
@@ -376,7 +378,7 @@ def render_index(files: pd.DataFrame, centre_id: str | None = None) -> str:
         rec["status_text"] = STATUS_TEXT.get(rec["status"], rec["status"])
         rows.append(rec)
     return _INDEX_TEMPLATE.render(title=f"Files received: {centre_id or ''}", css=_CSS, centre=centre_id or "",
-                                  n=len(rows), files=rows, generated_at=dt.datetime.now().replace(microsecond=0))
+                                  n=len(rows), files=rows, generated_at=dt.datetime.now().replace(microsecond=0), notice=notice)
 
 
 def render_scorecard(card) -> str:

@@ -395,17 +395,21 @@ def _entity_of(name: str) -> str:
 
 
 def _format_validation_error(exc: ValidationError) -> tuple[str, str, Any]:
-    err = exc.errors()[0]
-    loc = ".".join(str(x) for x in err.get("loc", ()))
-    msg = err.get("msg", "invalid")
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if not loc and ": " in msg:  # cross-field checks put the field path first
-        loc, msg = msg.split(": ", 1)
-    more = len(exc.errors()) - 1
-    if more:
-        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return loc, msg, err.get("input")
+    """(location of the first problem, every problem as ``loc: message`` joined by ``; ``, its value)."""
+    parts, first_loc, first_value = [], "", None
+    for i, err in enumerate(exc.errors()):
+        loc = ".".join(str(x) for x in err.get("loc", ()))
+        msg = err.get("msg", "invalid")
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if not loc and ": " in msg:  # cross-field checks put the field path first
+            loc, msg = msg.split(": ", 1)
+        if i == 0:
+            first_loc, first_value = loc, err.get("input")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    if len(parts) > 1:
+        first_value = None          # the message lists every problem; one value would mislead
+    return first_loc, "; ".join(parts), first_value
 
 
 def parse_profile(data: Any, source: str = "<profile>") -> CentreProfile:
@@ -418,7 +422,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> CentreProfile:
         loc, msg, value = _format_validation_error(exc)
         if isinstance(value, (dict, list)):
             value = None
-        raise ConfigError(f"invalid centre profile: {loc or 'profile'}: {msg}", code="invalid_profile",
+        raise ConfigError(f"invalid centre profile: {msg}", code="invalid_profile",
                           file=source, column=loc or None, value=value,
                           hint="see docs/CENTRES.md for the profile format") from None
 
@@ -443,19 +447,38 @@ def load_profile(path: str | Path) -> CentreProfile:
     return parse_profile(data, str(path))
 
 
+def _profile_paths(directory: Path) -> list[Path]:
+    return sorted(list(directory.glob("*.yaml")) + list(directory.glob("*.yml")))
+
+
+def _load_named_profile(path: Path) -> CentreProfile:
+    profile = load_profile(path)
+    if profile.centre_id != path.stem:
+        raise ConfigError(f"centre_id {profile.centre_id!r} does not match the file name",
+                          code="invalid_profile", file=str(path), column="centre_id",
+                          value=profile.centre_id, hint=f"rename the file to {profile.centre_id}.yaml")
+    return profile
+
+
 def load_profiles(directory: str | Path) -> dict[str, CentreProfile]:
-    """All ``*.yaml``/``*.yml`` profiles of a folder, keyed by centre id (= the file name stem)."""
-    directory = Path(directory)
-    out: dict[str, CentreProfile] = {}
-    paths = sorted(list(directory.glob("*.yaml")) + list(directory.glob("*.yml")))
-    for path in paths:
-        profile = load_profile(path)
-        if profile.centre_id != path.stem:
-            raise ConfigError(f"centre_id {profile.centre_id!r} does not match the file name",
-                              code="invalid_profile", file=str(path), column="centre_id",
-                              value=profile.centre_id, hint=f"rename the file to {profile.centre_id}.yaml")
-        out[profile.centre_id] = profile
-    return out
+    """All ``*.yaml``/``*.yml`` profiles of a folder, keyed by centre id (= the file name stem);
+    the first invalid one raises (use :func:`load_profiles_isolated` to keep the others)."""
+    return {p.stem: _load_named_profile(p) for p in _profile_paths(Path(directory))}
+
+
+def load_profiles_isolated(directory: str | Path) -> tuple[dict[str, CentreProfile], dict[str, ConfigError]]:
+    """(valid profiles, the error of each invalid one) keyed by centre id (= the file name stem).
+
+    One broken profile must not stop the other centres: ingestion holds the broken centre's files
+    in its inbox and reports the error (every problem of the profile in one line)."""
+    valid: dict[str, CentreProfile] = {}
+    broken: dict[str, ConfigError] = {}
+    for path in _profile_paths(Path(directory)):
+        try:
+            valid[path.stem] = _load_named_profile(path)
+        except ConfigError as exc:
+            broken[path.stem] = exc
+    return valid, broken
 
 
 __all__ = [
@@ -470,4 +493,5 @@ __all__ = [
     "parse_profile",
     "load_profile",
     "load_profiles",
+    "load_profiles_isolated",
 ]

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app, HomeOpt
+from tdm.cli import Format, FormatOpt, HomeOpt, app, home_settings
 
 
 
 def _records(df) -> list[dict]:
-    from tdm.publication import _jsonable
+    from tdm.cli.output import records
 
-    return [{str(k): _jsonable(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
+    return records(df)
 
 
 def _fmt(v, digits: int = 3) -> str:
@@ -24,7 +24,9 @@ def _fmt(v, digits: int = 3) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return ""
-        if math.isinf(v) or abs(v) >= 1e5 or (v != 0 and abs(v) < 10 ** -digits):
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        if abs(v) >= 1e5 or (v != 0 and abs(v) < 10 ** -digits):
             return f"{v:.4g}"
         return f"{v:.{digits}f}"
     return str(v)
@@ -37,15 +39,11 @@ def _fmt_p(p) -> str:
 
 
 def _print_table(title: str, df, columns: list[str], p_columns=("p_value",)) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from tdm.cli.output import print_table
 
-    t = Table(title=title, show_lines=False)
-    for c in columns:
-        t.add_column(c)
-    for rec in _records(df[columns]):
-        t.add_row(*[_fmt_p(rec[c]) if c in p_columns else _fmt(rec[c]) for c in columns])
-    Console().print(t)
+    formats = {c: (_fmt_p if c in p_columns else _fmt) for c in columns}
+    print_table(df[columns], title=title, formats=formats,
+                right=[c for c in columns if c not in ("column", "term", "action", "test", "status", "source")])
 
 
 def _read_csv(path: Path):
@@ -54,33 +52,71 @@ def _read_csv(path: Path):
     from tdm.errors import FileRejected
 
     if not path.exists():
-        raise FileRejected("file not found", file=str(path))
+        raise FileRejected("file not found", file=str(path), code="file_not_found")
     try:
         return pd.read_csv(path)
     except Exception as exc:  # parse errors, encoding
-        raise FileRejected(f"cannot read the CSV: {exc}", file=str(path)) from exc
+        raise FileRejected(f"cannot read the CSV: {exc}", file=str(path), code="unreadable") from None
+
+
+def _split(text: str | None) -> list[str]:
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def _typed_covariates(df, file: Path, outcome: str, covs: list[str], categorical: list[str]):
+    """``df`` with each covariate typed as asked: numeric unless listed in ``--categorical``.
+
+    A covariate with a non-numeric cell is an error naming file, line, column and value (a trough
+    column with ``<0.4`` must never become 217 dummy terms); categorical ones become text levels."""
+    from analytics._rocbase import as_marker
+    from tdm.errors import AnalysisError, FileRejected
+
+    unknown = [c for c in dict.fromkeys([outcome, *covs, *categorical]) if c not in df.columns]
+    if unknown:
+        raise FileRejected(f"column(s) not found: {', '.join(unknown)}", file=str(file), code="missing_column", hint=f"available columns: {', '.join(map(str, df.columns))}")
+    stray = [c for c in categorical if c not in covs]
+    if stray:
+        raise typer.BadParameter(f"{', '.join(stray)} not among --covariates", param_hint="--categorical")
+    df = df.copy()
+    for c in covs:
+        if c in categorical:
+            df[c] = df[c].astype("string")
+            continue
+        try:
+            df[c] = as_marker(df[c], name=c, line_offset=2)     # the header is line 1
+        except AnalysisError as exc:
+            exc.file = str(file)
+            exc.message = f"covariate {c} must be numeric"
+            exc.hint = (f"correct the cell, or give --categorical {c} if {c} is a categorical variable "
+                        "(one indicator per level)")
+            raise
+    return df
 
 
 @app.command()
 def logistic(
     file: Path = typer.Argument(..., help="A CSV file with one row per patient."),
     outcome: str = typer.Option(..., "--outcome", help="Binary outcome column (0/1, true/false, yes/no)."),
-    covariates: str = typer.Option(..., "--covariates", help="Comma-separated covariate columns."),
+    covariates: str = typer.Option(..., "--covariates", help="Comma-separated covariate columns (numeric)."),
+    categorical: str = typer.Option(None, "--categorical",
+                                    help="Comma-separated covariates to fit as categorical (one indicator per level)."),
     stepwise: bool = typer.Option(False, "--stepwise", help="SAS-style stepwise selection (score in, Wald out)."),
     slentry: float = typer.Option(0.05, "--slentry", help="Significance level to enter (score chi-square)."),
     slstay: float = typer.Option(0.05, "--slstay", help="Significance level to stay (Wald chi-square)."),
     univariate: bool = typer.Option(False, "--univariate", help="Also print one model per covariate."),
-    as_json: bool = typer.Option(False, "--json", help="Print everything as JSON, full precision."),
+    format: Format = FormatOpt,
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Logistic regression on a CSV: ORs with Wald 95% CIs and p; optional stepwise selection steps."""
     from analytics.logistic import fit_logistic, univariate_logistic
     from analytics.stepwise import stepwise_logistic
     from tdm.errors import AnalysisError
 
-    df = _read_csv(file)
-    covs = [c.strip() for c in covariates.split(",") if c.strip()]
+    covs = _split(covariates)
     if not covs:
         raise typer.BadParameter("give at least one covariate", param_hint="--covariates")
+    format = "json" if as_json else format
+    df = _typed_covariates(_read_csv(file), file, outcome, covs, _split(categorical))
     try:
         if stepwise:
             res = stepwise_logistic(df, outcome, covs, slentry=slentry, slstay=slstay)
@@ -94,10 +130,13 @@ def logistic(
             steps = None
             extra = {"n": model.n, "n_events": model.n_events, "n_dropped": model.n_dropped}
         uni = univariate_logistic(df, outcome, covs) if univariate else None
+    except AnalysisError as exc:
+        exc.file = exc.file or str(file)
+        raise
     except ValueError as exc:
         raise AnalysisError(str(exc), file=str(file), code="bad_arguments") from exc
 
-    if as_json:
+    if format == "json":
         out = {"file": str(file), "outcome": outcome, "covariates": covs, "stepwise": stepwise, **extra}
         if steps is not None:
             out["steps"] = _records(steps)
@@ -109,6 +148,14 @@ def logistic(
         if uni is not None:
             out["univariate"] = _records(uni)
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    if format == "csv":
+        import pandas as pd
+
+        parts = [("univariate", uni), ("steps", steps), ("model", model.coefficients if model is not None else None)]
+        frames = [p.assign(table=name) for name, p in parts if p is not None]
+        long = pd.concat(frames, ignore_index=True)
+        typer.echo(long[["table", *[c for c in long.columns if c != "table"]]].to_csv(index=False).rstrip("\n"))
         return
 
     typer.echo(f"{file}: outcome {outcome}, n = {extra['n']} complete cases ({extra['n_events']} events, "
@@ -134,13 +181,16 @@ def analyse(
     bootstrap_resamples: int = typer.Option(2000, "--bootstrap", help="Bootstrap resamples (0 to skip)."),
 ) -> None:
     """Run the study's analyses on the current snapshot and write a new versioned publication."""
-    from flows.analyse import analyse_flow
-    from tdm.config import load_settings
+    from tdm.cli.flow_cmds import flow_api
+    from tdm.cli.progress import step_progress
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     # through the Prefect flow, so the publication's cut-off table also appears as an artifact
-    s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,
-                     bootstrap_resamples=bootstrap_resamples)
+    with flow_api(), step_progress("analysing"):
+        from flows.analyse import analyse_flow
+
+        s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,
+                         bootstrap_resamples=bootstrap_resamples)
     typer.echo(f"publication: {s.publication_id}")
     typer.echo(f"patients: {s.n_patients}; seed: {s.seed}; source files: {len(s.data_snapshot)}")
     if s.cutoff_table is not None and len(s.cutoff_table):
@@ -160,19 +210,22 @@ def _print_cutoffs(df, title: str) -> None:
 @app.command()
 def cutoffs(
     home: Path = HomeOpt,
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON, full precision."),
+    format: Format = FormatOpt,
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Print the latest publication's cut-off table (Table 4) from the read snapshot."""
-    from tdm.config import load_settings
     from tdm.errors import AnalysisError
     from tdm.publication import latest_table
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     pid, df = latest_table(settings, "table4_cutoffs")
     if pid is None:
         raise AnalysisError("no publication yet", code="no_publication", hint="run 'tdm analyse'")
-    if as_json:
+    if as_json or format == "json":
         typer.echo(json.dumps({"publication_id": pid, "rows": _records(df)}, indent=2, ensure_ascii=False))
+        return
+    if format == "csv":
+        typer.echo(df.to_csv(index=False).rstrip("\n"))
         return
     if not len(df):
         typer.echo(f"{pid}: the cut-off table could not be computed (see not_computed in the publication)")

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app, HomeOpt as _HomeOpt
+from tdm.cli import HomeOpt as _HomeOpt, app, home_settings
 from tdm.config import load_settings
-
 
 
 def _profiles(settings, *, validate_each: bool = False):
@@ -37,7 +36,7 @@ def centres(
     from tdm.centres.profile import load_profile
     from tdm.errors import ConfigError, TdmError
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     problems = 0
     if settings.centres_dir.is_dir():
         for path in sorted(settings.centres_dir.glob("*.y*ml")):
@@ -95,22 +94,28 @@ def synth(
     """Generate a seeded synthetic multicentre cohort in each centre's own export format."""
     import time
 
+    from tdm.cli.progress import Steps
     from tdm.synth import generate_cohort, write_exports
 
-    settings = load_settings(home)
+    # with --out nothing is written to a home: the built-in profiles (plus the home's, if any) suffice
+    settings = load_settings(home) if out is not None else home_settings(home)
     ids = [c.strip() for c in centres.split(",") if c.strip()]
     profiles = _profiles(settings)
     unknown = [c for c in ids if c not in profiles]
     if unknown:
         raise typer.BadParameter(f"unknown centre(s) {', '.join(unknown)}; profiles: {', '.join(sorted(profiles))}")
     t0 = time.perf_counter()
-    cohort = generate_cohort(patients, ids, seed)
     out_dir = out if out is not None else settings.inbox
     truth_dir = truth if truth is not None else (out / "truth" if out is not None else settings.home / "synth")
     fmt = {c: "csv" for c in ids} if csv_only else None
-    manifest = write_exports(cohort, profiles, out_dir, error_rate=errors, seed=seed, file_format=fmt)
-    cohort.save(truth_dir)
-    manifest.save(truth_dir)
+    with Steps("synthesising", 3) as steps:
+        cohort = generate_cohort(patients, ids, seed)
+        steps.done(f"cohort: {len(cohort.patients)} patients ({time.perf_counter() - t0:.1f} s)")
+        manifest = write_exports(cohort, profiles, out_dir, error_rate=errors, seed=seed, file_format=fmt)
+        steps.done(f"exports: {len(manifest.files)} file(s) in {out_dir} ({time.perf_counter() - t0:.1f} s)")
+        cohort.save(truth_dir)
+        manifest.save(truth_dir)
+        steps.done(f"truth and manifest: {truth_dir}")
     for r in manifest.files.itertuples():
         typer.echo(f"{r.centre_id}: {r.file} ({r.rows} rows)")
     typer.echo(f"{len(cohort.patients)} patients, seed {seed}, {len(manifest.injected)} injected error(s); "

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from tdm.cli import app, HomeOpt
+from tdm.cli import Format, HomeOpt, app, home_settings
 from tdm.config import load_settings
-
 
 
 @app.command()
 def init(home: Path = HomeOpt) -> None:
     """Create the home folders and bring the warehouse up to the latest schema (idempotent)."""
     from tdm.centres import install_builtin_profiles
+    from tdm.privacy import load_key
     from tdm.warehouse import init_warehouse
 
     settings = load_settings(home)
     revision = init_warehouse(settings)
     installed = install_builtin_profiles(settings)
+    if settings.mode == "demo":           # the home's one demo key; production keys come from the environment
+        load_key(settings, create=True)
     typer.echo(f"home: {settings.home}")
     typer.echo(f"warehouse: {settings.warehouse} (schema revision {revision})")
     for centre in installed:
@@ -32,37 +33,23 @@ def status(home: Path = HomeOpt) -> None:
     """Centres, files received/loaded/rejected, and the last publication."""
     from tdm.status import collect_status, render_status
 
-    settings = load_settings(home)
-    render_status(collect_status(settings))
+    render_status(collect_status(home_settings(home)))
 
 
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="A read-only SQL query (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)."),
-    format: str = typer.Option("table", "--format", "-f", help="table | csv | json"),
+    format: Format = typer.Option("table", "--format", "-f", help="table (fits the terminal) | csv | json"),
     home: Path = HomeOpt,
 ) -> None:
     """Run a read-only query on the latest warehouse snapshot and print the result."""
+    from tdm.cli.output import print_frame
     from tdm.warehouse.readonly import run_readonly_query
 
-    settings = load_settings(home)
-    if format not in ("table", "csv", "json"):
-        raise typer.BadParameter("format must be one of: table, csv, json")
+    settings = home_settings(home)
     df = run_readonly_query(settings.snapshot, query)
-    if format == "csv":
-        typer.echo(df.to_csv(index=False), nl=False)
-    elif format == "json":
-        typer.echo(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=2))
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(show_lines=False)
-        for col in df.columns:
-            table.add_column(str(col))
-        for row in df.itertuples(index=False):
-            table.add_row(*["" if v is None else str(v) for v in row])
-        Console().print(table)
+    print_frame(df, format, echo=typer.echo)
+    if format == "table":
         typer.echo(f"{len(df)} row(s)")
 
 

@@ -1,35 +1,66 @@
-"""CLI commands: running the flows (ingest, watch, demo)."""
+"""CLI commands: running the flows (ingest, watch, demo).
+
+``tdm ingest`` looks at the inboxes before it starts Prefect: an empty pass answers "no complete
+files" in well under a second; files are ingested by the Prefect flow.  SIGINT / SIGTERM stop the
+pass after the file in hand (exit 130 / 143); the rest stays in the inbox for the next pass.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
 
-from tdm.cli import app, HomeOpt
-from tdm.config import load_settings
-
+from tdm.cli import HomeOpt, app, home_settings
 
 
 def _print_files(files) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    import pandas as pd
 
-    table = Table(title="files processed")
-    for col in ("centre", "file", "status", "read", "loaded", "warned", "rejected", "note"):
-        table.add_column(col)
-    for f in files:
-        table.add_row(f["centre_id"], f["file_name"], f["status"], str(f["rows_read"]), str(f["rows_loaded"]),
-                      str(f["rows_warned"]), str(f["rows_rejected"]), (f["message"] or "")[:80])
-    Console().print(table)
+    from tdm.cli.output import print_table
+
+    cols = ["centre_id", "file_name", "file_id", "status", "rows_read", "rows_loaded", "rows_warned",
+            "rows_rejected", "message"]
+    df = pd.DataFrame(list(files)).reindex(columns=cols)
+    df["file_id"] = df["file_id"].astype("Int64")
+    print_table(df.rename(columns={"centre_id": "centre", "file_name": "file", "rows_read": "read",
+                                   "rows_loaded": "loaded", "rows_warned": "warned", "rows_rejected": "rejected",
+                                   "message": "note"}), title="files processed")
 
 
 def _require_key(settings) -> None:
-    """A missing pseudonymisation key (production mode) is one clear message before any flow starts,
+    """A missing pseudonymisation key is one clear message before any flow starts,
     not a failed flow run with a traceback."""
     from tdm.privacy import load_key
 
     load_key(settings)
+
+
+@contextlib.contextmanager
+def flow_api():
+    """A Prefect API for the flows of one command: the configured server, or a lean temporary one
+    started before Prefect is imported (:mod:`tdm.prefect_server`); no run heartbeat (a one-shot
+    run has no supervisor to tell it crashed)."""
+    import os
+
+    from tdm.prefect_server import prefect_api
+
+    with prefect_api(Path(os.environ.get("PREFECT_HOME") or ".prefect")) as server:
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        if server is not None:
+            server.wait_ready()
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
+
+
+def _stopped_line(signum: int, not_started: int) -> str:
+    import signal
+
+    name = signal.Signals(signum).name
+    return (f"stopped by {name} after the current file; {not_started} complete file(s) left in the inbox "
+            "for the next pass")
 
 
 @app.command()
@@ -38,19 +69,51 @@ def ingest(
     stable_seconds: float = typer.Option(5.0, help="A file is complete when unchanged for this long."),
 ) -> None:
     """Run one ingestion pass now over every centre's inbox."""
-    from flows.ingest import ingest_flow
+    from tdm import ingest as stages
+    from tdm.centres.profile import load_profiles_isolated
+    from tdm.runtime import graceful_stop, received_signal
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     _require_key(settings)
-    summary = ingest_flow(home=str(settings.home), stable_seconds=stable_seconds)
-    if summary.files:
-        _print_files(summary.files)
+    held = stages.held_centres(settings)
+    profiles, _ = load_profiles_isolated(settings.centres_dir)
+    found = stages.plan_pass(settings, profiles, stable_seconds=stable_seconds, held=held)
+    if found.ready:
+        from tdm.runtime import STOP
+
+        with graceful_stop(), flow_api():
+            from tdm.cli.progress import file_progress
+            from flows.ingest import ingest_flow     # imports Prefect while its server boots
+
+            with file_progress(len(found.ready)):
+                summary = None if STOP.is_set() else ingest_flow(home=str(settings.home),
+                                                                  stable_seconds=stable_seconds)
+        if summary is None:   # stopped before the flow started
+            files, warnings, waiting, held_lines, not_started = (), found.warnings, found.waiting, (), \
+                len(found.ready)
+        else:
+            files, warnings, waiting, held_lines = summary.files, summary.warnings, summary.waiting, summary.held
+            not_started = summary.not_started
+    else:   # nothing to ingest: no flow run (and no Prefect start-up) to learn that
+        stages.publish_held(settings, held)
+        files, warnings, waiting, held_lines, not_started = (), found.warnings, found.waiting, \
+            tuple(h.line() for h in held), 0
+    if files:
+        _print_files(files)
     else:
         typer.echo("no complete files in the inboxes")
-    for w in summary.warnings:
+    for w in warnings:
         typer.echo(f"warning: {w}")
-    if summary.waiting:
-        typer.echo(f"{len(summary.waiting)} file(s) still being written; they will be picked up on a later pass")
+    for line in held_lines:
+        typer.echo(f"held: {line}", err=True)
+    if waiting:
+        typer.echo(f"{len(waiting)} file(s) still being written; they will be picked up on a later pass")
+    signum = received_signal() if found.ready else None
+    if signum:
+        typer.echo(_stopped_line(signum, not_started), err=True)
+        raise typer.Exit(128 + signum)
+    if held_lines:
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -64,20 +127,26 @@ def watch(
     """Watch the inboxes: ingest every INTERVAL seconds, analyse on schedule and after new data."""
     from flows.watch import watch as run_watch
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     _require_key(settings)
-    run_watch(str(settings.home), interval=interval, stable_seconds=stable_seconds, cron=cron,
-              analyse_after_load=analyse_after_load, echo=typer.echo)
+    with flow_api():
+        run_watch(str(settings.home), interval=interval, stable_seconds=stable_seconds, cron=cron,
+                  analyse_after_load=analyse_after_load, echo=typer.echo)
 
 
 @app.command()
 def demo(
     home: Path = HomeOpt,
-    patients: int = typer.Option(300, help="Synthetic patients across all centres."),
+    patients: int = typer.Option(300, min=1, help="Synthetic patients across all centres."),
     seed: int = typer.Option(42, help="Seed of the synthetic cohort."),
-    errors: float = typer.Option(0.03, help="Fraction of rows with an injected export error."),
+    errors: float = typer.Option(0.03, min=0.0, max=1.0, help="Fraction of rows with an injected export error."),
 ) -> None:
     """The whole story on a fresh home: synthetic exports -> ingestion -> analysis -> summary."""
+    from tdm.config import load_settings
     from tdm.demo import run_demo
+    from tdm.runtime import prefect_home_under
 
-    run_demo(load_settings(home), patients=patients, seed=seed, error_rate=errors, echo=typer.echo)
+    settings = load_settings(home)          # demo (like init) may create its home
+    prefect_home_under(settings.home)
+    with flow_api():
+        run_demo(settings, patients=patients, seed=seed, error_rate=errors, echo=typer.echo)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app, HomeOpt
-from tdm.config import load_settings
+from tdm.cli import HomeOpt, app, home_settings
 from tdm.errors import TdmError
 
 
@@ -38,7 +37,7 @@ def confirm(
                        value=rule, hint=f"use one of: {warnings}")
     if not reason.strip() or not reviewer.strip():
         raise TdmError("a review needs a reason and a reviewer", code="review_incomplete")
-    settings = load_settings(home)
+    settings = home_settings(home)
     now = dt.datetime.now().replace(microsecond=0)
     with open_writer(settings.warehouse) as con:
         con.execute(
@@ -57,7 +56,7 @@ def list_reviews(
     """List confirmed warnings (who, when, why)."""
     from tdm.warehouse.connection import open_reader
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     con = open_reader(settings.snapshot)
     try:
         sql = ("SELECT centre_id, patient_id, rule, column_name, reason, reviewer, reviewed_at "
@@ -72,15 +71,9 @@ def list_reviews(
     if df.empty:
         typer.echo("no reviews")
         return
-    from rich.console import Console
-    from rich.table import Table
+    from tdm.cli.output import print_table
 
-    table = Table()
-    for c in df.columns:
-        table.add_column(c)
-    for row in df.itertuples(index=False):
-        table.add_row(*["" if v is None or v != v else str(v) for v in row])
-    Console().print(table)
+    print_table(df)          # pseudonyms are copied from here: never truncated
     typer.echo(f"{len(df)} review(s)")
 
 
@@ -94,7 +87,7 @@ def scorecard(
     from tdm.reports import write_scorecard
     from tdm.warehouse.connection import open_reader
 
-    settings = load_settings(home)
+    settings = home_settings(home)
     if centre:
         centres = [centre]
     else:

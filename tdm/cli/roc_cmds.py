@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from tdm.cli import app
+from tdm.cli import Format, FormatOpt, app
 from tdm.errors import AnalysisError, FileRejected
 
 
@@ -85,6 +85,15 @@ def _fmt(v, digits: int = 3) -> str:
     return str(v)
 
 
+def _lr_reason(note: str, name: str) -> str:
+    """The zero cell behind an infinite, zero or undefined LR: "FP=0: LR+ infinite, CI undefined" -> "FP=0"."""
+    label = "LR+" if name == "lr_positive" else "LR-"
+    for part in (note or "").split("; "):
+        if label in part:
+            return part.split(":")[0] + ", no CI"
+    return "no CI"
+
+
 def _pct_ci(m, name: str) -> str:
     return f"{100 * getattr(m, name):.1f}% ({100 * getattr(m, name + '_ci_low'):.1f}-{100 * getattr(m, name + '_ci_high'):.1f})" \
         if not math.isnan(getattr(m, name)) else "NA"
@@ -104,7 +113,8 @@ def roc(
     ),
     conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of all CIs."),
     ci_method: str = typer.Option("clopper-pearson", "--ci-method", help="clopper-pearson | wilson (proportions)."),
-    as_json: bool = typer.Option(False, "--json", help="Print everything as JSON at full precision."),
+    format: Format = FormatOpt,
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     curve: bool = typer.Option(False, "--curve", help="With --json: include the full ROC curve."),
 ) -> None:
     """ROC analysis: AUC with DeLong CI, Youden and target cut-offs (rule marker >= c), cut-off table."""
@@ -133,7 +143,10 @@ def roc(
     except AnalysisError as exc:
         exc.file = exc.file or str(file)
         raise
-    if as_json:
+    if format == "csv":   # the cut-off table, every column at full precision
+        typer.echo(table.to_csv(index=False).rstrip("\n"))
+        return
+    if as_json or format == "json":
         out = res.to_dict(include_curve=curve)
         out["file"] = str(file)
         out["conventions"] = {
@@ -149,10 +162,12 @@ def roc(
         typer.echo(json.dumps(_json_safe(out), indent=2, allow_nan=False))
         return
 
+    import pandas as pd
     from rich.console import Console
-    from rich.table import Table
 
-    con = Console(width=max(Console().width, 150))
+    from tdm.cli.output import print_table
+
+    con = Console(highlight=False, soft_wrap=True)
     pct = round(100 * conf_level)
     con.print(f"[bold]ROC[/]: {marker} for {outcome} ({file})", highlight=False)
     con.print(f"n = {res.n} ({res.n_positive} with {outcome}, {res.n_negative} without; "
@@ -173,9 +188,7 @@ def roc(
         con.print(f"note: Youden J tied at {', '.join(f'{v:g}' for v in res.youden_ties)}; the lowest is reported",
                   highlight=False)
 
-    t = Table(title=f"Cut-off table ({pct}% CIs: {ci_method} for proportions, log method for LRs)")
-    for col in ("cut-off", "source", "TP", "FP", "TN", "FN", "sens %", "spec %", "PPV %", "NPV %", "LR+", "LR-"):
-        t.add_column(col, justify="right")
+    rows = []
     for r in table.itertuples():
         def p(name):
             v = getattr(r, name)
@@ -184,11 +197,18 @@ def roc(
             return f"{100 * v:.1f} ({100 * getattr(r, name + '_ci_low'):.1f}-{100 * getattr(r, name + '_ci_high'):.1f})"
 
         def lr(name):
-            return f"{_fmt(getattr(r, name), 2)} ({_fmt(getattr(r, name + '_ci_low'), 2)}-{_fmt(getattr(r, name + '_ci_high'), 2)})"
+            v, lo, hi = getattr(r, name), getattr(r, name + "_ci_low"), getattr(r, name + "_ci_high")
+            if math.isnan(lo) or math.isnan(hi):   # a zero cell: say which, instead of "inf (NA-NA)"
+                return f"{_fmt(v, 2)} ({_lr_reason(r.lr_note, name)})"
+            return f"{_fmt(v, 2)} ({_fmt(lo, 2)}-{_fmt(hi, 2)})"
 
-        t.add_row(f">= {r.cutoff:g}", r.source, str(r.tp), str(r.fp), str(r.tn), str(r.fn),
-                  p("sensitivity"), p("specificity"), p("ppv"), p("npv"), lr("lr_positive"), lr("lr_negative"))
-    con.print(t)
+        rows.append({"cut-off": f">= {r.cutoff:g}", "source": r.source, "TP": str(r.tp), "FP": str(r.fp),
+                     "TN": str(r.tn), "FN": str(r.fn), "sens %": p("sensitivity"), "spec %": p("specificity"),
+                     "PPV %": p("ppv"), "NPV %": p("npv"), "LR+": lr("lr_positive"), "LR-": lr("lr_negative")})
+    shown = pd.DataFrame(rows, columns=["cut-off", "source", "TP", "FP", "TN", "FN", "sens %", "spec %", "PPV %",
+                                        "NPV %", "LR+", "LR-"])
+    print_table(shown, title=f"Cut-off table ({pct}% CIs: {ci_method} for proportions, log method for LRs)",
+                right=[c for c in shown.columns if c != "source"], console=con)
     notes = [f">= {r.cutoff:g}: {r.lr_note}" for r in table.itertuples() if r.lr_note]
     for n in notes:
         con.print(f"note: {n}", highlight=False)

@@ -52,7 +52,10 @@ def test_demo_mode_creates_one_random_key(tmp_path, monkeypatch):
     monkeypatch.delenv("TDM_PSEUDONYM_KEY", raising=False)
     monkeypatch.delenv("TDM_PSEUDONYM_KEY_FILE", raising=False)
     demo = load_settings(tmp_path / "h", mode="demo")
-    k1, k2 = load_key(demo), load_key(demo)
+    with pytest.raises(ConfigError, match="no pseudonymisation key at .*run 'tdm init'"):
+        load_key(demo)                       # only `tdm init` creates the key
+    assert not (tmp_path / "h").exists()
+    k1, k2 = load_key(demo, create=True), load_key(demo)
     assert k1 == k2 and len(k1) == 64
 
 

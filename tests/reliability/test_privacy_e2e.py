@@ -134,6 +134,9 @@ def test_production_mode_without_a_key_is_one_clear_cli_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("TDM_PSEUDONYM_KEY", "TDM_PSEUDONYM_KEY_FILE")}
     env.update(TDM_MODE="production", PREFECT_HOME=str(tmp_path / "prefect"), COLUMNS="250")
     home = tmp_path / "home"
+    init = subprocess.run([sys.executable, "-c", "from tdm.cli import run; run()", "init", "--home", str(home)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr      # a production home: no key is created
     proc = _cli(home, env)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout

@@ -108,7 +108,8 @@ def test_manifest_saves(tmp_path, with_errors):
     pd.testing.assert_frame_equal(back.patients, cohort.patients, check_dtype=False)
 
 
-def test_cli_synth_writes_inbox_truth_and_manifest(settings):
+def test_cli_synth_writes_inbox_truth_and_manifest(warehouse):
+    settings = warehouse            # an initialised home (`tdm init`)
     from tdm.cli import main
 
     rc = main(["synth", "--patients", "40", "--seed", "3", "--errors", "0.1", "--home", str(settings.home)])

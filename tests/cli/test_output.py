@@ -1,0 +1,74 @@
+"""Tables for people fit the terminal and never truncate a cell; CSV/JSON carry every column."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tdm.cli import main
+from tdm.cli.output import plan_columns, print_table
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "analytics" / "data"
+
+
+def test_plan_columns_keeps_first_and_last_columns_that_fit():
+    assert plan_columns([5, 5, 5], 80) is None                      # everything fits
+    shown = plan_columns([10] * 30, 80)                            # 13 columns each; 80 wide
+    assert shown[:3] == [0, 1, 2] and shown[-2:] == [28, 29]
+    assert sum(10 + 3 for _ in shown) + 4 + 1 <= 80
+    assert shown == sorted(shown)
+
+
+def _wide(n_rows: int) -> pd.DataFrame:
+    return pd.DataFrame({f"column_{i:02d}": [f"P{j:016x}" for j in range(n_rows)] for i in range(20)})
+
+
+def test_a_wide_result_with_few_rows_prints_one_record_per_block(capsys):
+    print_table(_wide(3), width=100)
+    out = capsys.readouterr().out
+    assert out.count("-[ record") == 3
+    assert "P0000000000000002" in out                              # identifiers whole
+    assert "--format csv" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_a_wide_result_with_many_rows_elides_columns_like_duckdb(capsys):
+    print_table(_wide(30), width=120)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    assert "column_00" in out and "column_19" in out and "…" in out
+    assert "columns elided to fit 120 characters" in out and "--format csv" in out
+    assert "P000000000000001d" in out                              # never truncated
+
+
+def test_roc_formats_and_infinite_likelihood_ratios(tmp_path, capsys):
+    # a cut-off above every negative: FP = 0, LR+ infinite with no CI
+    df = pd.DataFrame({"m": [1, 2, 3, 4, 5, 6, 7, 8], "y": [0, 0, 0, 1, 0, 1, 1, 1]})
+    p = tmp_path / "d.csv"
+    df.to_csv(p, index=False)
+    assert main(["roc", str(p), "--marker", "m", "--outcome", "y", "--cutoffs", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "inf (FP=0, no CI)" in out and "NA-NA" not in out
+    assert main(["roc", str(p), "--marker", "m", "--outcome", "y", "--cutoffs", "6", "--format", "csv"]) == 0
+    table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert table.loc[table.cutoff == 6, "lr_positive"].iloc[0] == np.inf
+    assert main(["roc", str(p), "--marker", "m", "--outcome", "y", "--format", "json"]) == 0
+    assert "auc" in json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_sql_formats(fmt, warehouse, capsys):
+    sql = "SELECT 'P' || lpad(CAST(range AS VARCHAR), 16, '0') AS patient_id, range AS n FROM range(3)"
+    assert main(["sql", sql, "--format", fmt, "--home", str(warehouse.home)]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        assert [r["n"] for r in json.loads(out)] == [0, 1, 2]
+    elif fmt == "csv":
+        assert out.splitlines() == ["patient_id,n", "P0000000000000000,0", "P0000000000000001,1",
+                                    "P0000000000000002,2"]
+    else:
+        assert "P0000000000000002" in out and "3 row(s)" in out
