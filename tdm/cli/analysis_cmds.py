@@ -13,9 +13,9 @@ from tdm.cli import app, HomeOpt
 
 
 def _records(df) -> list[dict]:
-    from tdm.publication import _jsonable
+    from tdm.publication import jsonable
 
-    return [{str(k): _jsonable(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
+    return [{str(k): jsonable(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
 
 
 def _fmt(v, digits: int = 3) -> str:

@@ -1,9 +1,4 @@
-"""Rendering of a publication: PNG figures and the self-contained HTML report.
-
-Pure: result frames in, ``bytes``/``str`` out; no database, no files.  Matplotlib runs on the Agg
-backend; the HTML embeds every figure as a base64 PNG and is rendered by jinja2 with autoescape,
-so nothing in the data can inject markup.
-"""
+"""The publication's figures as PNG bytes (pure: result frames in, bytes out; matplotlib Agg)."""
 
 from __future__ import annotations
 
@@ -14,6 +9,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from analytics.render.formats import format_p
 
 OUTCOME_LABELS = {
     "clinical_remission": "Clinical remission",
@@ -39,13 +36,6 @@ def _png(fig) -> bytes:
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     _plt().close(fig)
     return buf.getvalue()
-
-
-def format_p(p) -> str:
-    """``<0.001`` below 0.001, else three decimals; empty for missing."""
-    if p is None or (isinstance(p, float) and math.isnan(p)) or p is pd.NA:
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _p_text(p) -> str:
@@ -153,57 +143,4 @@ def figure_roc_curves(curves: Mapping[str, pd.DataFrame], summaries: Mapping[str
     return _png(fig)
 
 
-# --------------------------------------------------------------------------------------------
-# HTML
-# --------------------------------------------------------------------------------------------
-def _cell(col: str, v) -> str:
-    if v is None or v is pd.NA:
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        if math.isnan(v):
-            return ""
-        if math.isinf(v):
-            return "∞" if v > 0 else "-∞"
-        if col == "p_value" or col.endswith("p_value"):
-            return format_p(float(v))
-        if float(v).is_integer() and abs(v) < 1e9 and col in ("n", "df", "step", "n_events", "n_terms"):
-            return str(int(v))
-        return f"{v:.3f}" if abs(v) < 1e5 else f"{v:.4g}"
-    return str(v)
-
-
-def table_rows(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted cells of a frame (for the template)."""
-    cols = [str(c) for c in df.columns]
-    rows = [[_cell(c, v) for c, v in zip(cols, r)] for r in df.itertuples(index=False, name=None)]
-    return cols, rows
-
-
-def render_report(*, title: str, meta: Mapping[str, object], sections: Sequence[Mapping],
-                  figures: Mapping[str, bytes], skipped: Sequence[Mapping[str, str]]) -> str:
-    """The self-contained HTML report.
-
-    ``sections``: dicts with ``name``, ``title``, ``note`` and ``table`` (a DataFrame);
-    ``figures``: name -> PNG bytes (embedded as base64 data URIs); ``skipped``: analyses that could
-    not be computed, with ``analysis`` and ``reason``.
-    """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("analytics", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    tpl = env.get_template("report.html.j2")
-    secs = []
-    for s in sections:
-        cols, rows = table_rows(s["table"])
-        secs.append({"name": s["name"], "title": s["title"], "note": s.get("note", ""), "columns": cols,
-                     "rows": rows})
-    figs = [{"name": k, "src": "data:image/png;base64," + base64.b64encode(v).decode("ascii")}
-            for k, v in figures.items()]
-    return tpl.render(title=title, meta=list(meta.items()), sections=secs, figures=figs, skipped=list(skipped))
-
-
-__all__ = ["figure_trough_boxplots", "figure_rate_bars", "figure_roc_curves", "render_report", "format_p",
-           "table_rows", "OUTCOME_LABELS"]
+__all__ = ["figure_trough_boxplots", "figure_rate_bars", "figure_roc_curves", "OUTCOME_LABELS"]

@@ -1,0 +1,70 @@
+"""The publication's figures and HTML report from an analysis bundle (via :mod:`analytics.render`).
+
+No exception is caught here: a figure or table that cannot be drawn is a bug, and the
+publication fails before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from analytics import render
+from analytics.render.layouts import generic_layout, table1_layout, table2_layout, table3_layout, table4_layout
+from tdm.publication.run import AnalysisBundle
+from tdm.publication.study import FIGURE1_OUTCOMES, MARKER, PARAMETER_LABELS
+
+TITLE = "IFX trough levels and mucosal healing: analysis publication"
+
+
+def _figures(bundle: AnalysisBundle) -> dict[str, bytes]:
+    t, fd = bundle.tables, bundle.figure_data
+    figures: dict[str, bytes] = {}
+    if "trough_by_outcome" in t:
+        p = dict(zip(t["trough_by_outcome"].outcome, t["trough_by_outcome"].p_value))
+        outs = [o for o in FIGURE1_OUTCOMES if o in fd["cohort"].columns]
+        figures["figure1_trough_by_outcome"] = render.figure_trough_boxplots(fd["cohort"], MARKER, outs, p)
+    if "mh_by_quartile" in t or "mh_by_band" in t:
+        figures["figure2_mh_rate"] = render.figure_rate_bars(t.get("mh_by_quartile"), t.get("mh_by_band"))
+    if fd.get("roc_curves"):
+        figures["figure3_roc"] = render.figure_roc_curves(fd["roc_curves"], fd["roc_summaries"])
+    return figures
+
+
+def display_table(bundle: AnalysisBundle, name: str, parameters: dict) -> render.DisplayTable:
+    """The table ``name`` as the report shows it (the paper's layout for Tables 1-4)."""
+    t, layout = bundle.tables[name], bundle.layouts.get(name, "generic")
+    if layout == "table1":
+        return table1_layout(t)
+    if layout == "table2":
+        return table2_layout(t, bundle.tables.get("table2_stepwise_model"))
+    if layout == "table3":
+        return table3_layout(t, bundle.tables.get("table3_cutoffs"))
+    if layout == "table4":
+        return table4_layout(t, target_specificity=parameters.get("target_specificity"))
+    return generic_layout(t, k=int(parameters.get("suppression_k", 5)))
+
+
+def _parameter_text(v) -> str:
+    return "none" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def render_outputs(bundle: AnalysisBundle, *, publication_id: str, created: dt.datetime, version: str,
+                   parameters: dict, source_files: pd.DataFrame) -> tuple[dict[str, bytes], str]:
+    """Figures (name -> PNG) and the HTML report."""
+    figures = _figures(bundle)
+    meta = [("Publication", publication_id), ("Created (UTC)", created.strftime("%Y-%m-%d %H:%M:%S")),
+            ("Code version", version), ("Seed", bundle.seed), ("Patients in the analysis cohort", bundle.n_patients),
+            ("Source files", f"{len(source_files)} (listed below; full SHA-256 in publication.json)"),
+            ("Warehouse snapshot", "the read snapshot at the time above (no snapshot id recorded yet)")]
+    params = [(PARAMETER_LABELS.get(k, k), _parameter_text(v)) for k, v in parameters.items()]
+    files = [{"centre": r["centre_id"], "file": r["file_name"],
+              "received": pd.Timestamp(r["received_at"]).strftime("%Y-%m-%d %H:%M") if pd.notna(r["received_at"])
+              else "", "rows": "" if pd.isna(r["rows_loaded"]) else int(r["rows_loaded"]),
+              "checksum": str(r["checksum"])[:12]} for r in source_files.to_dict("records")]
+    sections = [render.html.Section(name, bundle.titles.get(name, name), display_table(bundle, name, parameters),
+                                    bundle.notes.get(name, "")) for name in bundle.tables]
+    html = render.render_report(title=TITLE, meta=meta, parameters=params, source_files=files, sections=sections,
+                                figures=figures, skipped=bundle.skipped)
+    return figures, html
