@@ -101,43 +101,39 @@ def _registry(tables: Mapping[str, pd.DataFrame], names: Iterable[str]):
     return where, value
 
 
-def _relations(value: Mapping[tuple, int]) -> list[tuple[tuple | None, list[tuple]]]:
-    """(total key or None when the total is published study-wide, part keys) of every additive relation."""
-    centres = sorted({k[0] for k in value})
-    rel: list[tuple[tuple | None, list[tuple]]] = []
-    for c in centres:
-        rel.append(((c, "n"), [(c, "n_positive"), (c, "n_negative")]))
-        for gid in {k[2] for k in value if k[0] == c and len(k) == 3}:
-            rel.append(((c, "n_positive"), [(c, "tp", gid), (c, "fn", gid)]))
-            rel.append(((c, "n_negative"), [(c, "fp", gid), (c, "tn", gid)]))
-    for m in MARGINS:
-        rel.append((None, [(c, m) for c in centres]))
-    cut_ids = {k[2] for k in value if len(k) == 3 and isinstance(k[2], float)}
-    for gid in cut_ids:
-        if all((c, "tp", gid) in value for c in centres):
-            for x in CELLS:
-                rel.append((None, [(c, x, gid) for c in centres]))
-    return [(t, [p for p in parts if p in value]) for t, parts in rel
-            if (t is None or t in value) and sum(p in value for p in parts) >= 1]
-
-
 def _masks(value: Mapping[tuple, int], k: int) -> dict[tuple, str]:
-    mask = {key: "small" for key, v in value.items() if v < k}
-    rel = _relations(value)
+    """Cell key -> reason, by centre states (see the module docstring), to a fixed point."""
+    centres = sorted({key[0] for key in value})
+    small = {key for key, v in value.items() if v < k}
+    margins = {c: [key for key in value if key[0] == c and len(key) == 2] for c in centres}
+    cells = {c: [key for key in value if key[0] == c and len(key) == 3] for c in centres}
+    size = {c: value.get((c, "n"), 0) for c in centres}
+    # 0 open, 1 confusion counts masked, 2 everything masked
+    state = {c: 2 if any(key in small for key in margins[c]) else 1 if any(key in small for key in cells[c]) else 0
+             for c in centres}
+    shared = [gid for gid in {key[2] for key in value if len(key) == 3 and isinstance(key[2], float)}
+              if all((c, "tp", gid) in value for c in centres)]
     changed = True
     while changed:
         changed = False
-        for total, parts in rel:
-            members = parts + ([total] if total is not None else [])
-            masked = [m for m in members if m in mask]
-            if len(masked) != 1:
-                continue
-            free = [m for m in members if m not in mask]
-            if not free:
-                continue
-            pick = min(free, key=lambda m: (value[m], str(m)))
-            mask[pick] = "complement"
-            changed = True
+        closed = [c for c in centres if state[c] == 2]
+        if len(closed) == 1:
+            others = [c for c in centres if state[c] < 2]
+            if others:
+                state[min(others, key=lambda c: (size[c], c))] = 2
+                changed = True
+        if shared:
+            hidden = [c for c in centres if state[c] >= 1]
+            if len(hidden) == 1:
+                others = [c for c in centres if state[c] == 0]
+                if others:
+                    state[min(others, key=lambda c: (size[c], c))] = 1
+                    changed = True
+    mask: dict[tuple, str] = {}
+    for c in centres:
+        keys = (margins[c] + cells[c]) if state[c] == 2 else cells[c] if state[c] == 1 else []
+        for key in keys:
+            mask[key] = "small" if key in small else "complement"
     return mask
 
 

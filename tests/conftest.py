@@ -9,6 +9,8 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Publications print report.pdf with Chromium (seconds each); only the PDF tests turn it on.
+os.environ.setdefault("TDM_CHROMIUM", "")
 
 
 @pytest.fixture
