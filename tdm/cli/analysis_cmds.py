@@ -149,6 +149,7 @@ def analyse(
         typer.echo(f"not computed: {sk['analysis']}: {sk['reason']}")
     typer.echo(f"folder: {s.folder}")
     typer.echo(f"report: {s.report_path}")
+    typer.echo(f"pdf: {s.pdf_path}" if s.pdf_path else f"pdf: {s.pdf_message}")
 
 
 def _print_cutoffs(df, title: str) -> None:
