@@ -10,7 +10,7 @@ from __future__ import annotations
 from schema.derived import DERIVED
 from schema.dictionary import VARIABLES
 
-__all__ = ["label", "display_unit", "short_label", "EXTRA_LABELS"]
+__all__ = ["label", "display_unit", "short_label", "is_known", "EXTRA_LABELS"]
 
 #: Analysis columns computed outside the warehouse (``tdm.publication.study.prepare_cohort``).
 EXTRA_LABELS: dict[str, str] = {"male": "Male sex"}
@@ -39,3 +39,8 @@ def label(name: str) -> str:
     """``"<label>, <unit>"`` (``"IFX trough level, µg/mL"``), or the label alone when unitless."""
     unit = display_unit(name)
     return f"{short_label(name)}, {unit}" if unit else short_label(name)
+
+
+def is_known(name: str) -> bool:
+    """True when ``name`` is a dictionary, derived or analysis variable (so it has a label)."""
+    return name in _BY_NAME or name in EXTRA_LABELS

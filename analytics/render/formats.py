@@ -97,7 +97,7 @@ def format_cutoff(v, decimals: int = CUTOFF_DECIMALS) -> str:
 def clinical_round(v: float, unit: str | None) -> str:
     """The value a clinician would write in a label: one decimal for µg/mL and years, else 2 significant digits."""
     if unit in ("µg/mL", "years"):
-        return format_cutoff(round(float(v), 1), 1)
+        return f"{round(float(v), 1):.1f}"
     return format_cutoff(float(format_sig(v, 2)), 6)
 
 
@@ -127,7 +127,7 @@ def value_kind(column: str) -> str:
         return "pct"
     if base.endswith("auc") or base in ("estimate", "r", "youden_j"):
         return "auc"
-    if "cutoff" in base or base in ("change", "interval_low", "interval_high"):
+    if "cutoff" in base or base in ("change", "lower", "upper"):
         return "cutoff"
     if base.endswith(("odds_ratio", "beta", "se")) or base.startswith("lr_"):
         return "ratio"

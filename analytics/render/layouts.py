@@ -1,10 +1,9 @@
-"""Result frames laid out as the paper lays its tables out (pure: frames in, display tables out).
+"""Tables 1-4 laid out as the paper lays them out (pure: result frames in, display tables out).
 
-Tables 1-4 follow the paper: Table 1 "n (%)" / "median [IQR]" / "mean ± SD" per group with the
-group n in the header, the test and p; Table 2 univariate and multivariable OR (95% CI) and p
-side by side; Table 3 the dichotomised model with clinically rounded labels (exact cut-offs in a
-note); Table 4 percentages with their CIs in the cell.  Every other table gets
-:func:`generic_layout`: estimates and CIs merged into one cell, numbers by kind, suppression marks.
+Table 1 "n (%)" / "median [IQR]" / "mean ± SD" per group with the group n in the header, the test
+and p; Table 2 univariate and multivariable OR (95% CI) and p side by side; Table 3 the
+dichotomised model with clinically rounded labels (exact cut-offs in a note); Table 4 percentages
+with their CIs in the cell.  The supplementary tables are in :mod:`analytics.render.supplements`.
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ from analytics.render.formats import (MISSING, clinical_round, format_ci, format
 from analytics.suppression import parse_suppressed
 from schema.labels import display_unit, label, short_label
 
-__all__ = ["DisplayTable", "table1_layout", "table2_layout", "table3_layout", "table4_layout", "generic_layout",
-           "suppression_marks", "LAYOUTS"]
+__all__ = ["DisplayTable", "table1_layout", "table2_layout", "table3_layout", "table4_layout", "dichotomy_label",
+           "suppression_marks", "suppression_legend", "exact"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,8 @@ class DisplayTable:
     row_classes: list[str] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
     wide: bool = False
+    #: Per column: True for numbers (kept on one line, right-aligned).
+    numeric: list[bool] = field(default_factory=list)
 
 
 def suppression_marks(k: int) -> dict[str, str]:
@@ -48,11 +49,20 @@ def suppression_legend(k: int, used: set[str]) -> list[str]:
 _TESTS = {"wilcoxon": "Wilcoxon", "t-test (pooled)": "t-test", "chi-square": "χ²", "fisher": "Fisher"}
 
 
+def exact(v: float) -> str:
+    """An observed value written exactly enough to find it in the data (6 significant digits)."""
+    return f"{float(v):.6g}"
+
+
+def _text(v) -> str:
+    return "" if is_missing(v) else str(v)
+
+
 def _statistic(test: str, v) -> str:
     if is_missing(v) or test in ("fisher", ""):
         return ""
     if test == "wilcoxon":
-        return f"W = {format_sig(v, 6) if abs(float(v)) < 1e6 else format_sig(v, 3)}"
+        return f"W = {format_cutoff(v, 1)}"
     if test == "chi-square":
         return f"χ² = {format_fixed(v, 2)}"
     return f"t = {format_fixed(v, 2)}"
@@ -78,20 +88,22 @@ def table1_layout(t: pd.DataFrame) -> DisplayTable:
     for r in t[t["variable"] != "n"].to_dict("records"):
         is_level = bool(r["level"])
         text = r["level"] if is_level else f"{r['label']}, {r['summary']}"
-        rows.append([text, r["overall"] or "", *[r[c] or "" for c in gcols], _TESTS.get(r["test"], r["test"] or ""),
-                     _statistic(r["test"], r["statistic"]), format_p(r["p_value"])])
+        values = [_text(r[c]) or (MISSING if not is_level and r["kind"] == "continuous" else "")
+                  for c in ["overall", *gcols]]
+        test = _text(r["test"])
+        rows.append([text, *values, _TESTS.get(test, test), _statistic(test, r["statistic"]), format_p(r["p_value"])])
         classes.append("level" if is_level else "")
     notes = ["Percentages exclude missing values; n (%) of patients with the characteristic.",
              "IQR: SAS quartile definition 5. χ²: Pearson without continuity correction; Fisher: exact test when "
              "expected counts are small; Wilcoxon: rank-sum, normal approximation with continuity correction."]
-    return DisplayTable(columns, rows, classes, notes)
+    return DisplayTable(columns, rows, classes, notes, numeric=[False] + [True] * (len(columns) - 4) + [False, True, True])
 
 
 def _or_cell(r) -> str:
     return format_ci(format_sig(r["odds_ratio"], 3), format_sig(r["ci_low"], 3), format_sig(r["ci_high"], 3))
 
 
-def _covariate_label(name: str) -> str:
+def covariate_label(name: str) -> str:
     return label(name) if display_unit(name) else f"{label(name)} (yes vs no)"
 
 
@@ -100,41 +112,42 @@ def table2_layout(uni: pd.DataFrame, model: pd.DataFrame | None) -> DisplayTable
     adj = {} if model is None else {r["column"]: r for r in model.to_dict("records")}
     rows, notes = [], []
     for r in uni.to_dict("records"):
-        uni_or = _or_cell(r) if r["status"] == "ok" else f"not estimable ({r['status']})"
+        uni_or = _or_cell(r) if r["status"] == "ok" else "not estimable" + (
+            f" ({r['status']})" if r["status"] != "not_estimable" else "")
         a = adj.get(r["column"])
-        rows.append([_covariate_label(r["term"]) if r["column"] == r["term"] else f"{label(r['term'])}: {r['column']}",
+        rows.append([covariate_label(r["term"]) if r["column"] == r["term"] else f"{label(r['term'])}: {r['column']}",
                      format_count(r["n"]), uni_or, format_p(r["p_value"]) if r["status"] == "ok" else "",
                      _or_cell(a) if a is not None else "", format_p(a["p_value"]) if a is not None else ""])
     if model is not None and len(model) and "n" not in model.columns:
         notes.append("Adjusted ORs from the multivariable model after stepwise selection (blank: not selected).")
     notes.append("OR: odds ratio per unit (continuous) or yes vs no; 95% Wald CI; Wald chi-square p.")
     return DisplayTable(["Variable", "n", "Univariate OR (95% CI)", "p", "Adjusted OR (95% CI)", "p"], rows,
-                        [""] * len(rows), notes)
+                        [""] * len(rows), notes, numeric=[False, True, True, True, True, True])
 
 
 def dichotomy_label(name: str, cutoff: float) -> str:
-    """``"IFX trough level ≥4.2 µg/mL"``: the clinically rounded cut-off in words."""
+    """``"IFX trough level ≥4.2 µg/mL"``: the clinically rounded cut-off in words (exact value in a note)."""
     unit = display_unit(name)
     return f"{short_label(name)} ≥{clinical_round(cutoff, unit)}" + (f" {unit}" if unit else "")
 
 
 def table3_layout(t3: pd.DataFrame, cutoffs: pd.DataFrame | None) -> DisplayTable:
     """Table 3: OR (95% CI) and p of the final model; exact cut-offs in the notes."""
-    exact = {} if cutoffs is None else dict(zip(cutoffs["term"], cutoffs["cutoff"]))
+    cuts = {} if cutoffs is None else dict(zip(cutoffs["term"], cutoffs["cutoff"]))
     rows, notes = [], []
     for r in t3.to_dict("records"):
         term = r["term"]
         name = term.split(" >= ")[0]
-        if name in exact:
-            text = dichotomy_label(name, exact[name])
+        if name in cuts:
+            text = dichotomy_label(name, cuts[name])
             unit = display_unit(name)
-            notes.append(f"{text}: exact cut-off {exact[name]!r}{' ' + unit if unit else ''} (an observed value; "
-                         f"the group is {short_label(name)} ≥ {exact[name]!r}).")
+            notes.append(f"{text}: the cut-off is the observed value {exact(cuts[name])}{' ' + unit if unit else ''}; "
+                         f"the group is {short_label(name)} ≥ {exact(cuts[name])}.")
         else:
-            text = _covariate_label(name)
+            text = covariate_label(name)
         rows.append([text, _or_cell(r), format_p(r["p_value"])])
     notes.append("OR with 95% Wald CI; continuous variables dichotomised at their ROC (Youden) cut-off.")
-    return DisplayTable(["Variable", "OR (95% CI)", "p"], rows, [""] * len(rows), notes)
+    return DisplayTable(["Variable", "OR (95% CI)", "p"], rows, [""] * len(rows), notes, numeric=[False, True, True])
 
 
 _SOURCES = {"fixed": "", "youden": "a", "target_specificity": "b", "target_sensitivity": "c"}
@@ -163,86 +176,7 @@ def table4_layout(t4: pd.DataFrame, *, target_specificity: float | None = None) 
     notes.append("Percentages with Clopper-Pearson 95% CIs; TP/FP/TN/FN: patients by test (trough ≥ cut-off) and "
                  "mucosal healing.")
     return DisplayTable(["IFX trough cut-off, µg/mL", "Sensitivity, % (95% CI)", "Specificity, % (95% CI)",
-                         "PPV, % (95% CI)", "NPV, % (95% CI)", "TP/FP/TN/FN"], rows, [""] * len(rows), notes)
+                         "PPV, % (95% CI)", "NPV, % (95% CI)", "TP/FP/TN/FN"], rows, [""] * len(rows), notes,
+                        numeric=[False] + [True] * 5)
 
 
-_HEADERS = {"n": "n", "n_positive": "n with outcome", "n_negative": "n without", "auc": "AUC (95% CI)",
-            "p_value": "p", "odds_ratio": "OR (95% CI)", "rate": "Rate, % (95% CI)", "centre": "Centre",
-            "outcome": "Outcome", "method": "Method", "term": "Term", "estimate": "Estimate (95% CI)",
-            "tp": "TP", "fp": "FP", "tn": "TN", "fn": "FN", "ppv": "PPV, %", "npv": "NPV, %",
-            "sensitivity": "Sensitivity, %", "specificity": "Specificity, %", "cutoff": "Cut-off"}
-#: Columns the report leaves to the CSV (bookkeeping, not results).
-_HIDDEN = {"suppressed", "conf_level", "ci_method", "lr_note", "x", "y", "rule", "kind"}
-_CI_ANCHORS = ("auc", "odds_ratio", "rate", "estimate", "r")
-
-
-def _header(col: str, ci: bool) -> str:
-    if col in _HEADERS:
-        h = _HEADERS[col]
-    else:
-        parts = col.split("_")
-        for i in range(len(parts), 0, -1):
-            head = "_".join(parts[i - 1:])
-            if head in _HEADERS and i > 1:
-                h = f"{' '.join(parts[:i - 1]).replace('target specificity', 'target spec.').capitalize()} " \
-                    f"{_HEADERS[head]}"
-                break
-        else:
-            h = col.replace("_", " ").capitalize()
-    if ci and "(95% CI)" not in h:
-        h += " (95% CI)"
-    return h
-
-
-def _text(v) -> str:
-    return label(v) if isinstance(v, str) and v in _OUTCOME_NAMES else v
-
-
-_OUTCOME_NAMES = {"mucosal_healing", "partial_mucosal_healing", "clinical_remission", "biochemical_remission",
-                  "ati_positive", "concomitant_aza", "trough_analysis_ug_ml", "tgn6_pmol_8e8_rbc"}
-
-
-def generic_layout(df: pd.DataFrame, *, k: int = 5) -> DisplayTable:
-    """Any result frame: estimate and CI in one cell, numbers by kind, masked cells marked.
-
-    ``X`` with ``X_ci_low``/``X_ci_high`` becomes one "X (95% CI)" cell; bare ``ci_low``/``ci_high``
-    attach to the first of AUC, OR, rate, estimate present.  A masked cell (``suppressed``
-    column) shows ``<k``, ``‡`` or ``†`` with a legend.
-    """
-    cols = [str(c) for c in df.columns]
-    pairs: dict[str, tuple[str, str]] = {}
-    for c in cols:
-        if f"{c}_ci_low" in cols and f"{c}_ci_high" in cols:
-            pairs[c] = (f"{c}_ci_low", f"{c}_ci_high")
-    if "ci_low" in cols and "ci_high" in cols:
-        anchor = next((a for a in _CI_ANCHORS if a in cols), None)
-        if anchor:
-            pairs[anchor] = ("ci_low", "ci_high")
-    absorbed = {x for lo_hi in pairs.values() for x in lo_hi}
-    shown = [c for c in cols if c not in absorbed and c not in _HIDDEN]
-    marks = suppression_marks(k)
-    used: set[str] = set()
-    rows = []
-    masked_rows = [parse_suppressed(v) for v in df["suppressed"]] if "suppressed" in cols else [{}] * len(df)
-    for rec, masked in zip(df.to_dict("records"), masked_rows):
-        cells = []
-        for c in shown:
-            if c in masked:
-                used.add(masked[c])
-                cells.append(marks[masked[c]])
-                continue
-            v = rec[c]
-            text = _text(v) if isinstance(v, str) else format_value(c, v)
-            if c in pairs:
-                lo, hi = pairs[c]
-                if lo in masked or hi in masked:
-                    text = text
-                else:
-                    text = format_ci(text, format_value(c, rec[lo]), format_value(c, rec[hi]))
-            cells.append(text)
-        rows.append(cells)
-    headers = [_header(c, c in pairs) for c in shown]
-    return DisplayTable(headers, rows, [""] * len(rows), suppression_legend(k, used), wide=len(shown) > 9)
-
-
-LAYOUTS = ("table1", "table2", "table3", "table4", "generic")

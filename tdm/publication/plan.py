@@ -253,7 +253,7 @@ PLAN: tuple[Analysis, ...] = (
              needs=(PRIMARY_OUTCOME,), layout="table1"),
     Analysis("trough_by_outcome", "IFX trough level by outcome (Figure 1)", _trough_by_outcome,
              "Wilcoxon rank-sum test, normal approximation with continuity correction; W is that of the 'true' group.",
-             needs=(MARKER,)),
+             needs=(MARKER,), layout="trough"),
     Analysis("correlation_trough_6tgn", "Correlation of IFX trough level with 6-TGN", _correlation,
              "Pairwise complete cases; p from the t distribution on n - 2 df; Fisher-z CI for Pearson.",
              needs=(MARKER, CORRELATE)),
@@ -274,7 +274,7 @@ PLAN: tuple[Analysis, ...] = (
     Analysis("roc_summary", "ROC analysis of the IFX trough level for each outcome", _roc_summary,
              lambda ctx: ("AUC with DeLong 95% CI; Youden-optimal cut-off and the lowest cut-off with specificity "
                           f">= {ctx.params.target_specificity:g}; a patient tests positive when trough >= cut-off."),
-             needs=(MARKER,)),
+             needs=(MARKER,), layout="roc_summary"),
     Analysis("table4_cutoffs", "Table 4. IFX trough cut-offs for mucosal healing", _table4,
              "Sensitivity, specificity, PPV, NPV of trough >= cut-off with Clopper-Pearson 95% CIs.",
              needs=_Y, layout="table4"),
@@ -285,9 +285,9 @@ PLAN: tuple[Analysis, ...] = (
                           "percentile CIs."),
              needs=(MARKER,), after=("roc_summary",)),
     Analysis("roc_by_centre", "ROC of the trough for mucosal healing by centre", _roc_by_centre,
-             needs=(*_Y, "centre_id"), centre_level=True),
+             needs=(*_Y, "centre_id"), centre_level=True, layout="roc_by_centre"),
     Analysis("leave_one_centre_out", "Leave-one-centre-out validation of the Youden cut-off", _loco,
-             needs=(*_Y, "centre_id"), centre_level=True),
+             needs=(*_Y, "centre_id"), centre_level=True, layout="loco"),
     Analysis("drift", "Cut-off drift since the previous publication", _drift,
              "Youden and target-specificity cut-offs of the trough per outcome versus the previous publication "
              "that published them; 'outside_previous_ci': the cut-off lies outside that publication's "

@@ -11,7 +11,6 @@ import datetime as dt
 import pandas as pd
 
 from analytics import render
-from analytics.render.layouts import generic_layout, table1_layout, table2_layout, table3_layout, table4_layout
 from tdm.publication.run import AnalysisBundle
 from tdm.publication.study import FIGURE1_OUTCOMES, MARKER, PARAMETER_LABELS
 
@@ -32,18 +31,26 @@ def _figures(bundle: AnalysisBundle) -> dict[str, bytes]:
     return figures
 
 
-def display_table(bundle: AnalysisBundle, name: str, parameters: dict) -> render.DisplayTable:
-    """The table ``name`` as the report shows it (the paper's layout for Tables 1-4)."""
-    t, layout = bundle.tables[name], bundle.layouts.get(name, "generic")
+def display_table(tables: dict[str, pd.DataFrame], name: str, layout: str, parameters: dict) -> render.DisplayTable:
+    """The table ``name`` as the report shows it (``layout``: the plan's; Tables 1-4 as the paper)."""
+    t, k = tables[name], int(parameters.get("suppression_k", 5))
     if layout == "table1":
-        return table1_layout(t)
+        return render.table1_layout(t)
     if layout == "table2":
-        return table2_layout(t, bundle.tables.get("table2_stepwise_model"))
+        return render.table2_layout(t, tables.get("table2_stepwise_model"))
     if layout == "table3":
-        return table3_layout(t, bundle.tables.get("table3_cutoffs"))
+        return render.table3_layout(t, tables.get("table3_cutoffs"))
     if layout == "table4":
-        return table4_layout(t, target_specificity=parameters.get("target_specificity"))
-    return generic_layout(t, k=int(parameters.get("suppression_k", 5)))
+        return render.table4_layout(t, target_specificity=parameters.get("target_specificity"))
+    if layout == "roc_summary":
+        return render.roc_summary_layout(t)
+    if layout == "trough":
+        return render.trough_layout(t)
+    if layout == "roc_by_centre":
+        return render.roc_by_centre_layout(t, k=k)
+    if layout == "loco":
+        return render.loco_layout(t, k=k)
+    return render.generic_layout(t, k=k)
 
 
 def _parameter_text(v) -> str:
@@ -63,8 +70,9 @@ def render_outputs(bundle: AnalysisBundle, *, publication_id: str, created: dt.d
               "received": pd.Timestamp(r["received_at"]).strftime("%Y-%m-%d %H:%M") if pd.notna(r["received_at"])
               else "", "rows": "" if pd.isna(r["rows_loaded"]) else int(r["rows_loaded"]),
               "checksum": str(r["checksum"])[:12]} for r in source_files.to_dict("records")]
-    sections = [render.html.Section(name, bundle.titles.get(name, name), display_table(bundle, name, parameters),
-                                    bundle.notes.get(name, "")) for name in bundle.tables]
+    sections = [render.Section(name, bundle.titles.get(name, name),
+                               display_table(bundle.tables, name, bundle.layouts.get(name, "generic"), parameters),
+                               bundle.notes.get(name, "")) for name in bundle.tables]
     html = render.render_report(title=TITLE, meta=meta, parameters=params, source_files=files, sections=sections,
                                 figures=figures, skipped=bundle.skipped)
     return figures, html
