@@ -99,12 +99,14 @@ def test_seeded_draws_re_analysed_from_scratch(stratified):
 
 def test_an_uninformative_marker_is_optimistic_in_bag():
     # noise marker: the in-bag optimum has J >= 0 by construction (the lowest cut-off gives 0) and
-    # clearly above 0 on average; out-of-bag J centres on 0
+    # clearly above 0 on average; out of bag it has no optimism left (its true J is 0; out-of-bag
+    # estimates of a noise cut-off are, if anything, pessimistic: the out-of-bag patients are
+    # the complement of those the cut-off was tuned to)
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=300), rng.integers(0, 2, 300)
     res = oob_cutoff_performance(x, y, n_resamples=400, seed=9)
     assert res.runs.youden_b.min() >= 0 and res.runs.youden_b.mean() > 0.03
-    assert abs(res.runs.youden_oob.mean()) < 0.03
+    assert res.runs.youden_oob.mean() < 0.01
     assert res.sensitivity_optimism + res.specificity_optimism > 0.1
     f = res.to_frame()
     assert list(f.quantity) == ["sensitivity", "specificity"] and (f.seed == 9).all()
