@@ -26,6 +26,20 @@ _EVAL_POINTS = 2001   # resolution of the window search over the observed range
 _NEWTON_ITER = 60
 
 
+def _quantile_r7(x: np.ndarray, probs) -> np.ndarray:
+    """R ``quantile(x, probs, type = 7)`` computed as R does: 1-based ``index = 1 + (n - 1) p``,
+    ``(1 - h) x[lo] + h x[hi]`` (numpy's arithmetic differs in the last bit, which shows in
+    printed knots such as 3.9999999999999987 for R's 4)."""
+    xs = np.sort(x)
+    index = 1 + (xs.size - 1) * np.asarray(probs, dtype=float)
+    lo = np.floor(index).astype(int)
+    hi = np.ceil(index).astype(int)
+    h = index - lo
+    qs = xs[lo - 1]
+    mix = (index > lo) & (xs[hi - 1] != qs)
+    return np.where(mix, (1 - h) * qs + h * xs[hi - 1], qs)
+
+
 def rcs_knots(x, n_knots: int = 5, *, fractied: float = 0.05) -> np.ndarray:
     """Default knots of R ``rms::rcs(x, n_knots)`` (``Hmisc::rcspline.eval``, Hmisc 4.8).
 
@@ -67,7 +81,7 @@ def rcs_knots(x, n_knots: int = 5, *, fractied: float = 0.05) -> np.ndarray:
             inner = np.array([np.median(xx)])
         else:
             p = np.linspace(0.5, 1 - outer, nke) if nke == 2 else np.linspace(outer, 1 - outer, nke)
-            inner = np.quantile(xx, p)
+            inner = _quantile_r7(xx, p)
             if np.unique(inner).size < min(nke, 3):
                 raise AnalysisError(f"too many tied values to place {nk} spline knots; use fewer knots",
                                     code="spline_knots")
