@@ -76,6 +76,20 @@ def test_regular_data_with_factor_matches_brglm2(tmp_path):
         assert c.loc[col, "p_value"] == pytest.approx(g.loc[col, "p_value"], rel=1e-5, abs=1e-12)
 
 
+def test_complete_separation_has_finite_profile_limits():
+    # y = 0 for x = 1..5, 1 for x = 6..10: ML diverges, Firth and its profile CI are finite
+    d = pd.DataFrame({"x": range(1, 11), "y": [0] * 5 + [1] * 5})
+    fit = fit_firth(d, "y", ["x"])
+    assert fit.separation == "complete"
+    c = fit.coefficients.set_index("column")
+    g = _golden("firth_complete.csv")
+    for col in g.index:
+        assert c.loc[col, "beta"] == pytest.approx(g.loc[col, "beta"], rel=1e-8)
+        assert math.log(c.loc[col, "ci_low"]) == pytest.approx(g.loc[col, "ci_low"], abs=1e-6)
+        assert math.log(c.loc[col, "ci_high"]) == pytest.approx(g.loc[col, "ci_high"], abs=1e-6)
+        assert c.loc[col, "p_value"] == pytest.approx(g.loc[col, "p_value"], rel=1e-5)
+
+
 @pytest.mark.parametrize("a,b,c_,d", [(7, 0, 3, 9), (5, 4, 0, 6), (12, 3, 4, 10)])
 def test_two_by_two_equals_haldane_corrected_log_odds_ratio(a, b, c_, d):
     # For a saturated 2 x 2 model, Firth's estimate is the log OR with 0.5 added to every cell

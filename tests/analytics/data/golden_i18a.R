@@ -51,6 +51,8 @@ out(profile_table(fe), "firth_endometrial.csv")
 d <- read.csv("logistic_small.csv"); d$g <- factor(d$g); d <- na.omit(d)
 fs <- firth_fit(y ~ x1 + x2 + x3 + g, d)
 out(profile_table(fs), "firth_logistic_small.csv")
+complete <- data.frame(x = 1:10, y = rep(0:1, each = 5))              # complete separation at 5.5
+out(profile_table(firth_fit(y ~ x, complete)), "firth_complete.csv")
 
 ## ---------------------------------------------------------------- restricted cubic spline
 r <- read.csv("roc_sim.csv")
