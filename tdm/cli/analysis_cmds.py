@@ -70,9 +70,12 @@ def logistic(
     slentry: float = typer.Option(0.05, "--slentry", help="Significance level to enter (score chi-square)."),
     slstay: float = typer.Option(0.05, "--slstay", help="Significance level to stay (Wald chi-square)."),
     univariate: bool = typer.Option(False, "--univariate", help="Also print one model per covariate."),
+    firth: bool = typer.Option(False, "--firth", help="Fit the (final) model by Firth's penalised likelihood, with "
+                               "profile penalised-likelihood CIs and p (for separation; stepwise selection stays ML)."),
     as_json: bool = typer.Option(False, "--json", help="Print everything as JSON, full precision."),
 ) -> None:
     """Logistic regression on a CSV: ORs with Wald 95% CIs and p; optional stepwise selection steps."""
+    from analytics.firth import fit_firth, univariate_firth
     from analytics.logistic import fit_logistic, univariate_logistic
     from analytics.stepwise import stepwise_logistic
     from tdm.errors import AnalysisError
@@ -93,7 +96,10 @@ def logistic(
             model = fit_logistic(df, outcome, covs)
             steps = None
             extra = {"n": model.n, "n_events": model.n_events, "n_dropped": model.n_dropped}
-        uni = univariate_logistic(df, outcome, covs) if univariate else None
+        if firth and model is not None:
+            model = fit_firth(df, outcome, list(model.terms), complete_over=covs if stepwise else None)
+        uni = None if not univariate else (univariate_firth(df, outcome, covs, when="always") if firth
+                                           else univariate_logistic(df, outcome, covs))
     except ValueError as exc:
         raise AnalysisError(str(exc), file=str(file), code="bad_arguments") from exc
 
@@ -101,7 +107,11 @@ def logistic(
         out = {"file": str(file), "outcome": outcome, "covariates": covs, "stepwise": stepwise, **extra}
         if steps is not None:
             out["steps"] = _records(steps)
-        if model is not None:
+        if model is not None and firth:
+            out["model"] = {"method": model.method_label, "terms": list(model.terms), "separation": model.separation,
+                            "converged": model.converged, "penalised_log_likelihood": model.penalised_log_likelihood,
+                            "coefficients": _records(model.coefficients)}
+        elif model is not None:
             out["model"] = {"terms": list(model.terms), "status": model.status, "converged": model.converged,
                             "messages": list(model.messages), "log_likelihood": model.log_likelihood,
                             "aic": model.aic, "coefficients": _records(model.coefficients),
@@ -114,12 +124,19 @@ def logistic(
     typer.echo(f"{file}: outcome {outcome}, n = {extra['n']} complete cases ({extra['n_events']} events, "
                f"{extra['n_dropped']} dropped)")
     if uni is not None:
-        _print_table("Univariate models", uni, ["column", "n", "odds_ratio", "ci_low", "ci_high", "p_value", "status"])
+        _print_table("Univariate models" + (" (Firth)" if firth else ""), uni,
+                     ["column", "n", "odds_ratio", "ci_low", "ci_high", "p_value", "status"])
     if steps is not None:
         _print_table(f"Stepwise selection (SLENTRY={slentry}, SLSTAY={slstay})", steps,
                      ["step", "action", "term", "test", "statistic", "df", "p_value"])
         typer.echo(f"stopped: {extra['stop_reason']}; selected: {', '.join(extra['selected']) or '(none)'}")
-    if model is not None:
+    if model is not None and firth:
+        _print_table("Model: Firth penalised likelihood (profile penalised-likelihood 95% CI and p)",
+                     model.coefficients, ["column", "beta", "se", "odds_ratio", "ci_low", "ci_high", "p_value"])
+        if model.separation:
+            typer.echo(f"note: the data show {model.separation} separation: maximum likelihood has no finite "
+                       "estimate; the Firth estimates are finite")
+    elif model is not None:
         _print_table("Model (Wald 95% CI)", model.coefficients,
                      ["column", "beta", "se", "odds_ratio", "ci_low", "ci_high", "p_value"])
         if model.status != "ok":
