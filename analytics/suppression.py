@@ -41,6 +41,7 @@ REASONS = ("small", "complement", "derived")
 CENTRE_TABLE_GROUPS: dict[str, dict[str, str]] = {
     "roc_by_centre": {"youden_": "youden_cutoff", "target_specificity_": "target_specificity_cutoff"},
     "leave_one_centre_out": {"": "cutoff_without", "own_": "cutoff_own"},
+    "centre_auc_studies": {},
 }
 _OVERALL = "all"
 # derived column suffix -> the cells it is computed from (per group prefix)
@@ -50,7 +51,7 @@ _GROUP_DERIVED = {
 }
 # derived from the centre's class sizes: rank statistics and the centre's own cut-offs
 _MARGIN_DERIVED = ("auc", "auc_ci_low", "auc_ci_high", "p_value", "youden_cutoff", "target_specificity_cutoff",
-                   "cutoff_own")
+                   "cutoff_own", "estimate", "variance", "se", "ci_low", "ci_high", "weight_percent")
 
 
 def parse_suppressed(value: str) -> dict[str, str]:

@@ -73,26 +73,61 @@ def figure_trough_boxplots(data: pd.DataFrame, marker: str, outcomes: Sequence[s
     return _png(fig)
 
 
-def figure_rate_bars(quartiles: pd.DataFrame | None, bands: pd.DataFrame | None) -> bytes:
-    """Figure 2: mucosal-healing rate by trough quartile (A) and by 2 µg/mL band (B), with counts."""
+def _count_labels(ax, xs, rates, tab) -> None:
+    for xi, r, kpos, n in zip(xs, rates, tab["n_positive"], tab["n"]):
+        label = "" if pd.isna(n) else (f"{int(kpos)}/{int(n)}" if not pd.isna(kpos) else f"?/{int(n)}")
+        ax.text(xi, (0 if math.isnan(r) else r) + 2, label, ha="center", fontsize=8)
+
+
+def _curve_over_bands(ax, bands: pd.DataFrame, curve: pd.DataFrame, window: pd.DataFrame | None) -> None:
+    """Band bars on the trough axis, the spline's MH probability with its CI band, the window shaded."""
+    x = curve["marker"].to_numpy(float)
+    lo = np.where(np.isfinite(bands["lower"].to_numpy(float)), bands["lower"].to_numpy(float), x.min())
+    hi = np.where(np.isfinite(bands["upper"].to_numpy(float)), bands["upper"].to_numpy(float), x.max())
+    rate = pd.to_numeric(bands["rate"], errors="coerce").to_numpy(float) * 100
+    ax.bar((lo + hi) / 2, np.nan_to_num(rate), width=hi - lo, color="#d9e6f2", edgecolor="#1f4e79", zorder=1,
+           label="observed rate")
+    _count_labels(ax, (lo + hi) / 2, rate, bands)
+    for band in ("ci_low", "ci_high"):
+        ax.plot(x, curve[band] * 100, color="#c00000", lw=0.9, ls=":", zorder=3)
+    ax.plot(x, curve["probability"] * 100, color="#c00000", lw=1.8, zorder=4, label="spline model (dotted: 95% CI)")
+    if window is not None and len(window):
+        w = window.iloc[0]
+        ax.axhline(float(w["target"]) * 100, ls="--", color="#555", lw=0.8)
+        if not pd.isna(w["window_low"]):
+            ax.axvspan(float(w["window_low"]), float(w["window_high"]), color="#70ad47", alpha=0.25, zorder=0,
+                       label=f"MH ≥ {float(w['target']):.0%}: ≥{float(w['window_low']):.1f} µg/mL")
+    ax.set_xlabel("IFX trough level (µg/mL)", fontsize=8)
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def figure_rate_bars(quartiles: pd.DataFrame | None, bands: pd.DataFrame | None, *,
+                     curve: pd.DataFrame | None = None, window: pd.DataFrame | None = None) -> bytes:
+    """Figure 2: MH rate by trough quartile (A) and by band (B), with counts.
+
+    With ``curve`` (:attr:`analytics.spline.ConcentrationResponse.curve`: ``marker, probability,
+    ci_low, ci_high``) panel B is drawn on the trough axis with the modelled probability and its
+    CI over the bars, and ``window`` (its ``window_frame``) shades the therapeutic window.
+    """
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.9), squeeze=False)
     for ax, tab, title in zip(axes[0], (quartiles, bands), ("A  Quartiles of IFX trough level",
                                                           "B  IFX trough level bands (µg/mL)")):
         ax.set_title(title, fontsize=9, loc="left")
         ax.set_ylim(0, 105)
         ax.set_ylabel("MH rate (%)")
+        ax.grid(axis="y", alpha=0.3)
         if tab is None or not len(tab):
             ax.text(0.5, 0.5, "not computed", transform=ax.transAxes, ha="center")
+            continue
+        if tab is bands and curve is not None and len(curve):
+            _curve_over_bands(ax, bands, curve, window)
             continue
         rate = pd.to_numeric(tab["rate"], errors="coerce").to_numpy(float) * 100
         x = np.arange(len(tab))
         ax.bar(x, np.nan_to_num(rate), color="#5b9bd5", edgecolor="#1f4e79")
         ax.set_xticks(x, [str(v) for v in tab["interval"]], fontsize=8)
-        for xi, r, kpos, n in zip(x, rate, tab["n_positive"], tab["n"]):
-            label = "" if pd.isna(n) else (f"{int(kpos)}/{int(n)}" if not pd.isna(kpos) else f"?/{int(n)}")
-            ax.text(xi, (0 if math.isnan(r) else r) + 2, label, ha="center", fontsize=8)
-        ax.grid(axis="y", alpha=0.3)
+        _count_labels(ax, x, rate, tab)
     fig.suptitle("Figure 2. Mucosal healing rate by IFX trough level", fontsize=10)
     fig.tight_layout()
     return _png(fig)

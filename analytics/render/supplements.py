@@ -15,7 +15,8 @@ from analytics.render.layouts import DisplayTable, suppression_legend, suppressi
 from analytics.suppression import parse_suppressed
 from schema.labels import is_known, label
 
-__all__ = ["generic_layout", "roc_summary_layout", "trough_layout", "roc_by_centre_layout", "loco_layout"]
+__all__ = ["generic_layout", "roc_summary_layout", "trough_layout", "roc_by_centre_layout", "loco_layout",
+           "optimism_layout", "meta_layout"]
 
 
 class _Marks:
@@ -121,6 +122,32 @@ def loco_layout(t: pd.DataFrame, *, k: int = 5) -> DisplayTable:
     notes = ["Cut-offs in µg/mL (Youden); accuracy in the held-out centre of the cut-off derived without it, "
              "Clopper-Pearson 95% CIs.", *m.legend()]
     return DisplayTable(cols, rows, [""] * len(rows), notes, wide=True, numeric=[False] + [True] * 13)
+
+
+def optimism_layout(t: pd.DataFrame) -> DisplayTable:
+    """Apparent, out-of-bag (95% interval), optimism and corrected sensitivity/specificity per cut-off method."""
+    rows = []
+    for r in t.to_dict("records"):
+        rows.append([_name(r["method"]).replace("_", " "), f"≥{format_cutoff(r['cutoff'])}", r["quantity"].capitalize(),
+                     format_pct(r["apparent"]),
+                     format_ci(format_pct(r["oob_mean"]), format_pct(r["ci_low"]), format_pct(r["ci_high"])),
+                     format_pct(r["optimism"]), format_pct(r["corrected"]),
+                     f"{format_count(r['n_resamples'])} ({format_count(r['n_failed'])} failed)"])
+    cols = ["Cut-off method", "Cut-off, µg/mL", "Quantity", "Apparent, %", "Out-of-bag mean, % (95% interval)",
+            "Optimism, %", "Optimism-corrected, %", "Resamples"]
+    return DisplayTable(cols, rows, [""] * len(rows), [], numeric=[False, True, False] + [True] * 5)
+
+
+def meta_layout(t: pd.DataFrame) -> DisplayTable:
+    """Pooled centre AUC (95% CI), p, tau², I², Q (df, p) and the prediction interval, per estimator."""
+    f3 = lambda v: format_fixed(v, 3)  # noqa: E731
+    rows = [[r["method"], format_count(r["k"]), format_ci(f3(r["estimate"]), f3(r["ci_low"]), f3(r["ci_high"])),
+             format_p(r["p_value"]), format_fixed(r["tau2"], 4), format_fixed(r["i2_percent"], 1),
+             f"{format_fixed(r['q'], 2)} ({format_count(r['q_df'])}), p {format_p(r['q_p_value'])}",
+             f"{f3(r['pi_low'])}–{f3(r['pi_high'])}"] for r in t.to_dict("records")]
+    cols = ["Estimator", "Centres", "Pooled AUC (95% CI)", "p (AUC = 0.5)", "τ²", "I², %", "Q (df), p",
+            "95% prediction interval"]
+    return DisplayTable(cols, rows, [""] * len(rows), [], numeric=[False] + [True] * 7)
 
 
 _HEADERS = {"n": "n", "n_positive": "n with outcome", "n_negative": "n without", "auc": "AUC", "p_value": "p",

@@ -25,7 +25,9 @@ def _figures(bundle: AnalysisBundle) -> dict[str, bytes]:
         outs = [o for o in FIGURE1_OUTCOMES if o in fd["cohort"].columns]
         figures["figure1_trough_by_outcome"] = render.figure_trough_boxplots(fd["cohort"], MARKER, outs, p)
     if "mh_by_quartile" in t or "mh_by_band" in t:
-        figures["figure2_mh_rate"] = render.figure_rate_bars(t.get("mh_by_quartile"), t.get("mh_by_band"))
+        figures["figure2_mh_rate"] = render.figure_rate_bars(t.get("mh_by_quartile"), t.get("mh_by_band"),
+                                                             curve=t.get("concentration_response_curve"),
+                                                             window=t.get("concentration_response"))
     if fd.get("roc_curves"):
         figures["figure3_roc"] = render.figure_roc_curves(fd["roc_curves"], fd["roc_summaries"])
     return figures
@@ -50,6 +52,10 @@ def display_table(tables: dict[str, pd.DataFrame], name: str, layout: str, param
         return render.roc_by_centre_layout(t, k=k)
     if layout == "loco":
         return render.loco_layout(t, k=k)
+    if layout == "optimism":
+        return render.optimism_layout(t)
+    if layout == "meta":
+        return render.meta_layout(t)
     return render.generic_layout(t, k=k)
 
 
@@ -72,7 +78,8 @@ def render_outputs(bundle: AnalysisBundle, *, publication_id: str, created: dt.d
               "checksum": str(r["checksum"])[:12]} for r in source_files.to_dict("records")]
     sections = [render.Section(name, bundle.titles.get(name, name),
                                display_table(bundle.tables, name, bundle.layouts.get(name, "generic"), parameters),
-                               bundle.notes.get(name, "")) for name in bundle.tables]
+                               bundle.notes.get(name, "")) for name in bundle.tables
+                if bundle.layouts.get(name) != "csv"]
     html = render.render_report(title=TITLE, meta=meta, parameters=params, source_files=files, sections=sections,
                                 figures=figures, skipped=bundle.skipped)
     return figures, html

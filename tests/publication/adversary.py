@@ -92,7 +92,10 @@ def published_cells(atoms: Atoms, published: dict[str, pd.DataFrame], truth_cuto
         cells.append(Cell(table, centre, col, coef, val, reason))
 
     for name, groups in CENTRE_TABLE_GROUPS.items():
-        t, truth = published[name], truth_cutoffs[name].set_index("centre")
+        if name not in published:
+            continue
+        t = published[name]
+        truth = truth_cutoffs[name].set_index("centre") if groups else pd.DataFrame()
         for r in t.to_dict("records"):
             c = str(r["centre"])
             who = None if c == "all" else c

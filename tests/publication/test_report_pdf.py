@@ -118,10 +118,39 @@ def test_every_column_and_row_of_every_table_is_on_the_pages(printed):
     assert not cut_rows, cut_rows[:5]
 
 
-def test_long_tables_repeat_their_header_on_the_next_page(printed):
+def test_a_table_split_across_pages_repeats_its_header(printed):
     _, tables, pages, _ = printed
-    head = _squash("".join(tables["table1"][0]))
-    assert sum(head in _squash(p) for p in pages) >= 2  # Table 1 spans two pages, header on both
+    squashed = [_squash(p) for p in pages]
+    for name, (head, body) in tables.items():
+        on = [i for i, p in enumerate(squashed) if any(_squash("".join(r)) in p for r in body)]
+        for i in on:
+            assert _squash("".join(head)) in squashed[i], (name, i + 1)
+
+
+def test_print_stylesheet_repeats_headers_of_a_long_table(tmp_path):
+    from analytics.render import DisplayTable, Section, render_report
+    from tdm.publication.pdf import write_pdf
+
+    rows = [[f"row {i:03d}", f"{i * 1.5:.1f}", "x" * 20] for i in range(160)]
+    table = DisplayTable(["Label", "Value, µg/mL", "Remark"], rows, [""] * len(rows), ["a footnote"])
+    html = render_report(title="t", meta=[("Publication", "p")], parameters=[], source_files=[],
+                         sections=[Section("long", "A long table", table)], figures={}, skipped=[])
+    (tmp_path / "r.html").write_text(html, encoding="utf-8")
+    import os
+
+    os.environ["TDM_CHROMIUM"] = CHROMIUM
+    try:
+        res = write_pdf(tmp_path / "r.html", tmp_path / "r.pdf")
+    finally:
+        os.environ["TDM_CHROMIUM"] = ""
+    assert res.path is not None, res.message
+    text = subprocess.run([PDFTOTEXT, "-raw", str(res.path), "-"], capture_output=True, text=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    assert len(pages) >= 3
+    for p in pages:
+        if "row " in p:
+            assert "Value, µg/mL" in p  # the header on every page the table reaches
+    assert all(f"row {i:03d}" in text for i in range(160))
 
 
 def test_without_chromium_the_publication_says_so_and_succeeds(warehouse, monkeypatch):
