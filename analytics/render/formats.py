@@ -82,7 +82,7 @@ def format_sig(v, digits: int = 3) -> str:
     if mag < -4 or mag >= 6:
         return f"{f:.{digits - 1}e}"
     decimals = max(0, digits - 1 - mag)
-    return f"{f:.{decimals}f}"
+    return f"{round(f, digits - 1 - mag):.{decimals}f}"
 
 
 def format_cutoff(v, decimals: int = CUTOFF_DECIMALS) -> str:

@@ -99,8 +99,17 @@ def table1_layout(t: pd.DataFrame) -> DisplayTable:
     return DisplayTable(columns, rows, classes, notes, numeric=[False] + [True] * (len(columns) - 4) + [False, True, True])
 
 
+FIRTH_MARK = "F"
+FIRTH_NOTE = ("F: Firth's penalised likelihood (the maximum-likelihood fit separates); profile penalised-likelihood "
+              "95% CI and penalised likelihood-ratio p.")
+
+
 def _or_cell(r) -> str:
     return format_ci(format_sig(r["odds_ratio"], 3), format_sig(r["ci_low"], 3), format_sig(r["ci_high"], 3))
+
+
+def _adjusted(r) -> str:
+    return f"{_or_cell(r)} {FIRTH_MARK}" if r.get("method") == "firth" else _or_cell(r)
 
 
 def covariate_label(name: str) -> str:
@@ -111,13 +120,22 @@ def table2_layout(uni: pd.DataFrame, model: pd.DataFrame | None) -> DisplayTable
     """Table 2: univariate OR (95% CI), p | adjusted OR (95% CI), p, one row per candidate."""
     adj = {} if model is None else {r["column"]: r for r in model.to_dict("records")}
     rows, notes = [], []
+    firth_used = False
     for r in uni.to_dict("records"):
-        uni_or = _or_cell(r) if r["status"] == "ok" else "not estimable" + (
-            f" ({r['status']})" if r["status"] != "not_estimable" else "")
+        if r.get("method") == "firth":
+            uni_or, firth_used = f"{_or_cell(r)} {FIRTH_MARK}", True
+        elif r["status"] == "ok":
+            uni_or = _or_cell(r)
+        else:
+            uni_or = "not estimable" + (f" ({r['status']})" if r["status"] != "not_estimable" else "")
         a = adj.get(r["column"])
         rows.append([covariate_label(r["term"]) if r["column"] == r["term"] else f"{label(r['term'])}: {r['column']}",
-                     format_count(r["n"]), uni_or, format_p(r["p_value"]) if r["status"] == "ok" else "",
-                     _or_cell(a) if a is not None else "", format_p(a["p_value"]) if a is not None else ""])
+                     format_count(r["n"]), uni_or,
+                     format_p(r["p_value"]) if r["status"] == "ok" or r.get("method") == "firth" else "",
+                     _adjusted(a) if a is not None else "", format_p(a["p_value"]) if a is not None else ""])
+        firth_used |= a is not None and a.get("method") == "firth"
+    if firth_used:
+        notes.append(FIRTH_NOTE)
     if model is not None and len(model) and "n" not in model.columns:
         notes.append("Adjusted ORs from the multivariable model after stepwise selection (blank: not selected).")
     notes.append("OR: odds ratio per unit (continuous) or yes vs no; 95% Wald CI; Wald chi-square p.")
@@ -145,8 +163,11 @@ def table3_layout(t3: pd.DataFrame, cutoffs: pd.DataFrame | None) -> DisplayTabl
                          f"the group is {short_label(name)} ≥ {exact(cuts[name])}.")
         else:
             text = covariate_label(name)
-        rows.append([text, _or_cell(r), format_p(r["p_value"])])
-    notes.append("OR with 95% Wald CI; continuous variables dichotomised at their ROC (Youden) cut-off.")
+        rows.append([text, _adjusted(r), format_p(r["p_value"])])
+    if (t3.get("method") == "firth").any() if "method" in t3.columns else False:
+        notes.append(FIRTH_NOTE)
+    notes.append("OR with 95% CI (Wald; Firth rows: profile penalised likelihood); continuous variables "
+                 "dichotomised at their ROC (Youden) cut-off.")
     return DisplayTable(["Variable", "OR (95% CI)", "p"], rows, [""] * len(rows), notes, numeric=[False, True, True])
 
 

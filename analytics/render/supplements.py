@@ -155,7 +155,9 @@ _HEADERS = {"n": "n", "n_positive": "n with outcome", "n_negative": "n without",
             "term": "Term", "estimate": "Estimate", "r": "r", "tp": "TP", "fp": "FP", "tn": "TN", "fn": "FN",
             "ppv": "PPV, %", "npv": "NPV, %", "sensitivity": "Sensitivity, %", "specificity": "Specificity, %",
             "cutoff": "Cut-off", "se": "SE", "df": "df", "z": "z", "beta": "β", "interval": "Interval",
-            "target_specificity": "Target specificity, %", "wald_chi2": "Wald χ²", "statistic": "Statistic"}
+            "target_specificity": "Target specificity, %", "wald_chi2": "Wald χ²", "statistic": "Statistic",
+            "weight_percent": "Weight, %", "variance": "Variance", "included": "Pooled", "chi2": "χ²",
+            "pl_chi2": "Penalised LR χ²", "status": "Status", "note": "Note"}
 #: Columns the report leaves to the CSV: bookkeeping, not results.
 _HIDDEN = {"suppressed", "conf_level", "ci_method", "lr_note", "x", "y", "rule", "kind", "seed", "marker",
            "n_dropped", "youden_n_ties", "cutoff_se", "sensitivity_se", "specificity_se", "auc_se"}
@@ -204,4 +206,4 @@ def generic_layout(df: pd.DataFrame, *, k: int = 5) -> DisplayTable:
         rows.append(cells)
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in shown]
     return DisplayTable([_header(c, c in pairs) for c in shown], rows, [""] * len(rows), m.legend(),
-                        wide=len(shown) > 10, numeric=numeric)
+                        wide=len(shown) > 12, numeric=numeric)
