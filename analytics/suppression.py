@@ -8,20 +8,27 @@ cut-off)``.  The same quantity printed in two tables (a centre's ``n_positive`` 
 centre" and in "Leave-one-centre-out"; its confusion counts at its own Youden cut-off, printed as
 ``youden_*`` and as ``own_*``) is one cell, so it is masked everywhere or nowhere.
 
-1. *Primary*: a cell ``< k`` (zero included) is masked (``small``).
-2. *Complementary*: every published additive relation must leave each masked cell with a second
-   unknown: within a centre ``n = n_positive + n_negative``, ``n_positive = tp + fn`` and
-   ``n_negative = fp + tn`` at every cut-off; across centres the study-wide totals of ``n``,
-   ``n_positive`` and ``n_negative`` (the "all" row, the ROC summary, Table 1's headers) and,
-   at any cut-off at which every centre publishes its confusion counts, the study-wide counts
-   at that cut-off (Table 4, the bands).  A relation with exactly one masked member gets its
-   smallest unmasked cell masked too (``complement``); repeated until nothing changes.
+1. *Primary*: a cell ``< k`` (zero included) is masked.
+2. *Complementary*, by centre state: a centre with a small confusion count has
+   *all* its confusion counts masked (counts at several cut-offs are nested sums of the same
+   patients, so one hidden cell would be recovered from the others); a centre with a small ``n``,
+   ``n_positive`` or ``n_negative`` is *closed*: every count of it is masked.  The study-wide
+   totals (the "all" row, the ROC summary, Table 1's headers) are sums over centres, so when exactly
+   one centre is closed the smallest other centre is closed too; likewise when every centre
+   publishes counts at one cut-off (a study-wide count at it, e.g. in Table 4, is their sum) and
+   exactly one centre's counts are masked, the smallest open centre's are masked too.  The result
+   is audited: integer programs over every additive relation look for a masked count with a single
+   feasible value, and its centre is closed (or, if it is, another centre) until none is left.
+   Every masked count carries the same mark (``suppressed``): marking which ones are ``< k`` would
+   disclose bounds (``<k`` there, ``>= k`` on the others) that pin values, e.g. ``fp`` "<5" and
+   ``tn`` ">= 5" with ``n_negative = 5`` shown give ``fp = 0``.
 3. *Derived*: a statistic computed from a masked cell is masked (``derived``): proportions and
    their CIs, the AUC with its CI and p, and a centre's own cut-off (an observed trough of one of
    its few patients).
 
 Masked cells become ``<NA>``; a ``suppressed`` column lists ``column:reason`` for each masked cell
-of the row (``;``-separated), so renderers can print ``<k`` or the reason.  Inputs are not modified.
+of the row (``;``-separated; reasons :data:`REASONS`), so renderers can mark it and say why.
+Inputs are not modified.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ __all__ = ["suppress_publication", "CENTRE_TABLE_GROUPS", "MARGINS", "CELLS", "R
 
 MARGINS = ("n", "n_positive", "n_negative")
 CELLS = ("tp", "fp", "tn", "fn")
-REASONS = ("small", "complement", "derived")
+#: Published reasons: a count not shown, a statistic computed from one.
+REASONS = ("suppressed", "derived")
 #: Centre-level tables: confusion-count group prefix -> the column holding that group's cut-off.
 CENTRE_TABLE_GROUPS: dict[str, dict[str, str]] = {
     "roc_by_centre": {"youden_": "youden_cutoff", "target_specificity_": "target_specificity_cutoff"},
@@ -55,7 +63,7 @@ _MARGIN_DERIVED = ("auc", "auc_ci_low", "auc_ci_high", "p_value", "youden_cutoff
 
 
 def parse_suppressed(value: str) -> dict[str, str]:
-    """``"n:small;auc:derived"`` -> ``{"n": "small", "auc": "derived"}``."""
+    """``"n:suppressed;auc:derived"`` -> ``{"n": "suppressed", "auc": "derived"}``."""
     out = {}
     for part in (value or "").split(";"):
         if part:
@@ -80,7 +88,7 @@ def _registry(tables: Mapping[str, pd.DataFrame], names: Iterable[str]):
         if name not in CENTRE_TABLE_GROUPS:
             raise ValueError(f"no suppression rule for centre-level table {name!r}; known: {sorted(CENTRE_TABLE_GROUPS)}")
         t = tables[name]
-        for i, row in t.iterrows():  # a handful of centres: the registry is tiny
+        for i, row in t.iterrows():  # one row per centre (a handful): building the registry, not data
             c = row["centre"]
             if c == _OVERALL:
                 continue
@@ -102,8 +110,58 @@ def _registry(tables: Mapping[str, pd.DataFrame], names: Iterable[str]):
     return where, value
 
 
+def _relations(value: Mapping[tuple, int], centres: list[str]) -> list[tuple[list[tuple], int | None]]:
+    """Every published additive relation as (terms: +1 keys then a -1 total key or None, known total)."""
+    rel: list[tuple[list[tuple], tuple | None]] = []
+    for c in centres:
+        rel.append(([(c, "n_positive"), (c, "n_negative")], (c, "n")))
+        for gid in {key[2] for key in value if key[0] == c and len(key) == 3}:
+            rel.append(([(c, "tp", gid), (c, "fn", gid)], (c, "n_positive")))
+            rel.append(([(c, "fp", gid), (c, "tn", gid)], (c, "n_negative")))
+    sums = [[(c, m) for c in centres] for m in MARGINS]
+    for gid in {key[2] for key in value if len(key) == 3 and isinstance(key[2], float)}:
+        if all((c, "tp", gid) in value for c in centres):
+            sums += [[(c, x, gid) for c in centres] for x in CELLS]
+    rel += [(parts, None) for parts in sums]  # study-wide totals: published, so known
+    return [(parts, total) for parts, total in rel if all(p in value for p in parts) and (total is None or total in value)]
+
+
+def _pinned(value: Mapping[tuple, int], mask: Mapping[tuple, str], rel, k: int) -> set[str]:
+    """Centres with a masked count that the published relations determine exactly (integer programs, counts >= 0)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    masked = sorted(mask, key=str)
+    if not masked:
+        return set()
+    col = {key: j for j, key in enumerate(masked)}
+    rows, rhs = [], []
+    for parts, total in rel:
+        terms = [(p, 1.0) for p in parts] + ([(total, -1.0)] if total is not None else [])
+        coef = np.zeros(len(masked))
+        known = 0.0
+        for key, sign in terms:
+            if key in col:
+                coef[col[key]] += sign
+            else:
+                known += sign * value[key]
+        if coef.any():
+            rows.append(coef)
+            rhs.append(-known)
+    lo, hi = np.zeros(len(masked)), np.full(len(masked), np.inf)  # the marks say nothing about the value
+    cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
+    integrality = np.ones(len(masked))
+    pinned = set()
+    for key, j in col.items():
+        e = np.zeros(len(masked))
+        e[j] = 1.0
+        ends = [milp(sign * e, constraints=cons, integrality=integrality, bounds=Bounds(lo, hi)) for sign in (1, -1)]
+        if all(r.status == 0 for r in ends) and abs(ends[0].fun + ends[1].fun) < 0.5:
+            pinned.add(key[0])
+    return pinned
+
+
 def _masks(value: Mapping[tuple, int], k: int) -> dict[tuple, str]:
-    """Cell key -> reason, by centre states (see the module docstring), to a fixed point."""
+    """Cell key -> reason, by centre states (see the module docstring), audited, to a fixed point."""
     centres = sorted({key[0] for key in value})
     small = {key for key, v in value.items() if v < k}
     margins = {c: [key for key in value if key[0] == c and len(key) == 2] for c in centres}
@@ -114,28 +172,37 @@ def _masks(value: Mapping[tuple, int], k: int) -> dict[tuple, str]:
              for c in centres}
     shared = [gid for gid in {key[2] for key in value if len(key) == 3 and isinstance(key[2], float)}
               if all((c, "tp", gid) in value for c in centres)]
-    changed = True
-    while changed:
-        changed = False
-        closed = [c for c in centres if state[c] == 2]
-        if len(closed) == 1:
-            others = [c for c in centres if state[c] < 2]
-            if others:
-                state[min(others, key=lambda c: (size[c], c))] = 2
+    rel = _relations(value, centres)
+
+    def smallest(pool):
+        return min(pool, key=lambda c: (size[c], c))
+
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            closed = [c for c in centres if state[c] == 2]
+            if len(closed) == 1 and any(state[c] < 2 for c in centres):
+                state[smallest([c for c in centres if state[c] < 2])] = 2
                 changed = True
-        if shared:
             hidden = [c for c in centres if state[c] >= 1]
-            if len(hidden) == 1:
-                others = [c for c in centres if state[c] == 0]
-                if others:
-                    state[min(others, key=lambda c: (size[c], c))] = 1
-                    changed = True
-    mask: dict[tuple, str] = {}
-    for c in centres:
-        keys = (margins[c] + cells[c]) if state[c] == 2 else cells[c] if state[c] == 1 else []
-        for key in keys:
-            mask[key] = "small" if key in small else "complement"
-    return mask
+            if shared and len(hidden) == 1 and any(state[c] == 0 for c in centres):
+                state[smallest([c for c in centres if state[c] == 0])] = 1
+                changed = True
+        mask = {key: "suppressed" for c in centres for key in ((margins[c] + cells[c]) if state[c] == 2 else
+                                                               cells[c] if state[c] == 1 else [])}
+        # escalate any centre whose masked count the published relations still determine
+        pinned = _pinned(value, mask, rel, k)
+        if not pinned:
+            return mask
+        grow = [c for c in sorted(pinned) if state[c] < 2]
+        if grow:
+            for c in grow:
+                state[c] = 2
+        elif any(state[c] < 2 for c in centres):
+            state[smallest([c for c in centres if state[c] < 2])] = 2
+        else:
+            return mask  # every count of every centre is masked: nothing more to hide
 
 
 def _derived(t: pd.DataFrame, name: str, hit: pd.DataFrame) -> pd.DataFrame:

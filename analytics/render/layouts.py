@@ -35,15 +35,16 @@ class DisplayTable:
 
 
 def suppression_marks(k: int) -> dict[str, str]:
-    """What a masked cell shows, by reason, and the legend lines."""
-    return {"small": f"<{k}", "complement": "‡", "derived": "†"}
+    """What a masked cell shows, by reason (:data:`analytics.suppression.REASONS`)."""
+    return {"suppressed": "‡", "derived": "†"}
 
 
 def suppression_legend(k: int, used: set[str]) -> list[str]:
-    text = {"small": f"<{k}: fewer than {k} patients in the centre (small-cell suppression, k = {k}).",
-            "complement": f"‡: masked so that no <{k} count can be recovered from totals, other rows or other tables.",
+    text = {"suppressed": f"‡: count not shown (small-cell suppression, k = {k}): the centre has a count below "
+                          f"{k}; its counts that would reveal it, and those of a second centre where the study-wide "
+                          "totals would, are masked with it. The mark does not say which of them is the small one.",
             "derived": "†: computed from a masked count, so masked too."}
-    return [text[r] for r in ("small", "complement", "derived") if r in used]
+    return [text[r] for r in ("suppressed", "derived") if r in used]
 
 
 _TESTS = {"wilcoxon": "Wilcoxon", "t-test (pooled)": "t-test", "chi-square": "χ²", "fisher": "Fisher"}

@@ -93,8 +93,8 @@ def test_table1_group_n_in_the_header_and_test_with_p():
 
 def test_masked_cells_show_why():
     t = pd.DataFrame({"centre": ["all", "knuh"], "n": [30, pd.NA], "n_positive": [20, pd.NA], "auc": [0.7, math.nan],
-                      "p_value": [0.01, math.nan], "suppressed": ["", "n:complement;n_positive:small;auc:derived;"
+                      "p_value": [0.01, math.nan], "suppressed": ["", "n:suppressed;n_positive:suppressed;auc:derived;"
                                                                   "p_value:derived"]})
     d = generic_layout(t, k=5)
-    assert d.rows[1] == ["knuh", "‡", "<5", "†", "†"]
-    assert len(d.footnotes) == 3 and d.footnotes[0].startswith("<5: fewer than 5 patients")
+    assert d.rows[1] == ["knuh", "‡", "‡", "†", "†"]
+    assert len(d.footnotes) == 2 and "k = 5" in d.footnotes[0] and "count below 5" in d.footnotes[0]

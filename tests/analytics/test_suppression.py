@@ -33,12 +33,12 @@ def test_small_cell_masks_every_confusion_count_of_its_centre_not_its_margins():
     t = _roc([ALL, A, ["B2", 36, 18, 18, .7, .5, .9, .02, 4.0, 12, 5, 13, 6, 12 / 18, 13 / 18]])
     out = suppress_publication({"roc_by_centre": t}, centre_tables=["roc_by_centre"], k=5)["roc_by_centre"]
     a = parse_suppressed(out.at[1, "suppressed"])
-    assert a["youden_fn"] == "small" and {a[c] for c in ("youden_tp", "youden_fp", "youden_tn")} == {"complement"}
+    assert {a[c] for c in ("youden_tp", "youden_fp", "youden_tn", "youden_fn")} == {"suppressed"}
     assert a["youden_sensitivity"] == "derived" and a["youden_specificity"] == "derived"
     assert out.at[1, "n_positive"] == 12 and "auc" not in a  # margins fine: AUC and n stay
     # the cells are also published study-wide at 4.0 (every centre has 4.0): a second centre hides its cells
     b2 = parse_suppressed(out.at[2, "suppressed"])
-    assert b2["youden_tp"] == "complement" and "n" not in b2
+    assert b2["youden_tp"] == "suppressed" and "n" not in b2
     assert out.at[0, "suppressed"] == ""  # the study-wide row is never masked
     assert t.at[1, "youden_fn"] == 4  # input untouched
 
@@ -51,9 +51,9 @@ def test_small_margin_closes_the_centre_and_a_second_centre():
               ["mid", 30, 15, 15, .6, .4, .8, .3, 3.8, 9, 6, 9, 6, .6, .6]])
     out = suppress_publication({"roc_by_centre": t}, centre_tables=["roc_by_centre"], k=5)["roc_by_centre"]
     sch, mid, big = (parse_suppressed(out.set_index("centre").at[c, "suppressed"]) for c in ("sch", "mid", "big"))
-    assert sch["n_negative"] == "small" and sch["n"] == "complement" and sch["n_positive"] == "complement"
+    assert sch["n_negative"] == sch["n"] == sch["n_positive"] == "suppressed"  # one mark: which is small is not said
     assert {"auc", "p_value", "auc_ci_low", "youden_cutoff"} <= set(sch)  # derived from the tiny class
-    assert mid["n"] == "complement" and mid["n_negative"] == "complement"  # smallest other centre closes
+    assert mid["n"] == "suppressed" and mid["n_negative"] == "suppressed"  # smallest other centre closes
     assert "n" not in big
     masked_n = out.loc[out.centre != "all", "n"].isna().sum()
     assert masked_n == 2  # so 62 - 40 leaves two unknowns
@@ -90,5 +90,5 @@ def test_bad_arguments():
 
 
 def test_parse_suppressed():
-    assert parse_suppressed("n:small;auc:derived") == {"n": "small", "auc": "derived"}
+    assert parse_suppressed("n:suppressed;auc:derived") == {"n": "suppressed", "auc": "derived"}
     assert parse_suppressed("") == {}

@@ -4,8 +4,8 @@ The attacker is stronger than a real reader: besides every published number (all
 knows the true cut-off behind every confusion-count group, even where the cut-off is masked.  Its
 unknowns are *atoms*: the number of patients of each centre with and without the outcome in each
 interval between consecutive thresholds (every cut-off of every table, band and quartile edges).
-Each published count is a sum of atoms; a masked ``<k`` cell lies in ``[0, k-1]``, a complementary
-one in ``[k, inf)``.  For each masked count it solves two integer programs (``scipy.optimize.milp``):
+Each published count is a sum of atoms; a cell marked ``small`` (``<k``) lies in ``[0, k-1]``, one
+marked ``complement`` in ``[k, inf)``, any other masked cell in ``[0, inf)``.  For each masked count it solves two integer programs (``scipy.optimize.milp``):
 the smallest and the largest value the published numbers allow.  If they are equal, the value is
 recovered.
 """

@@ -68,10 +68,8 @@ def test_the_attackers_model_reproduces_every_published_count(publication):
     for c in known:
         assert c.coef @ x == c.value, (c.table, c.centre, c.column)
     masked = [c for c in cells if c.value is None]
-    assert {c.reason for c in masked} >= {"small", "complement"}
-    for c in masked:  # the marks tell the truth
-        v = c.coef @ x
-        assert (v < K) if c.reason == "small" else (v >= K), (c.table, c.centre, c.column, v)
+    assert {c.reason for c in masked} == {"suppressed"}  # one mark: it says nothing about the value
+    assert any(c.coef @ x < K for c in masked) and any(c.coef @ x >= K for c in masked)
 
 
 def test_no_masked_count_can_be_recovered(publication):
@@ -86,7 +84,7 @@ def test_no_masked_count_can_be_recovered(publication):
 
 
 def test_the_attack_recovers_cells_when_only_small_cells_are_masked(publication):
-    """Control: primary suppression alone is undone (the issue's 22 - 5 - 13 = 4)."""
+    """Control: primary suppression alone, marked "<k", is undone (the issue's 22 - 5 - 13 = 4)."""
     _, published, cohort = publication
     truth = _truth(cohort)
     naive = dict(published)
@@ -116,7 +114,7 @@ def test_masked_cells_say_why_and_derived_statistics_follow(publication):
     for r in rbc.to_dict("records"):
         masked = parse_suppressed(r["suppressed"] if isinstance(r["suppressed"], str) else "")
         for col, reason in masked.items():
-            assert pd.isna(r[col]) and reason in ("small", "complement", "derived")
+            assert pd.isna(r[col]) and reason in ("suppressed", "derived")
         if "auc" in masked:  # the issue: p stayed visible while its AUC was masked
             assert {"p_value", "auc_ci_low", "auc_ci_high"} <= set(masked)
         if "n_positive" in masked or "n_negative" in masked:
@@ -126,3 +124,29 @@ def test_masked_cells_say_why_and_derived_statistics_follow(publication):
     for r in rbc[rbc.centre != "all"].to_dict("records"):
         for m in MARGINS:
             assert pd.isna(r[m]) == pd.isna(loco.at[r["centre"], m]), (r["centre"], m)
+
+
+@pytest.mark.parametrize("seed,sizes", [(1, (60, 40, 12, 7)), (2, (35, 30, 9)), (3, (80, 25, 20, 6, 6)),
+                                        (4, (50, 50, 11))])
+def test_no_recovery_on_random_multicentre_cohorts(seed, sizes):
+    """The same attack on the centre tables and the study-wide tables computed in memory (pure)."""
+    from analytics.bands import rate_by_bands, rate_by_quantile
+    from analytics.cutoffs import cutoff_table
+    from analytics.suppression import suppress_publication
+
+    rng = np.random.default_rng(seed)
+    centre = np.repeat([f"c{i}" for i in range(len(sizes))], sizes)
+    x = np.round(rng.lognormal(1.3, 0.5, centre.size), 1)
+    y = rng.random(centre.size) < 1 / (1 + np.exp(-(-2.4 + 0.55 * x)))
+    cohort = pd.DataFrame({"centre_id": centre, MARKER: x, Y: y})
+    truth = _truth(cohort)
+    published = suppress_publication(truth, centre_tables=list(truth), k=K)
+    published |= {"table4_cutoffs": cutoff_table(x, y), "mh_by_band": rate_by_bands(x, y),
+                  "mh_by_quartile": rate_by_quantile(x, y)}
+    atoms, xtrue = _atoms(cohort, published, truth)
+    cells = published_cells(atoms, published, truth, K)
+    assert all(c.coef @ xtrue == c.value for c in cells if c.value is not None)
+    results = attack(atoms, cells, K)
+    assert results, "nothing was masked: the case tests nothing"
+    recovered = [(c.table, c.centre, c.column, lo) for c, lo, hi in results if hi - lo < 0.5]
+    assert not recovered, recovered
