@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analytics.render.formats import (MISSING, clinical_round, format_ci, format_count, format_cutoff,
-                                      format_fixed, format_p, format_pct, format_sig, format_value, is_missing)
-from analytics.suppression import parse_suppressed
+                                      format_fixed, format_p, format_pct, format_sig, is_missing)
 from schema.labels import display_unit, label, short_label
 
 __all__ = ["DisplayTable", "table1_layout", "table2_layout", "table3_layout", "table4_layout", "dichotomy_label",
