@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analytics import bands, bootstrap, centres, cutoffs, descriptive, firth, stepwise
+from analytics import bands, bootstrap, centres, cutoffs, descriptive, descriptive_values, firth, stepwise
 from analytics.correlation import correlation
 from analytics.dichotomy import DICHOTOMY_COLUMNS, youden_dichotomy
 from analytics.drift import cutoff_history, publication_drift
@@ -30,6 +30,11 @@ def table1(ctx: Context) -> pd.DataFrame:
             head[c] = str(int((by.astype(str) == c.split("=", 1)[1]).sum()))
     head.update(statistic=float("nan"), p_value=float("nan"))
     return pd.concat([pd.DataFrame([head]), t], ignore_index=True)
+
+
+def table1_values(ctx: Context) -> pd.DataFrame:
+    variables = [v for v in table1_variables() if v.name in ctx.df.columns]
+    return descriptive_values.table1_values(ctx.df, variables, by=PRIMARY_OUTCOME)
 
 
 def trough_by_outcome(ctx: Context) -> pd.DataFrame:

@@ -27,6 +27,7 @@ PLAN: tuple[Analysis, ...] = (
              "approximation, continuity correction) / Student's pooled t-test; chi-square without Yates' "
              "correction, Fisher's exact test when expected counts are small (Cochran's rule).",
              needs=(PRIMARY_OUTCOME,), layout="table1"),
+    Analysis("table1_values", "Table 1 at full precision", c.table1_values, needs=(PRIMARY_OUTCOME,), layout="csv"),
     Analysis("trough_by_outcome", "IFX trough level by outcome (Figure 1)", c.trough_by_outcome,
              "Wilcoxon rank-sum test, normal approximation with continuity correction; W is that of the 'true' group.",
              needs=(MARKER,), layout="trough"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
 from analytics.render.formats import clinical_round, format_count, format_cutoff, format_p, format_pct, format_sig
 from analytics.render.layouts import table1_layout, table2_layout, table3_layout, table4_layout
@@ -98,3 +99,21 @@ def test_masked_cells_show_why():
     d = generic_layout(t, k=5)
     assert d.rows[1] == ["knuh", "‡", "‡", "†", "†"]
     assert len(d.footnotes) == 2 and "k = 5" in d.footnotes[0] and "count below 5" in d.footnotes[0]
+
+
+def test_table1_values_carry_what_table1_rounds():
+    from analytics.descriptive import Variable, table1
+    from analytics.descriptive_values import table1_values
+
+    d = pd.DataFrame({"age": [10.04, 12.5, 13.26, 15.0, None, 9.9], "male": [True, False, True, True, None, False],
+                      "loc": ["L1", "L3", "L3", "L2", "L3", None], "mh": [True, True, False, False, True, False]})
+    vs = [Variable("age", "Age", digits=1), Variable("male", "Male", "binary"),
+          Variable("loc", "Location", "categorical", levels=("L1", "L2", "L3"))]
+    v = table1_values(d, vs, by="mh").set_index(["variable", "level", "group"])
+    t = table1(d, vs, by="mh").set_index(["variable", "level"])
+    age = v.loc[("age", "", "all")]
+    assert age["n"] == 5 and age["median"] == 12.5 and t.at[("age", ""), "overall"].startswith("12.5 [")
+    assert v.loc[("age", "", "True"), "mean"] == pytest.approx((10.04 + 12.5) / 2)
+    male = v.loc[("male", "", "all")]
+    assert (male["count"], male["n"]) == (3, 5) and male["percent"] == 60.0 and t.at[("male", ""), "overall"] == "3 (60.0)"
+    assert v.loc[("loc", "L3", "False"), "count"] == 1 and v.loc[("loc", "L3", "False"), "n"] == 2
