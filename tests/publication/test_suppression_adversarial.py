@@ -126,8 +126,10 @@ def test_masked_cells_say_why_and_derived_statistics_follow(publication):
             assert pd.isna(r[m]) == pd.isna(loco.at[r["centre"], m]), (r["centre"], m)
 
 
-@pytest.mark.parametrize("seed,sizes", [(1, (60, 40, 12, 7)), (2, (35, 30, 9)), (3, (80, 25, 20, 6, 6)),
-                                        (4, (50, 50, 11))])
+@pytest.mark.parametrize("seed,sizes", [
+    (4, (50, 50, 11)),  # the case that found the leak through marks disclosing bounds
+    pytest.param(1, (60, 40, 12, 7), marks=pytest.mark.slow), pytest.param(2, (35, 30, 9), marks=pytest.mark.slow),
+    pytest.param(3, (80, 25, 20, 6, 6), marks=pytest.mark.slow)])
 def test_no_recovery_on_random_multicentre_cohorts(seed, sizes):
     """The same attack on the centre tables and the study-wide tables computed in memory (pure)."""
     from analytics.bands import rate_by_bands, rate_by_quantile
