@@ -27,7 +27,8 @@ __all__ = ["roc_by_centre", "leave_one_centre_out", "compare_centre_aucs", "CUTO
 CUTOFF_METHODS = ("youden", "target_specificity")
 
 
-def _frame(marker, outcome, centre) -> pd.DataFrame:
+def centre_frame(marker, outcome, centre) -> pd.DataFrame:
+    """Marker, outcome and centre aligned, rows with any missing value dropped."""
     x = as_marker(marker)
     y = as_outcome(outcome)
     c = pd.Series(centre).to_numpy(dtype=object) if not isinstance(centre, pd.Series) else centre.to_numpy(dtype=object)
@@ -91,7 +92,7 @@ def roc_by_centre(marker, outcome, centre, *, target_specificity: float = 0.8, c
         auc_ci_high, p_value`` and for ``youden`` and ``target_specificity``: ``*_cutoff, *_tp,
         *_fp, *_tn, *_fn, *_sensitivity, *_specificity``; ``note``.
     """
-    df = _frame(marker, outcome, centre)
+    df = centre_frame(marker, outcome, centre)
     rows = []
     if include_overall:
         rows.append(_centre_row("all", df.marker.to_numpy(), df.outcome.to_numpy(),
@@ -141,7 +142,7 @@ def leave_one_centre_out(marker, outcome, centre, *, method: str = "youden", tar
     """
     if method not in CUTOFF_METHODS:
         raise ValueError(f"method must be one of {CUTOFF_METHODS}, got {method!r}")
-    df = _frame(marker, outcome, centre)
+    df = centre_frame(marker, outcome, centre)
     if df.centre.nunique() < 2:
         raise AnalysisError("leave-one-centre-out needs at least 2 centres", code="too_few_centres")
     x_all, y_all = df.marker.to_numpy(), df.outcome.to_numpy()
@@ -205,7 +206,7 @@ def compare_centre_aucs(marker, outcome, centre, *, conf_level: float = 0.95, mi
         :func:`analytics.delong.delong_test_unpaired`); ``p_value_holm`` is Holm's step-down
         adjustment over all pairs.
     """
-    df = _frame(marker, outcome, centre)
+    df = centre_frame(marker, outcome, centre)
     ok = []
     for c, g in sorted(df.groupby("centre", sort=False), key=lambda kv: str(kv[0])):
         m = int(g.outcome.sum())

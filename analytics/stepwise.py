@@ -319,6 +319,17 @@ def dichotomised_model(
     ValueError
         a continuous term without a cut-off (the terms needing one are named).
     """
+    frame, model_terms, rows = dichotomised_frame(data, terms, cutoffs)
+    fit = fit_logistic(frame, outcome, model_terms, alpha=alpha)
+    return fit, rows
+
+
+def dichotomised_frame(data: pd.DataFrame, terms, cutoffs: dict[str, float]) -> tuple[pd.DataFrame, list[str],
+                                                                                       pd.DataFrame]:
+    """``data`` with a ``"<term> >= <cut-off>"`` column per continuous term, the model terms and the mapping.
+
+    The design of :func:`dichotomised_model` (also refitted by Firth's method when it separates).
+    """
     missing = [t for t in terms if t in data.columns and is_continuous(data[t]) and t not in cutoffs]
     if missing:
         raise ValueError(f"continuous term(s) {missing} need a cut-off; got cut-offs for {sorted(cutoffs)}")
@@ -333,12 +344,11 @@ def dichotomised_model(
         else:
             model_terms.append(t)
             rows.append({"term": t, "model_term": t, "cutoff": math.nan, "dichotomised": False})
-    fit = fit_logistic(frame, outcome, model_terms, alpha=alpha)
-    return fit, pd.DataFrame(rows, columns=["term", "model_term", "cutoff", "dichotomised"])
+    return frame, model_terms, pd.DataFrame(rows, columns=["term", "model_term", "cutoff", "dichotomised"])
 
 
 __all__ = [
     "StepwiseResult", "STEP_COLUMNS", "DETAIL_COLUMNS", "STOP_REASONS", "stepwise_logistic",
-    "dichotomised_model", "dichotomise", "dichotomised_name", "is_continuous",
+    "dichotomised_model", "dichotomised_frame", "dichotomise", "dichotomised_name", "is_continuous",
 ]
 

@@ -27,10 +27,14 @@ LAB_WINDOW_DAYS = 7
 
 @dataclass(frozen=True)
 class Derived:
+    """A derived variable: its SQL, dtype, description and display label/unit (publications)."""
+
     name: str
     sql: str
     dtype: str
     description: str
+    label: str = ""
+    unit: str | None = None
 
 
 def _years(a: str, b: str) -> str:
@@ -39,36 +43,36 @@ def _years(a: str, b: str) -> str:
 
 DERIVED: tuple[Derived, ...] = (
     Derived("age_at_diagnosis_years", _years("birth_date", "diagnosis_date"), "float",
-            "Age at diagnosis, years."),
+            "Age at diagnosis, years.", label="Age at diagnosis", unit="years"),
     Derived("age_at_ifx_start_years", _years("birth_date", "ifx_start_date"), "float",
-            "Age at the first IFX infusion, years."),
+            "Age at the first IFX infusion, years.", label="Age at IFX start", unit="years"),
     Derived("age_at_colonoscopy_years", _years("birth_date", "colonoscopy_date"), "float",
-            "Age at the follow-up ileocolonoscopy, years."),
+            "Age at the follow-up ileocolonoscopy, years.", label="Age at follow-up ileocolonoscopy", unit="years"),
     Derived("disease_duration_years", _years("diagnosis_date", "colonoscopy_date"), "float",
-            "Disease duration at the follow-up ileocolonoscopy, years."),
+            "Disease duration at the follow-up ileocolonoscopy, years.", label="Disease duration", unit="years"),
     Derived("diagnosis_to_ifx_years", _years("diagnosis_date", "ifx_start_date"), "float",
-            "Duration from diagnosis to IFX start, years."),
+            "Duration from diagnosis to IFX start, years.", label="Duration from diagnosis to IFX", unit="years"),
     Derived("ifx_within_1y", "(ifx_start_date < diagnosis_date + INTERVAL 1 YEAR)", "bool",
-            "IFX started within 1 year of diagnosis."),
+            "IFX started within 1 year of diagnosis.", label="IFX initiation within 1 year of diagnosis"),
     Derived("ifx_duration_years", _years("ifx_start_date", "colonoscopy_date"), "float",
-            "IFX treatment duration before the follow-up ileocolonoscopy, years."),
-    Derived("mucosal_healing", "(ses_cd_total = 0)", "bool", "Mucosal healing: SES-CD = 0."),
-    Derived("partial_mucosal_healing", "(ses_cd_total < 3)", "bool", "Partial mucosal healing: SES-CD < 3."),
-    Derived("clinical_remission", "(pcdai < 10)", "bool", "Clinical remission: PCDAI < 10."),
-    Derived("biochemical_remission", "(crp_mg_dl < 0.3)", "bool", "Biochemical remission: CRP < 0.3 mg/dL."),
+            "IFX treatment duration before the follow-up ileocolonoscopy, years.", label="IFX treatment duration", unit="years"),
+    Derived("mucosal_healing", "(ses_cd_total = 0)", "bool", "Mucosal healing: SES-CD = 0.", label="Mucosal healing (SES-CD = 0)"),
+    Derived("partial_mucosal_healing", "(ses_cd_total < 3)", "bool", "Partial mucosal healing: SES-CD < 3.", label="Partial mucosal healing (SES-CD < 3)"),
+    Derived("clinical_remission", "(pcdai < 10)", "bool", "Clinical remission: PCDAI < 10.", label="Clinical remission (PCDAI < 10)"),
+    Derived("biochemical_remission", "(crp_mg_dl < 0.3)", "bool", "Biochemical remission: CRP < 0.3 mg/dL.", label="Biochemical remission (CRP < 0.3 mg/dL)"),
     Derived("any_colonic_involvement", "(paris_location IN ('L2', 'L3'))", "bool",
-            "Any colonic involvement (L2 or L3)."),
+            "Any colonic involvement (L2 or L3).", label="Any colonic involvement"),
     Derived("any_ileal_involvement", "(paris_location IN ('L1', 'L3'))", "bool",
-            "Any terminal ileum involvement (L1 or L3)."),
-    Derived("upper_gi_involvement", "(paris_upper <> 'none')", "bool", "Upper GI involvement (L4a/L4b)."),
-    Derived("b1_behaviour", "(paris_behaviour = 'B1')", "bool", "Non-stricturing, non-penetrating (B1)."),
-    Derived("growth_failure", "(paris_growth = 'G1')", "bool", "Linear growth failure (G1)."),
-    Derived("ati_positive", "(ati_status = 'positive')", "bool", "Antibodies to IFX present."),
+            "Any terminal ileum involvement (L1 or L3).", label="Any TI involvement"),
+    Derived("upper_gi_involvement", "(paris_upper <> 'none')", "bool", "Upper GI involvement (L4a/L4b).", label="Upper GI tract involvement"),
+    Derived("b1_behaviour", "(paris_behaviour = 'B1')", "bool", "Non-stricturing, non-penetrating (B1).", label="B1 disease behaviour"),
+    Derived("growth_failure", "(paris_growth = 'G1')", "bool", "Linear growth failure (G1).", label="Linear growth failure"),
+    Derived("ati_positive", "(ati_status = 'positive')", "bool", "Antibodies to IFX present.", label="ATI positive"),
     Derived("trough_analysis_ug_ml",
             "(CASE trough_censor WHEN '<' THEN lloq_ug_ml / 2 WHEN '>' THEN coalesce(uloq_ug_ml, trough_ug_ml)"
             " ELSE trough_ug_ml END)",
             "float",
-            "Trough used in analyses: the value; LLOQ/2 when below LLOQ; the ULOQ when above it."),
+            "Trough used in analyses: the value; LLOQ/2 when below LLOQ; the ULOQ when above it.", label="IFX trough level", unit="ug/mL"),
 )
 
 # Eligibility: each criterion is an expression that is TRUE when the patient fails it, with the

@@ -69,6 +69,8 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     echo(f"files: {len(summary.files)}; rows loaded: {loaded}; rows rejected: {rejected}")
     echo(f"validation reports: {settings.reports}/<centre>/index.html")
     echo(f"publication: {getattr(pub, 'folder', settings.published)}")
+    if getattr(pub, "pdf_message", ""):
+        echo(f"      {pub.pdf_message}")
     echo(f"warehouse: {settings.warehouse} (analysts: tdm sql \"SELECT * FROM analysis.cohort LIMIT 5\", "
          f"or in Python duckdb.connect('{settings.snapshot}', read_only=True))")
     echo(f"done in {time.monotonic() - t0:.0f} s")

@@ -104,10 +104,13 @@ def logistic(
     slentry: float = typer.Option(0.05, "--slentry", help="Significance level to enter (score chi-square)."),
     slstay: float = typer.Option(0.05, "--slstay", help="Significance level to stay (Wald chi-square)."),
     univariate: bool = typer.Option(False, "--univariate", help="Also print one model per covariate."),
+    firth: bool = typer.Option(False, "--firth", help="Fit the (final) model by Firth's penalised likelihood, with "
+                               "profile penalised-likelihood CIs and p (for separation; stepwise selection stays ML)."),
     format: Format = FormatOpt,
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Logistic regression on a CSV: ORs with Wald 95% CIs and p; optional stepwise selection steps."""
+    from analytics.firth import fit_firth, univariate_firth
     from analytics.logistic import fit_logistic, univariate_logistic
     from analytics.stepwise import stepwise_logistic
     from tdm.errors import AnalysisError
@@ -129,7 +132,10 @@ def logistic(
             model = fit_logistic(df, outcome, covs)
             steps = None
             extra = {"n": model.n, "n_events": model.n_events, "n_dropped": model.n_dropped}
-        uni = univariate_logistic(df, outcome, covs) if univariate else None
+        if firth and model is not None:
+            model = fit_firth(df, outcome, list(model.terms), complete_over=covs if stepwise else None)
+        uni = None if not univariate else (univariate_firth(df, outcome, covs, when="always") if firth
+                                           else univariate_logistic(df, outcome, covs))
     except AnalysisError as exc:
         exc.file = exc.file or str(file)
         raise
@@ -140,7 +146,11 @@ def logistic(
         out = {"file": str(file), "outcome": outcome, "covariates": covs, "stepwise": stepwise, **extra}
         if steps is not None:
             out["steps"] = _records(steps)
-        if model is not None:
+        if model is not None and firth:
+            out["model"] = {"method": model.method_label, "terms": list(model.terms), "separation": model.separation,
+                            "converged": model.converged, "penalised_log_likelihood": model.penalised_log_likelihood,
+                            "coefficients": _records(model.coefficients)}
+        elif model is not None:
             out["model"] = {"terms": list(model.terms), "status": model.status, "converged": model.converged,
                             "messages": list(model.messages), "log_likelihood": model.log_likelihood,
                             "aic": model.aic, "coefficients": _records(model.coefficients),
@@ -161,12 +171,19 @@ def logistic(
     typer.echo(f"{file}: outcome {outcome}, n = {extra['n']} complete cases ({extra['n_events']} events, "
                f"{extra['n_dropped']} dropped)")
     if uni is not None:
-        _print_table("Univariate models", uni, ["column", "n", "odds_ratio", "ci_low", "ci_high", "p_value", "status"])
+        _print_table("Univariate models" + (" (Firth)" if firth else ""), uni,
+                     ["column", "n", "odds_ratio", "ci_low", "ci_high", "p_value", "status"])
     if steps is not None:
         _print_table(f"Stepwise selection (SLENTRY={slentry}, SLSTAY={slstay})", steps,
                      ["step", "action", "term", "test", "statistic", "df", "p_value"])
         typer.echo(f"stopped: {extra['stop_reason']}; selected: {', '.join(extra['selected']) or '(none)'}")
-    if model is not None:
+    if model is not None and firth:
+        _print_table("Model: Firth penalised likelihood (profile penalised-likelihood 95% CI and p)",
+                     model.coefficients, ["column", "beta", "se", "odds_ratio", "ci_low", "ci_high", "p_value"])
+        if model.separation:
+            typer.echo(f"note: the data show {model.separation} separation: maximum likelihood has no finite "
+                       "estimate; the Firth estimates are finite")
+    elif model is not None:
         _print_table("Model (Wald 95% CI)", model.coefficients,
                      ["column", "beta", "se", "odds_ratio", "ci_low", "ci_high", "p_value"])
         if model.status != "ok":
@@ -199,6 +216,7 @@ def analyse(
         typer.echo(f"not computed: {sk['analysis']}: {sk['reason']}")
     typer.echo(f"folder: {s.folder}")
     typer.echo(f"report: {s.report_path}")
+    typer.echo(f"pdf: {s.pdf_path}" if s.pdf_path else f"pdf: {s.pdf_message}")
 
 
 def _print_cutoffs(df, title: str) -> None:

@@ -55,9 +55,9 @@ def text_frame(df: pd.DataFrame, formats: dict[str, Callable[[object], str]] | N
 
 def records(df: pd.DataFrame) -> list[dict]:
     """JSON records as the publication stores them (NaN -> null; dates ISO)."""
-    from tdm.publication import _jsonable
+    from tdm.publication import jsonable
 
-    return [{str(k): _jsonable(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
+    return [{str(k): jsonable(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
 
 
 def plan_columns(widths: Sequence[int], width: int) -> list[int] | None:

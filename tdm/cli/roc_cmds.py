@@ -116,10 +116,18 @@ def roc(
     format: Format = FormatOpt,
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     curve: bool = typer.Option(False, "--curve", help="With --json: include the full ROC curve."),
+    spline: bool = typer.Option(False, "--spline", help="Also the concentration-response curve (logistic regression "
+                                "on a restricted cubic spline) and the window where it reaches --window-target."),
+    knots: int = typer.Option(4, "--knots", help="With --spline: number of knots, 3-7 (placed as R rms::rcs)."),
+    window_target: float = typer.Option(0.8, "--window-target", help="With --spline: outcome rate defining the window."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="With --spline: resamples for the window's CI (0: none)."),
+    seed: int | None = typer.Option(None, "--seed", help="With --spline: bootstrap seed (drawn and shown if omitted)."),
 ) -> None:
     """ROC analysis: AUC with DeLong CI, Youden and target cut-offs (rule marker >= c), cut-off table."""
     from analytics.cutoffs import cutoff_table
     from analytics.roc import roc_analysis
+    from analytics.spline import concentration_response
+    from tdm.cli.spline_output import print_spline, spline_json
 
     for name, v in (("--target-specificity", target_specificity), ("--target-sensitivity", target_sensitivity)):
         if v is not None and not 0 < v <= 1:
@@ -128,6 +136,9 @@ def roc(
         raise typer.BadParameter(f"--ci-method must be one of: clopper-pearson, wilson; got {ci_method!r}")
     if not 0 < conf_level < 1:
         raise typer.BadParameter(f"--conf-level must be between 0 and 1, e.g. 0.95; got {conf_level}")
+    if spline and not (3 <= knots <= 7 and 0 < window_target < 1 and bootstrap >= 0):
+        raise typer.BadParameter(f"--knots must be 3-7, --window-target in (0, 1), --bootstrap >= 0; got {knots}, "
+                                 f"{window_target}, {bootstrap}")
     fixed = _parse_cutoffs(cutoffs)
     df = _read(file, marker, outcome)
     try:
@@ -140,6 +151,8 @@ def roc(
                            marker_name=marker, outcome_name=outcome)
         table = cutoff_table(df[marker], df[outcome], fixed, target_specificity=target_specificity,
                              target_sensitivity=target_sensitivity, conf_level=conf_level, ci_method=ci_method)
+        sp = concentration_response(df[marker], df[outcome], n_knots=knots, target=window_target, n_resamples=bootstrap,
+                                    seed=seed, conf_level=conf_level) if spline else None
     except AnalysisError as exc:
         exc.file = exc.file or str(file)
         raise
@@ -159,6 +172,8 @@ def roc(
             "ties": "exact: tied marker values are never split; AUC counts case-control ties as 1/2",
         }
         out["cutoff_table"] = table.to_dict(orient="records")
+        if sp is not None:
+            out["spline"] = spline_json(sp)
         typer.echo(json.dumps(_json_safe(out), indent=2, allow_nan=False))
         return
 
@@ -212,6 +227,8 @@ def roc(
     notes = [f">= {r.cutoff:g}: {r.lr_note}" for r in table.itertuples() if r.lr_note]
     for n in notes:
         con.print(f"note: {n}", highlight=False)
+    if sp is not None:
+        print_spline(con, sp, marker, outcome)
     con.print("Conventions: positive class = outcome true/1/yes; higher marker predicts it; test positive "
               "when marker >= cut-off; cut-offs are observed values; ties exact (AUC counts ties 1/2).",
               highlight=False)

@@ -73,8 +73,9 @@ def test_drift_rows_equal_an_independent_computation_from_the_stored_tables(two_
     assert s2.n_patients > s1.n_patients and "drift" in s2.tables, s2.skipped
     roc1 = {r["outcome"]: r for r in stored(settings, s1.publication_id, "roc_summary")}
     roc2 = {r["outcome"]: r for r in stored(settings, s2.publication_id, "roc_summary")}
-    boot1 = {r["method"]: r for r in stored(settings, s1.publication_id, "bootstrap_cutoffs")}
-    boot2 = {r["method"]: r for r in stored(settings, s2.publication_id, "bootstrap_cutoffs")}
+    boot1 = {(r["outcome"], r["method"]): r for r in stored(settings, s1.publication_id, "bootstrap_cutoffs")}
+    boot2 = {(r["outcome"], r["method"]): r for r in stored(settings, s2.publication_id, "bootstrap_cutoffs")}
+    assert set(boot1) == set(boot2) == {(o, m) for o in OUTCOMES for m in ("youden", "target_specificity")}
     drift = stored(settings, s2.publication_id, "drift")
     assert [(r["outcome"], r["method"]) for r in drift] == [(o, m) for o in OUTCOMES
                                                             for m in ("youden", "target_specificity")]
@@ -88,16 +89,14 @@ def test_drift_rows_equal_an_independent_computation_from_the_stored_tables(two_
         assert _num(r["relative_change"]) == pytest.approx((cur - prev) / prev, abs=1e-12)
         assert r["previous_n"] == roc1[o]["n"] and r["n"] == roc2[o]["n"] > roc1[o]["n"]
         assert _num(r["previous_auc"]) == roc1[o]["auc"] and _num(r["auc"]) == roc2[o]["auc"]
-        if o == "mucosal_healing":  # the bootstrapped outcome: compare with the previous 95% CI
-            lo, hi = boot1[m]["cutoff_ci_low"], boot1[m]["cutoff_ci_high"]
-            assert (r["previous_ci_low"], r["previous_ci_high"]) == (lo, hi)
-            assert (r["ci_low"], r["ci_high"]) == (boot2[m]["cutoff_ci_low"], boot2[m]["cutoff_ci_high"])
-            assert r["outside_previous_ci"] is (not (lo <= cur <= hi))
-            n_outside += r["outside_previous_ci"]
-            new_lo, new_hi = boot2[m]["cutoff_ci_low"], boot2[m]["cutoff_ci_high"]
-            assert r["ci_overlap"] is (new_lo <= hi and lo <= new_hi)
-        else:  # no bootstrap CI was published for the other outcomes: unknown, not False
-            assert r["previous_ci_low"] is None and r["outside_previous_ci"] is None and r["ci_overlap"] is None
+        # every outcome is bootstrapped: compare with the previous publication's 95% CI
+        lo, hi = boot1[o, m]["cutoff_ci_low"], boot1[o, m]["cutoff_ci_high"]
+        assert (r["previous_ci_low"], r["previous_ci_high"]) == (lo, hi)
+        assert (r["ci_low"], r["ci_high"]) == (boot2[o, m]["cutoff_ci_low"], boot2[o, m]["cutoff_ci_high"])
+        assert r["outside_previous_ci"] is (not (lo <= cur <= hi))
+        n_outside += r["outside_previous_ci"]
+        new_lo, new_hi = boot2[o, m]["cutoff_ci_low"], boot2[o, m]["cutoff_ci_high"]
+        assert r["ci_overlap"] is (new_lo <= hi and lo <= new_hi)
     # the shifted centre moves the MH cut-off out of the first publication's CI (a real detection)
     assert n_outside >= 1
     # the CSV in the publication folder says the same
@@ -108,7 +107,7 @@ def test_drift_rows_equal_an_independent_computation_from_the_stored_tables(two_
 
 def test_missing_previous_ci_and_changed_target_give_na(two_publications):
     """Pure: a previous publication without a bootstrap (CI unknown) and one with another target."""
-    from tdm.publication import cutoff_history, publication_drift
+    from analytics.drift import cutoff_history, publication_drift
 
     settings, s1, s2 = two_publications
     roc1 = pd.DataFrame(stored(settings, s1.publication_id, "roc_summary"))
@@ -127,5 +126,18 @@ def test_missing_previous_ci_and_changed_target_give_na(two_publications):
     target = d[d.method == "target_specificity"]
     assert target.previous_publication_id.isna().all() and target.change.isna().all()
     assert target.outside_previous_ci.isna().all()
-    mh = d[(d.outcome == "mucosal_healing") & (d.method == "youden")].iloc[0]
-    assert not math.isnan(mh.ci_low)  # the current CI is still reported
+    assert not youden.ci_low.isna().any()  # the current CIs (every outcome) are still reported
+
+
+def test_a_bootstrap_table_without_outcome_column_is_the_primary_outcomes(two_publications):
+    """Publications made before every outcome was bootstrapped stored MH's rows without ``outcome``."""
+    from analytics.drift import cutoff_history
+
+    settings, s1, _ = two_publications
+    roc1 = pd.DataFrame(stored(settings, s1.publication_id, "roc_summary"))
+    boot1 = pd.DataFrame(stored(settings, s1.publication_id, "bootstrap_cutoffs"))
+    legacy = boot1[boot1.outcome == "mucosal_healing"].drop(columns="outcome")
+    h = cutoff_history(roc1, legacy, publication_id="p1", created_at="2026-01-01", target_specificity=0.8,
+                       bootstrap_outcome="mucosal_healing")
+    assert h.loc[h.outcome == "mucosal_healing", "ci_low"].notna().all()
+    assert h.loc[h.outcome != "mucosal_healing", "ci_low"].isna().all()

@@ -103,21 +103,24 @@ def rendered(tmp_path_factory):
 
 
 def test_report_renders_title_and_table4(rendered):
-    from analytics.render import table_rows
+    from analytics.render import table4_layout
+    from analytics.render.formats import format_cutoff
 
     s, dom, p = rendered
     assert p.title == TITLE
     assert re.search(r"<h1>\s*" + re.escape(TITLE) + r"\s*</h1>", dom)
     rows = p.tables["table4_cutoffs"]
-    cols, expected = table_rows(s.cutoff_table)
-    assert rows == expected and len(rows) == len(s.cutoff_table) >= 7
-    by_source = {r[cols.index("source")]: r for r in rows}
-    for fixed in ("3.000", "3.500", "4.500", "5.000", "5.300", "6.000", "8.500"):
-        assert fixed in [r[cols.index("cutoff")] for r in rows]
-    # the Youden row shows the MH Youden cut-off of the ROC summary
+    expected = table4_layout(s.cutoff_table, target_specificity=0.8)
+    assert rows == expected.rows and len(rows) == len(s.cutoff_table) >= 7
+    shown = [r[0].split(" ")[0] for r in rows]
+    for fixed in ("≥3", "≥3.5", "≥4.5", "≥5", "≥5.3", "≥6", "≥8.5"):
+        assert fixed in shown
+    # the Youden row (marked a) shows the MH Youden cut-off of the ROC summary at the assay's resolution
     roc = pd.read_csv(s.folder / "roc_summary.csv").set_index("outcome")
-    youden = next(r for src, r in by_source.items() if "youden" in src)
-    assert youden[cols.index("cutoff")] == f"{roc.loc['mucosal_healing', 'youden_cutoff']:.3f}"
+    youden = next(r for r in rows if " a" in r[0])
+    assert youden[0].split(" ")[0] == f"≥{format_cutoff(roc.loc['mucosal_healing', 'youden_cutoff'])}"
+    # percentages with the CI in the cell
+    assert re.fullmatch(r"\d+\.\d \(\d+\.\d–\d+\.\d\)", youden[1])
 
 
 def test_report_embeds_its_figures_and_references_nothing_outside(rendered):

@@ -1,19 +1,15 @@
-"""Rendering of a publication: PNG figures and the self-contained HTML report.
-
-Pure: result frames in, ``bytes``/``str`` out; no database, no files.  Matplotlib runs on the Agg
-backend; the HTML embeds every figure as a base64 PNG and is rendered by jinja2 with autoescape,
-so nothing in the data can inject markup.
-"""
+"""The publication's figures as PNG bytes (pure: result frames in, bytes out; matplotlib Agg)."""
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from analytics.render.formats import format_p
 
 OUTCOME_LABELS = {
     "clinical_remission": "Clinical remission",
@@ -39,13 +35,6 @@ def _png(fig) -> bytes:
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     _plt().close(fig)
     return buf.getvalue()
-
-
-def format_p(p) -> str:
-    """``<0.001`` below 0.001, else three decimals; empty for missing."""
-    if p is None or (isinstance(p, float) and math.isnan(p)) or p is pd.NA:
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _p_text(p) -> str:
@@ -83,26 +72,61 @@ def figure_trough_boxplots(data: pd.DataFrame, marker: str, outcomes: Sequence[s
     return _png(fig)
 
 
-def figure_rate_bars(quartiles: pd.DataFrame | None, bands: pd.DataFrame | None) -> bytes:
-    """Figure 2: mucosal-healing rate by trough quartile (A) and by 2 µg/mL band (B), with counts."""
+def _count_labels(ax, xs, rates, tab) -> None:
+    for xi, r, kpos, n in zip(xs, rates, tab["n_positive"], tab["n"]):
+        label = "" if pd.isna(n) else (f"{int(kpos)}/{int(n)}" if not pd.isna(kpos) else f"?/{int(n)}")
+        ax.text(xi, (0 if math.isnan(r) else r) + 2, label, ha="center", fontsize=8)
+
+
+def _curve_over_bands(ax, bands: pd.DataFrame, curve: pd.DataFrame, window: pd.DataFrame | None) -> None:
+    """Band bars on the trough axis, the spline's MH probability with its CI band, the window shaded."""
+    x = curve["marker"].to_numpy(float)
+    lo = np.where(np.isfinite(bands["lower"].to_numpy(float)), bands["lower"].to_numpy(float), x.min())
+    hi = np.where(np.isfinite(bands["upper"].to_numpy(float)), bands["upper"].to_numpy(float), x.max())
+    rate = pd.to_numeric(bands["rate"], errors="coerce").to_numpy(float) * 100
+    ax.bar((lo + hi) / 2, np.nan_to_num(rate), width=hi - lo, color="#d9e6f2", edgecolor="#1f4e79", zorder=1,
+           label="observed rate")
+    _count_labels(ax, (lo + hi) / 2, rate, bands)
+    for band in ("ci_low", "ci_high"):
+        ax.plot(x, curve[band] * 100, color="#c00000", lw=0.9, ls=":", zorder=3)
+    ax.plot(x, curve["probability"] * 100, color="#c00000", lw=1.8, zorder=4, label="spline model (dotted: 95% CI)")
+    if window is not None and len(window):
+        w = window.iloc[0]
+        ax.axhline(float(w["target"]) * 100, ls="--", color="#555", lw=0.8)
+        if not pd.isna(w["window_low"]):
+            ax.axvspan(float(w["window_low"]), float(w["window_high"]), color="#70ad47", alpha=0.25, zorder=0,
+                       label=f"MH ≥ {float(w['target']):.0%}: ≥{float(w['window_low']):.1f} µg/mL")
+    ax.set_xlabel("IFX trough level (µg/mL)", fontsize=8)
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def figure_rate_bars(quartiles: pd.DataFrame | None, bands: pd.DataFrame | None, *,
+                     curve: pd.DataFrame | None = None, window: pd.DataFrame | None = None) -> bytes:
+    """Figure 2: MH rate by trough quartile (A) and by band (B), with counts.
+
+    With ``curve`` (:attr:`analytics.spline.ConcentrationResponse.curve`: ``marker, probability,
+    ci_low, ci_high``) panel B is drawn on the trough axis with the modelled probability and its
+    CI over the bars, and ``window`` (its ``window_frame``) shades the therapeutic window.
+    """
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.9), squeeze=False)
     for ax, tab, title in zip(axes[0], (quartiles, bands), ("A  Quartiles of IFX trough level",
                                                           "B  IFX trough level bands (µg/mL)")):
         ax.set_title(title, fontsize=9, loc="left")
         ax.set_ylim(0, 105)
         ax.set_ylabel("MH rate (%)")
+        ax.grid(axis="y", alpha=0.3)
         if tab is None or not len(tab):
             ax.text(0.5, 0.5, "not computed", transform=ax.transAxes, ha="center")
+            continue
+        if tab is bands and curve is not None and len(curve):
+            _curve_over_bands(ax, bands, curve, window)
             continue
         rate = pd.to_numeric(tab["rate"], errors="coerce").to_numpy(float) * 100
         x = np.arange(len(tab))
         ax.bar(x, np.nan_to_num(rate), color="#5b9bd5", edgecolor="#1f4e79")
         ax.set_xticks(x, [str(v) for v in tab["interval"]], fontsize=8)
-        for xi, r, kpos, n in zip(x, rate, tab["n_positive"], tab["n"]):
-            label = "" if pd.isna(n) else (f"{int(kpos)}/{int(n)}" if not pd.isna(kpos) else f"?/{int(n)}")
-            ax.text(xi, (0 if math.isnan(r) else r) + 2, label, ha="center", fontsize=8)
-        ax.grid(axis="y", alpha=0.3)
+        _count_labels(ax, x, rate, tab)
     fig.suptitle("Figure 2. Mucosal healing rate by IFX trough level", fontsize=10)
     fig.tight_layout()
     return _png(fig)
@@ -153,57 +177,4 @@ def figure_roc_curves(curves: Mapping[str, pd.DataFrame], summaries: Mapping[str
     return _png(fig)
 
 
-# --------------------------------------------------------------------------------------------
-# HTML
-# --------------------------------------------------------------------------------------------
-def _cell(col: str, v) -> str:
-    if v is None or v is pd.NA:
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        if math.isnan(v):
-            return ""
-        if math.isinf(v):
-            return "∞" if v > 0 else "-∞"
-        if col == "p_value" or col.endswith("p_value"):
-            return format_p(float(v))
-        if float(v).is_integer() and abs(v) < 1e9 and col in ("n", "df", "step", "n_events", "n_terms"):
-            return str(int(v))
-        return f"{v:.3f}" if abs(v) < 1e5 else f"{v:.4g}"
-    return str(v)
-
-
-def table_rows(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted cells of a frame (for the template)."""
-    cols = [str(c) for c in df.columns]
-    rows = [[_cell(c, v) for c, v in zip(cols, r)] for r in df.itertuples(index=False, name=None)]
-    return cols, rows
-
-
-def render_report(*, title: str, meta: Mapping[str, object], sections: Sequence[Mapping],
-                  figures: Mapping[str, bytes], skipped: Sequence[Mapping[str, str]]) -> str:
-    """The self-contained HTML report.
-
-    ``sections``: dicts with ``name``, ``title``, ``note`` and ``table`` (a DataFrame);
-    ``figures``: name -> PNG bytes (embedded as base64 data URIs); ``skipped``: analyses that could
-    not be computed, with ``analysis`` and ``reason``.
-    """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("analytics", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    tpl = env.get_template("report.html.j2")
-    secs = []
-    for s in sections:
-        cols, rows = table_rows(s["table"])
-        secs.append({"name": s["name"], "title": s["title"], "note": s.get("note", ""), "columns": cols,
-                     "rows": rows})
-    figs = [{"name": k, "src": "data:image/png;base64," + base64.b64encode(v).decode("ascii")}
-            for k, v in figures.items()]
-    return tpl.render(title=title, meta=list(meta.items()), sections=secs, figures=figs, skipped=list(skipped))
-
-
-__all__ = ["figure_trough_boxplots", "figure_rate_bars", "figure_roc_curves", "render_report", "format_p",
-           "table_rows", "OUTCOME_LABELS"]
+__all__ = ["figure_trough_boxplots", "figure_rate_bars", "figure_roc_curves", "OUTCOME_LABELS"]
