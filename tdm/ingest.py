@@ -182,13 +182,10 @@ def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: 
                  max_error_fraction: float):
     """Validation context from the analysts' snapshot (never the writer's file)."""
     from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.queries import confirmed_findings
     from validators import ValidationContext
 
-    empty = dict(known_patients=pd.DataFrame(columns=["centre_id", "patient_id"]),
-                 other_centre_patients=pd.DataFrame(columns=["centre_id", "patient_id"]),
-                 existing_assessments=pd.DataFrame(columns=["centre_id", "patient_id", "colonoscopy_date"]),
-                 reviews=pd.DataFrame(columns=["centre_id", "patient_id", "rule", "column_name"]))
-    frames = dict(empty)
+    frames: dict[str, pd.DataFrame] = {}
     if settings.snapshot.exists():
         con = open_reader(settings.snapshot)
         try:
@@ -202,9 +199,7 @@ def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: 
             frames["existing_assessments"] = con.execute(
                 "SELECT centre_id, patient_id, colonoscopy_date, infusion_date FROM core.assessments "
                 "WHERE is_current AND centre_id = ?", [centre_id]).df()
-            frames["reviews"] = con.execute(
-                "SELECT centre_id, patient_id, rule, column_name FROM ingest.reviews WHERE centre_id = ?",
-                [centre_id]).df()
+            frames["reviews"] = confirmed_findings(con, centre_id)
         finally:
             con.close()
     return ValidationContext(centre_id=centre_id, file_name=file_name, file_kind=file_kind or "",
@@ -607,6 +602,7 @@ def _merge_results(parts: list, rows_read: int):
 
     found = [p.issues for p in parts if len(p.issues)]
     issues = pd.concat(found, ignore_index=True) if found else empty_issues()
+    held = [p.confirmed for p in parts if len(p.confirmed)]
     rejected = [p.rejected for p in parts if len(p.rejected)]
     return ValidationResult(
         accepted={}, rejected=pd.concat(rejected, ignore_index=True) if rejected else empty_rejected(),
@@ -614,6 +610,7 @@ def _merge_results(parts: list, rows_read: int):
         rows_loaded=sum(p.rows_loaded for p in parts), rows_warned=sum(p.rows_warned for p in parts),
         rows_rejected=sum(p.rows_rejected for p in parts),
         warnings_suppressed=sum(p.warnings_suppressed for p in parts), rule_counts=rule_counts(issues),
+        confirmed=pd.concat(held, ignore_index=True) if held else empty_issues(),
     )
 
 
@@ -683,7 +680,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
                 outcome = loader.plan_outcome(file_id, merged)
                 write_report(settings, meta, outcome, Prepared(candidate, checksum, kind, result=merged,
                                                                rows_read=rows_read), stem)
-                outcome = loader.finish_streamed_file(con, file_id, meta, outcome)
+                outcome = loader.finish_streamed_file(con, file_id, meta, outcome, merged.confirmed)
             except Exception as exc:
                 loader.remove_uncommitted_rows(con, file_id)
                 if isinstance(exc, TdmError) and exc.transient:

@@ -23,7 +23,7 @@ def _empty_assessments() -> pd.DataFrame:
 
 
 def _empty_reviews() -> pd.DataFrame:
-    return _frame("centre_id", "patient_id", "rule", "column_name")
+    return _frame("centre_id", "entity", "patient_id", "record", "rule", "column_name", "value")
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,9 @@ class ValidationContext:
         ``centre_id, patient_id, colonoscopy_date`` (optionally ``infusion_date``) of this centre's
         current assessments loaded from earlier files.
     ``reviews``
-        ``centre_id, patient_id, rule, column_name`` of warnings a data manager confirmed; matching
-        warnings are not reported (a null ``column_name`` matches every column).
+        ``centre_id, entity, patient_id, record, rule, column_name, value`` of the findings a data
+        manager confirmed as true values (answered queries); a warning matching one exactly is not
+        reported (``ValidationResult.confirmed``).
     ``max_error_fraction``
         the centre's policy: when more than this fraction of the file's lines is rejected, the whole
         file is rejected (``too_many_errors``).  1.0 (the default) never rejects a whole file.

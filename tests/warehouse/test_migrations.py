@@ -16,7 +16,7 @@ def test_upgrade_from_empty_and_init_is_idempotent(settings):
     assert current_revision(settings.warehouse) is None
     rev1 = init_warehouse(settings)
     rev2 = init_warehouse(settings)
-    assert rev1 == rev2 == "0001_initial"
+    assert rev1 == rev2 == "0002_queries_and_audit_trail"
     con = duckdb.connect(str(settings.snapshot), read_only=True)
     views = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analysis'").fetchall()}
@@ -30,7 +30,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0099_test_alter"
-down_revision = "0001_initial"
+down_revision = "0002_queries_and_audit_trail"
 branch_labels = None
 depends_on = None
 
