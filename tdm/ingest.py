@@ -62,10 +62,11 @@ def setup(home=None):
     from tdm.config import load_settings
     from tdm.privacy import load_key
     from tdm.warehouse import init_warehouse
-    from tdm.warehouse.migrate import current_revision
+    from tdm.warehouse.migrate import current_revision, head_revision
 
     settings = load_settings(home)
-    if current_revision(settings.warehouse) is None or not settings.snapshot.exists():
+    # an existing warehouse of an older code version is migrated on its next pass
+    if current_revision(settings.warehouse) != head_revision() or not settings.snapshot.exists():
         init_warehouse(settings)
         install_builtin_profiles(settings)
     settings.ensure_dirs()

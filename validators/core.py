@@ -99,7 +99,7 @@ def _normalise(entity: str, df: pd.DataFrame | None) -> tuple[pd.DataFrame, list
     for v in BY_ENTITY[entity]:
         dtype = PANDAS_DTYPES[v.dtype]
         if v.name not in df.columns:
-            df[v.name] = pd.Series([pd.NA] * len(df), dtype=dtype) if dtype != "datetime64[us]" else pd.NaT
+            df[v.name] = pd.Series([None] * len(df), index=df.index, dtype=dtype) if dtype != "datetime64[us]" else pd.NaT
             if dtype == "datetime64[us]":
                 df[v.name] = df[v.name].astype(dtype)
             continue

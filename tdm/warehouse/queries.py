@@ -155,10 +155,10 @@ def get_query(con: duckdb.DuckDBPyConnection, query_id: int, *, centre_id: str |
 
 
 def audit_trail(con: duckdb.DuckDBPyConnection, query_id: int, *, centre_id: str | None = None) -> list[QueryEvent]:
-    """Every change of one query, oldest first (checks the query exists and, if given, its centre)."""
+    """Every change of one query, in the order made (checks the query exists and, if given, its centre)."""
     get_query(con, query_id, centre_id=centre_id)
     rows = con.execute(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM ingest.query_events WHERE query_id = ? "
-                       "ORDER BY event_at, event_id", [int(query_id)]).fetchall()
+                       "ORDER BY event_id", [int(query_id)]).fetchall()
     return [QueryEvent(*[_none(v) for v in r]) for r in rows]
 
 
