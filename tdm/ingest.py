@@ -351,6 +351,16 @@ def _is_columnar(read: ReadResult) -> bool:
     return isinstance(read.harmonised, Plan)
 
 
+def dry_run(settings: Settings, profile, path: Path, key: bytes) -> Prepared:
+    """What ingesting ``path`` for ``profile``'s centre would decide, with nothing written to the
+    warehouse: the same read, identifier check, harmonising and validation (rules and warehouse
+    context included) as :func:`prepare`, on the reference path (the columnar path decides inside
+    the writer's transaction)."""
+    st = os.stat(path)
+    candidate = Candidate(profile.centre_id, Path(path), st.st_size, st.st_mtime)
+    return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
+
+
 def prepare(settings: Settings, profile, candidate: Candidate, key: bytes) -> Prepared:
     """Read-only stages for one file (read, harmonise, validate)."""
     return validate_read(settings, profile, read_and_harmonise(profile, candidate, key))

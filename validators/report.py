@@ -65,6 +65,7 @@ class ReportMeta:
     json_name: str | None = None
     max_rows: int = MAX_ROWS
     generated_at: dt.datetime | None = None
+    dry_run: bool = False                # ``tdm centres --file``: what loading would do, nothing loaded
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -160,7 +161,9 @@ _HEAD = """<!DOCTYPE html>
 
 _FILE_TEMPLATE = _ENV.from_string(_HEAD + """
 <h1>Validation report: {{ meta.file_name }}</h1>
-<p><span class="badge st-{{ meta.status }}" id="status">{{ status_text }}</span></p>
+<p><span class="badge st-{{ meta.status }}" id="status">{% if meta.dry_run %}Would be: {% endif %}{{ status_text }}</span></p>
+{% if meta.dry_run %}<p class="note" id="dry-run"><strong>Dry run: nothing was loaded.</strong> This is what sending
+the file now would give, checked against what the warehouse already holds.</p>{% endif %}
 <table class="meta">
 <tr><td>Centre</td><td>{{ meta.centre_id }}</td></tr>
 <tr><td>File</td><td>{{ meta.file_name }}{% if meta.file_id is not none %} (file id {{ meta.file_id }}){% endif %}</td></tr>
