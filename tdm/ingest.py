@@ -201,10 +201,23 @@ def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: 
                 "SELECT centre_id, patient_id, colonoscopy_date, infusion_date FROM core.assessments "
                 "WHERE is_current AND centre_id = ?", [centre_id]).df()
             frames["reviews"] = confirmed_findings(con, centre_id)
+            frames["unit_reference"] = unit_reference(con)
         finally:
             con.close()
     return ValidationContext(centre_id=centre_id, file_name=file_name, file_kind=file_kind or "",
                              max_error_fraction=max_error_fraction, today=dt.date.today(), **frames)
+
+
+def unit_reference(con) -> pd.DataFrame:
+    """The study's current median and count of each variable checked for a whole-file unit mix-up."""
+    from schema.dictionary import ENTITIES
+    from validators.units import FILE_CHECKED
+
+    parts = [f"SELECT '{c}' AS variable, median(value) AS median, count(value) AS n FROM core.lab_results "
+             f"WHERE is_current AND analyte = '{c}'" if e == "lab" else
+             f"SELECT '{c}', median({c}), count({c}) FROM core.{ENTITIES[e].table} WHERE is_current"
+             for e, c in FILE_CHECKED]
+    return con.execute(" UNION ALL ".join(parts)).df()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tdm.errors import FileRejected, TdmError
 from validators.context import ValidationContext
 from validators.registry import RULES, get_rule
 from validators.rules import ENTITY_ORDER, FINDING_COLUMNS, ROW_RULES, findings, fmt, no_findings
+from validators.units import column_mixups, lab_value_mixups, value_mixups
 
 ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "record", "column_name", "value", "rule", "severity",
                  "message", "expected", "fix"]
@@ -173,14 +174,18 @@ def schema_findings(entity: str, df: pd.DataFrame, ctx: ValidationContext) -> di
     if len(rows):
         rows = rows[~(rows["value"] < 0)]  # negative values are a range error (rules.lab_value_negative)
     if len(rows):
-        from schema.dictionary import ANALYTES
-
         lo = rows["analyte"].map({k: a.min for k, a in ANALYTES.items()}).astype("float64")
         hi = rows["analyte"].map({k: a.max for k, a in ANALYTES.items()}).astype("float64")
         unit = rows["analyte"].map({k: a.unit or "" for k, a in ANALYTES.items()}).astype("str")
-        out.setdefault("lab_value_implausible", []).append(findings(
-            "lab", rows, "value", rows["analyte"].astype("str") + " outside the plausible paediatric range",
-            lo.map("{:g}".format).astype("str") + " to " + hi.map("{:g}".format).astype("str") + " " + unit))
+        expected = lo.map("{:g}".format).astype("str") + " to " + hi.map("{:g}".format).astype("str") + " " + unit
+        mix = lab_value_mixups(rows, fmt(rows["value"]))
+        m = mix.notna()
+        if m.any():
+            out.setdefault("unit_mixup", []).append(findings("lab", rows[m], "value", mix[m], expected[m]))
+        if (~m).any():
+            out.setdefault("lab_value_implausible", []).append(findings(
+                "lab", rows[~m], "value", rows.loc[~m, "analyte"].astype("str") + " outside the plausible "
+                "paediatric range", expected[~m]))
     fc = fc[~frame_wide]
     for (column, check), grp in fc.groupby(["column", "check"], sort=False):
         rows = df.loc[grp["index"].to_numpy()]
@@ -194,6 +199,16 @@ def schema_findings(entity: str, df: pd.DataFrame, ctx: ValidationContext) -> di
                        "not_future": f"{column} is in the future",
                        "range": f"{column} is out of range"}.get(rule, f"{column} failed {check}")
             expected = check
+            var = next((v for v in BY_ENTITY[entity] if v.name == column), None)
+            if rule == "range" and var is not None and var.min is not None and var.max is not None:
+                mix = value_mixups(rows[column], var.unit, var.min, var.max, fmt(rows[column]))
+                m = mix.notna()
+                if m.any():
+                    out.setdefault("unit_mixup", []).append(findings(
+                        entity, rows[m], column, mix[m], f"{var.min:g} to {var.max:g} {var.unit}"))
+                    rows = rows[~m]
+                    if not len(rows):
+                        continue
             if rule == "not_future":
                 expected = f"on or before {ctx.today.isoformat()}"
             elif rule == "allowed_codes" and str(check).startswith("allowed codes: "):
@@ -350,6 +365,12 @@ def validate_file(frames: dict[str, pd.DataFrame], cell_issues: pd.DataFrame | N
                            f"not of {ctx.centre_id}", code="wrong_centre", file=ctx.file_name, column="centre_id",
                            value=wrong[0], hint=get_rule("wrong_centre").fix)
         return _file_error_result(err, "wrong_centre", norm, lines)
+    suspect = column_mixups(norm, ctx.unit_reference)
+    if suspect:
+        first = suspect[0]
+        err = FileRejected("; ".join(c.message for c in suspect), code="unit_profile_suspect", file=ctx.file_name,
+                           column=first.column, hint=get_rule("unit_profile_suspect").fix)
+        return _file_error_result(err, "unit_profile_suspect", norm, lines)
 
     # ---- row-level findings
     parts = [ci]

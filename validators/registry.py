@@ -81,8 +81,15 @@ register(Rule("not_future", "error", "schema", "A date lies in the future.",
               "Check the date (day/month order, year typo) and correct it.", _ALL))
 register(Rule("lab_value_implausible", "warning", "schema",
               "A lab value is outside the plausible paediatric range of its analyte.",
-              "Check the value and unit. If it is a true extreme value, confirm it with "
-              "'tdm review confirm' so it stops being reported.", ("lab",)))
+              "Check the value and unit against the patient's chart. If it is a true extreme value, confirm "
+              "it (the query in the report, or 'tdm review confirm') so it is not reported again.", ("lab",)))
+
+register(Rule("unit_mixup", "error", "schema",
+              "A value is impossible in its column's unit but plausible in another standard unit (g/L for "
+              "g/dL, mg/L for mg/dL, a fraction for %, /uL for 10^3/uL, ng/mL for ug/mL).",
+              "Write the value in the column's unit (the problem shows the converted value). If the export "
+              "always writes this column in the other unit, tell the study's data team so they can change "
+              "your centre's settings.", ("lab", "elisa")))
 
 # --- cells the adapter could not parse (cell_issues) --------------------------------------------
 register(Rule("unknown_code", "error", "adapter", "A code in the export is not in the centre's code map.",
@@ -161,6 +168,13 @@ register(Rule("too_many_errors", "file_error", "file",
               "More rows failed than the centre's policy allows (max_error_fraction): the whole file "
               "is rejected.",
               "Fix the problem rows listed in the report and send the corrected file again.", _ALL))
+register(Rule("unit_profile_suspect", "file_error", "file",
+              "A lab analyte or the trough level of the whole file sits at the factor of a standard unit "
+              "mix-up (10, 100, 1000) from the study's values: the file's unit is probably not the one "
+              "your centre's settings say.",
+              "Check which unit your laboratory system exports for this column. If it is the unit the "
+              "report names, tell the study's data team so they can change your centre's settings; if "
+              "the values are wrong, correct them. Then send the file again.", ("lab", "elisa")))
 
 
 def rules_frame():
