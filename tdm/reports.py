@@ -177,10 +177,11 @@ def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: 
         issues = con.execute(
             "SELECT i.file_id, i.source_line, i.rule, i.severity FROM ingest.issues i "
             "JOIN ingest.files f USING (file_id) WHERE f.centre_id = ?", [centre_id]).df()
-        reviews = con.execute("SELECT * FROM ingest.reviews WHERE centre_id = ?", [centre_id]).df()
+        queries = con.execute("SELECT state, answer, opened_at FROM ingest.queries WHERE centre_id = ?",
+                              [centre_id]).df()
     finally:
         con.close()
-    card = build_scorecard(centre_id, tables, files, issues, reviews, now=now)
+    card = build_scorecard(centre_id, tables, files, issues, queries, now=now)
     path = Path(out_dir or settings.reports / centre_id) / "scorecard.html"
     if out_dir is not None:
         path = Path(out_dir) / f"scorecard-{centre_id}.html"

@@ -71,7 +71,7 @@ register(Rule("dtype", "error", "schema", "A value has the wrong type (not a num
 register(Rule("allowed_codes", "error", "schema",
               "A coded value (Paris classification, sex, diagnosis, IFX indication, ATI, censoring, "
               "analyte) is not one of the dictionary codes.",
-              "Use one of the allowed codes shown under 'expected' (or fix the centre profile's code map).",
+              "Use one of the allowed codes shown under 'expected'.",
               _ALL))
 register(Rule("range", "error", "schema",
               "A number is outside its possible range (SES-CD 0-56, segments 0-12, PCDAI 0-100, "
@@ -93,8 +93,8 @@ register(Rule("unit_mixup", "error", "schema",
 
 # --- cells the adapter could not parse (cell_issues) --------------------------------------------
 register(Rule("unknown_code", "error", "adapter", "A code in the export is not in the centre's code map.",
-              "Use one of the codes the centre profile maps (see 'expected'), or ask the data team to "
-              "extend the centre profile.", _ALL))
+              "Write one of the values shown under 'expected'; if the label is right at your centre, ask the "
+              "study's data team to accept it.", _ALL))
 register(Rule("unparseable_date", "error", "adapter", "A date cell could not be read as a date.",
               "Write the date in the centre's agreed date format.", _ALL))
 register(Rule("unparseable_number", "error", "adapter", "A numeric cell could not be read as a number.",
@@ -160,7 +160,8 @@ register(Rule("ifx_under_1_year", "warning", "rule",
 
 # --- whole-file checks ---------------------------------------------------------------------------
 register(Rule("missing_column", "file_error", "file", "A required column is missing from the file.",
-              "Export the file with every required column of the template / centre profile.", _ALL))
+              "Export the file with every required column of the study template (the column is named in the "
+              "problem), then send it again.", _ALL))
 register(Rule("wrong_centre", "file_error", "file",
               "The file carries records of another centre than the inbox it was dropped in.",
               "Drop the file in your own centre's inbox, or re-export it for your centre only.", _ALL))
