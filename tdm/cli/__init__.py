@@ -25,7 +25,8 @@ app = typer.Typer(
 HomeOpt = typer.Option(None, "--home", help="TDM home folder (default: $TDM_HOME or ./tdm-home).")
 
 # Each module registers its commands on ``app`` when imported.
-from tdm.cli import analysis_cmds, centre_cmds, core_cmds, flow_cmds, review_cmds, roc_cmds, web_cmds  # noqa: E402,F401
+from tdm.cli import (analysis_cmds, centre_cmds, core_cmds, flow_cmds, query_cmds, review_cmds,  # noqa: E402,F401
+                     roc_cmds, web_cmds)
 
 
 def main(argv: list[str] | None = None) -> int:
