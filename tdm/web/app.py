@@ -27,7 +27,7 @@ from starlette.templating import Jinja2Templates
 from tdm.config import Settings
 from validators.report import STATUS_TEXT
 from tdm.errors import TdmError
-from tdm.web import routes_centres, routes_study
+from tdm.web import routes_centres, routes_queries, routes_study
 from tdm.web.accounts import account_store
 from tdm.web.auth import COOKIE, LOGIN_COOKIE, NotSignedIn, current_session, home_path, render
 from tdm.web.data import configured_centres
@@ -96,8 +96,11 @@ async def not_signed_in(request: Request, exc: NotSignedIn):
                   message="you are not signed in, or your session has expired", hint="sign in again")
 
 
+CODE_STATUS = {"query_not_found": 404, "query_state": 409, "warehouse_busy": 503}
+
+
 async def refused(request: Request, exc: TdmError):
-    status = getattr(exc, "status", None) or (503 if exc.transient else 400)
+    status = getattr(exc, "status", None) or CODE_STATUS.get(exc.code) or (503 if exc.transient else 400)
     return render(request, "error.html", status=status, title=_TITLES.get(status, "Cannot do that"),
                   message=exc.message, hint=exc.hint)
 
@@ -128,6 +131,7 @@ def create_app(settings: Settings, *, allowed_hosts: list[str] | None = None, se
         Route("/login", login_post, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         *routes_centres.routes,
+        *routes_queries.routes,
         *routes_study.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from tdm.config import Settings
+from tdm.errors import QueryNotFound
+from tdm.warehouse import queries as Q
 from tdm.warehouse.connection import open_reader
 
 FILE_COLUMNS = ("file_id, file_name, file_kind, received_at, processed_at, status, rows_read, rows_loaded, "
@@ -21,13 +23,7 @@ def configured_centres(settings: Settings) -> list[str]:
 
 
 def _query(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
-    if not settings.snapshot.exists():
-        return pd.DataFrame()
-    con = open_reader(settings.snapshot)
-    try:
-        return con.execute(sql, params or []).df()
-    finally:
-        con.close()
+    return _on_snapshot(settings, lambda con: con.execute(sql, params or []).df(), pd.DataFrame())
 
 
 def centre_files(settings: Settings, centre_id: str) -> list[dict]:
@@ -63,4 +59,36 @@ def publication_ids(settings: Settings) -> set[str]:
     return {p["publication_id"] for p in publications(settings)}
 
 
-__all__ = ["configured_centres", "centre_files", "file_row", "publications", "publication_ids"]
+def _on_snapshot(settings: Settings, read, default):
+    if not settings.snapshot.exists():
+        return default
+    con = open_reader(settings.snapshot)
+    try:
+        return read(con)
+    finally:
+        con.close()
+
+
+def centre_queries(settings: Settings, centre_id: str | None, states: list[str] | None = None,
+                   file_id: int | None = None) -> list:
+    """A centre's queries (every centre's when None), open first (:func:`tdm.warehouse.queries.list_queries`)."""
+    return _on_snapshot(settings, lambda con: Q.list_queries(con, centre_id=centre_id, states=states,
+                                                             file_id=file_id), [])
+
+
+def query_and_trail(settings: Settings, centre_id: str, query_id: int):
+    """(query, its audit trail), only if the query is ``centre_id``'s (else QueryNotFound)."""
+    def read(con):
+        return Q.get_query(con, query_id, centre_id=centre_id), Q.audit_trail(con, query_id, centre_id=centre_id)
+    found = _on_snapshot(settings, read, None)
+    if found is None:
+        raise QueryNotFound(f"there is no query {query_id}", value=query_id)
+    return found
+
+
+def query_summary(settings: Settings) -> list[dict]:
+    """Per centre: open / answered / closed counts and the age of the open ones."""
+    return _on_snapshot(settings, lambda con: Q.open_query_summary(con).to_dict("records"), [])
+
+
+__all__ = ["centre_queries", "query_and_trail", "query_summary", "configured_centres", "centre_files", "file_row", "publications", "publication_ids"]
