@@ -26,6 +26,7 @@ class WebHome:
     exports: dict          # (centre, "dirty" | "clean") -> Path of the export file
     files: dict            # centre -> the ingest.files row of its first file (dict)
     publication_id: str | None
+    query_id: int | None   # an open query of smc
 
 
 def _exports(folder: Path, n_patients: int = 24, seed: int = 11) -> dict:
@@ -45,7 +46,7 @@ def _exports(folder: Path, n_patients: int = 24, seed: int = 11) -> dict:
 def make_home(root: Path, *, with_publication: bool = False) -> WebHome:
     """A home where smc's dirty export and sch's clean one were dropped in the folder and ingested."""
     from tdm.ingest import run_pass, setup
-    from tdm.web.data import centre_files
+    from tdm.web.data import centre_files, centre_queries
     from tdm.web.accounts import account_store
 
     settings, profiles, _ = setup(root / "home")
@@ -62,7 +63,8 @@ def make_home(root: Path, *, with_publication: bool = False) -> WebHome:
     for name, (role, centre) in USERS.items():
         store.add_user(name, PASSWORD, role, centre, list(profiles))
     files = {c: centre_files(settings, c)[0] for c in ("smc", "sch")}
-    return WebHome(settings, exports, files, pid)
+    open_smc = centre_queries(settings, "smc", ["open"])
+    return WebHome(settings, exports, files, pid, open_smc[0].query_id if open_smc else None)
 
 
 @pytest.fixture(scope="session")

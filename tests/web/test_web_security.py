@@ -25,6 +25,8 @@ def _urls(web_home) -> list[tuple[str, str]]:
         ("GET", "/publications"), ("GET", f"/publications/{pid}"), ("GET", f"/publications/{pid}/files/report.html"),
         ("GET", f"/publications/{pid}/files/publication.json"), ("GET", "/dictionary"),
         ("GET", "/accounts"), ("POST", "/accounts"),
+        ("GET", "/queries"), ("GET", "/centres/smc/queries"), ("GET", f"/centres/smc/queries/{web_home.query_id}"),
+        ("POST", f"/centres/smc/queries/{web_home.query_id}/answer"),
     ]
 
 
@@ -70,7 +72,7 @@ def test_a_data_manager_cannot_reach_another_centre(web_home, as_user):
     refused = [
         f"/centres/sch", f"/centres/sch/files/{sch['file_id']}", f"/centres/sch/reports/{sch_stem}.html",
         f"/centres/sch/reports/{sch_stem}.csv", f"/centres/sch/reports/index.html", "/centres/sch/scorecard",
-        "/centres", "/accounts",
+        "/centres", "/accounts", "/queries", "/centres/sch/queries",
     ]
     for url in refused:
         r = c.get(url)
