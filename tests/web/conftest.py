@@ -43,15 +43,17 @@ def _exports(folder: Path, n_patients: int = 24, seed: int = 11) -> dict:
     return out
 
 
-def make_home(root: Path, *, with_publication: bool = False) -> WebHome:
-    """A home where smc's dirty export and sch's clean one were dropped in the folder and ingested."""
+def make_home(root: Path, *, with_publication: bool = False,
+              dropped=(("smc", "dirty"), ("sch", "clean"))) -> WebHome:
+    """A home where the ``dropped`` exports (by default smc's with mistakes, sch's clean one) were put
+    in the inbox folders and ingested, with one account per role (:data:`USERS`)."""
     from tdm.ingest import run_pass, setup
     from tdm.web.data import centre_files, centre_queries
     from tdm.web.accounts import account_store
 
     settings, profiles, _ = setup(root / "home")
     exports = _exports(root / "exports")
-    for centre, tag in (("smc", "dirty"), ("sch", "clean")):
+    for centre, tag in dropped:
         shutil.copy(exports[(centre, tag)], settings.centre_inbox(centre) / exports[(centre, tag)].name)
     run_pass(str(settings.home), stable_seconds=0)
     pid = None
@@ -62,8 +64,8 @@ def make_home(root: Path, *, with_publication: bool = False) -> WebHome:
     store = account_store(settings.home)
     for name, (role, centre) in USERS.items():
         store.add_user(name, PASSWORD, role, centre, list(profiles))
-    files = {c: centre_files(settings, c)[0] for c in ("smc", "sch")}
-    open_smc = centre_queries(settings, "smc", ["open"])
+    files = {c: centre_files(settings, c)[0] for c, _ in dropped}
+    open_smc = centre_queries(settings, "smc", ["open"]) if "smc" in files else []
     return WebHome(settings, exports, files, pid, open_smc[0].query_id if open_smc else None)
 
 
