@@ -122,6 +122,13 @@ _TITLES = {400: "Cannot do that", 401: "Please sign in", 403: "Not allowed", 404
            405: "Not allowed", 409: "Cannot do that yet", 413: "File too large", 503: "Not available yet"}
 
 
+def _when(value) -> str:
+    """A timestamp to the minute, as the pages show it (blank when missing)."""
+    if value is None or value != value:
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else str(value)
+
+
 def create_app(settings: Settings, *, allowed_hosts: list[str] | None = None, secure_cookies: bool = False,
                max_upload: int | None = None) -> Starlette:
     """The web app for one home (``settings``); ``allowed_hosts`` guards against DNS rebinding."""
@@ -145,6 +152,7 @@ def create_app(settings: Settings, *, allowed_hosts: list[str] | None = None, se
     app.state.settings = settings
     app.state.accounts = account_store(settings.home)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.templates.env.filters["when"] = _when
     app.state.templates.env.globals["status_text"] = lambda status: STATUS_TEXT.get(status, status or "")
     app.state.centres = lambda: configured_centres(settings)
     app.state.secure = secure_cookies

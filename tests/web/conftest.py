@@ -18,6 +18,8 @@ PASSWORD = "a long enough passphrase"
 USERS = {"dm.smc": ("data_manager", "smc"), "dm.sch": ("data_manager", "sch"),
          "coord": ("coordinator", None), "analyst": ("analyst", None)}
 HOST = "127.0.0.1"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @dataclass

@@ -9,11 +9,9 @@ import shutil
 
 import pytest
 
-from tests.web.conftest import KEY, PASSWORD, make_home
+from tests.web.conftest import CHROMIUM_FLAGS, KEY, PASSWORD, make_home
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="headless chromium not installed (apt-get install chromium)")]
@@ -23,7 +21,7 @@ pytestmark = [pytest.mark.browser,
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield b
         b.close()
 
