@@ -25,6 +25,20 @@ PAGES = [  # (file, user, path, full page)
 ]
 
 
+def _answer_some(settings) -> None:
+    """Answer two of smc's queries, so the coordinator's page has answers waiting."""
+    from tdm.warehouse import queries as Q
+
+    with Q.write_session(settings) as con:
+        open_ = Q.list_queries(con, centre_id="smc", states="open")
+        warning = next(q for q in open_ if q.severity == "warning")
+        error = next(q for q in open_ if q.severity == "error")
+        Q.answer_query(con, warning.query_id, answer="confirmed", reason="checked in the patient's chart",
+                       actor="dm.smc (centre data manager)", centre_id="smc")
+        Q.answer_query(con, error.query_id, answer="will_correct", reason="corrected export follows",
+                       actor="dm.smc (centre data manager)", centre_id="smc")
+
+
 def main(out: Path) -> None:
     import uvicorn
     from playwright.sync_api import sync_playwright
@@ -36,6 +50,7 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = make_home(Path(tmp), with_publication=True)
+        _answer_some(home.settings)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(home.settings), host=HOST, port=port, log_level="warning"))
         threading.Thread(target=server.run, daemon=True).start()
@@ -46,7 +61,7 @@ def main(out: Path) -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
             for name, user, path, full in PAGES:
-                ctx = browser.new_context(viewport={"width": 1200, "height": 720})
+                ctx = browser.new_context(viewport={"width": 1440, "height": 800})
                 page = ctx.new_page()
                 page.goto(f"{base}/login")
                 page.fill("#username", user)
