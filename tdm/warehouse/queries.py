@@ -364,7 +364,7 @@ def _close_superseded(con, file_id: int, name: str, kind: str | None, found: pd.
     if not len(live):
         return 0
     row = live[live["scope"] == ROW_SCOPE]
-    carried = _carried(con, file_id, found)
+    carried = _carried(con, file_id, found, row["patient_id"].dropna().unique())
     exact = _pair(row, "record").isin(_pair(carried, "record"))
     # queries recorded before records existed (migration 0002) are about the patient's rows
     loose = row["record"].isna() & _pair(row, None).isin(_pair(carried, None))
@@ -384,15 +384,22 @@ def _close_superseded(con, file_id: int, name: str, kind: str | None, found: pd.
     return len(ids)
 
 
-def _carried(con, file_id: int, found: pd.DataFrame) -> pd.DataFrame:
-    """(entity, patient_id, record) of every row this file loaded or had a finding on."""
+def _carried(con, file_id: int, found: pd.DataFrame, patients) -> pd.DataFrame:
+    """(entity, patient_id, record) of every row this file loaded or had a finding on, for the
+    ``patients`` with live queries only (a first load, the common case, reads no row)."""
     parts = [found.loc[found["entity"].notna(), ["entity", "patient_id", "record"]]]
-    for entity, e in ENTITIES.items():
-        cols = ["patient_id", *record_parts(entity)]
-        df = con.execute(f"SELECT DISTINCT {', '.join(cols)} FROM core.{e.table} WHERE file_id = ?", [file_id]).df()
-        if len(df):
-            parts.append(pd.DataFrame({"entity": entity, "patient_id": df["patient_id"].astype("object"),
-                                       "record": record_label(entity, df)}))
+    if len(patients):
+        con.register("_live_patients", pd.DataFrame({"patient_id": pd.Series(patients, dtype="str")}))
+        try:
+            for entity, e in ENTITIES.items():
+                cols = ["patient_id", *record_parts(entity)]
+                df = con.execute(f"SELECT DISTINCT {', '.join(cols)} FROM core.{e.table} WHERE file_id = ? "
+                                 "AND patient_id IN (SELECT patient_id FROM _live_patients)", [file_id]).df()
+                if len(df):
+                    parts.append(pd.DataFrame({"entity": entity, "patient_id": df["patient_id"].astype("object"),
+                                               "record": record_label(entity, df)}))
+        finally:
+            con.unregister("_live_patients")
     return pd.concat(parts, ignore_index=True)
 
 
