@@ -140,3 +140,29 @@ def test_scorecard_completeness_and_rates():
     assert list(card.files_over_time["month"]) == ["2026-10", "2026-09"]
     html = render_scorecard_html(card)
     assert "<script" not in html and "paris_age" in html
+
+
+def test_scorecard_counts_open_queries_and_their_age():
+    now = dt.datetime(2026, 11, 30, 12, 0)
+    queries = pd.DataFrame({"state": ["open", "open", "open", "answered", "closed"],
+                            "answer": [None, None, None, "confirmed", "will_correct"],
+                            "opened_at": [now - dt.timedelta(days=d) for d in (2, 10, 40, 5, 60)]})
+    f = make_frames(2)
+    card = build_scorecard("smc", {k: f[k] for k in ("patient", "assessment", "elisa", "lab")},
+                           pd.DataFrame({"received_at": [now], "status": ["loaded"], "rows_read": [2], "rows_rejected": [0]}),
+                           pd.DataFrame(columns=["file_id", "source_line", "rule", "severity"]), queries, now=now)
+    q = card.queries
+    assert (q["open"], q["answered"], q["closed"]) == (3, 1, 1)
+    assert (q["oldest_open_days"], q["median_open_days"]) == (40.0, 10.0)
+    assert q["open_by_age"] == [("under a week", 1), ("1 to 4 weeks", 1), ("over 4 weeks", 1)]
+    assert card.totals["confirmed"] == 1
+    html = render_scorecard_html(card)
+    assert 'id="queries-open">3<' in html and "the oldest 40.0 days" in html and 'href="index.html"' in html
+
+
+def test_scorecard_command_reads_the_queries(warehouse, tmp_path):
+    from tdm.cli import main
+
+    _load_file(warehouse, _with_labs(make_frames(2), 2, esr_mm_h=160.0), "first.csv")
+    assert main(["scorecard", "--centre", "smc", "--out", str(tmp_path), "--home", str(warehouse.home)]) == 0
+    assert 'id="queries-open">1<' in (tmp_path / "scorecard-smc.html").read_text()
