@@ -36,7 +36,7 @@ def test_dry_run_reports_rule_findings_and_loads_nothing(warehouse, tmp_path, ca
     assert "would be: Loaded with rejected rows" in out
     assert "4 line(s) read: 3 would load" in out and "1 would be rejected" in out
     assert "line 2: error pcdai" in out and "[required]" in out            # a rule finding, not a parse problem
-    assert "warning albumin_g_dl = 38" in out                              # the value as typed, the analyte column
+    assert "error albumin_g_dl = 38: looks like g/L: 38 g/L = 3.8 g/dL" in out     # as typed, the analyte column
     report = next((tmp_path / "dry").glob("*.html")).read_text(encoding="utf-8")
     assert 'id="dry-run"' in report and "Would be: Loaded with rejected rows" in report
     con = duckdb.connect(str(warehouse.warehouse), read_only=True)

@@ -176,3 +176,25 @@ def test_readers_use_the_snapshot(warehouse):
         assert Q.get_query(ro, qs[0].query_id).state == "answered"   # the snapshot was republished
     finally:
         ro.close()
+
+
+def test_a_record_is_spelled_the_same_in_python_and_in_duckdb():
+    import pandas as pd
+
+    from schema.models import record_label, record_label_sql
+
+    frames = {"lab": pd.DataFrame({"sample_date": pd.to_datetime(["2016-09-01", "2020-02-29"]),
+                                   "analyte": ["crp_mg_dl", "albumin_g_dl"]}),
+              "elisa": pd.DataFrame({"trough_sample_datetime": pd.to_datetime(["2016-09-01 09:30", "2017-01-02 00:00"])}),
+              "assessment": pd.DataFrame({"colonoscopy_date": pd.to_datetime(["2016-09-01", "2019-12-31"])})}
+    con = duckdb.connect()
+    try:
+        for entity, df in frames.items():
+            con.register("t", df)
+            sql = con.execute(f"SELECT {record_label_sql(entity, 't')} FROM t").fetchall()
+            con.unregister("t")
+            assert [r[0] for r in sql] == record_label(entity, df).tolist()
+    finally:
+        con.close()
+    assert record_label("lab", frames["lab"]).tolist() == ["2016-09-01 crp_mg_dl", "2020-02-29 albumin_g_dl"]
+    assert record_label("elisa", frames["elisa"]).tolist() == ["2016-09-01 09:30", "2017-01-02 00:00"]
