@@ -140,5 +140,19 @@ def record_label(entity: str, frame: pd.DataFrame) -> pd.Series:
     return out.astype("object").where(~missing, None)
 
 
+def record_label_sql(entity: str, alias: str) -> str:
+    """:func:`record_label` as a DuckDB expression over the table aliased ``alias`` (so a query's
+    record is matched where the rows are; tests/warehouse/test_queries.py checks both agree)."""
+    parts = []
+    for name in record_parts(entity):
+        dtype = variable(entity, name).dtype
+        if dtype in ("date", "datetime"):
+            fmt = "%Y-%m-%d %H:%M" if dtype == "datetime" else "%Y-%m-%d"
+            parts.append(f"strftime({alias}.{name}, '{fmt}')")
+        else:
+            parts.append(f"CAST({alias}.{name} AS VARCHAR)")
+    return " || ' ' || ".join(parts) if parts else "NULL"
+
+
 __all__ = ["PANDAS_DTYPES", "SOURCE_LINE", "empty_frame", "entity_model", "entity_model_as_of",
-           "record_parts", "record_label"]
+           "record_parts", "record_label", "record_label_sql"]

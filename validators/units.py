@@ -4,8 +4,10 @@ Two checks, pure and vectorised, on the standard confusions of :data:`tdm.centre
 (g/L vs g/dL, mg/L vs mg/dL, a fraction vs %, /uL vs 10^3/uL, ng/mL vs ug/mL):
 
 * :func:`value_mixups` - a value outside its plausible range that is inside it once converted
-  from the other unit ("looks like g/L: 38 g/L = 3.8 g/dL"; rule ``unit_mixup``, an error: a
-  value 10 times wrong must not load).
+  from the other unit ("looks like g/L: 38 g/L = 3.8 g/dL"), or, for an export column in the other
+  unit, once the reading's conversion is undone ("looks like a g/dL value written in a g/L column:
+  0.42 g/dL is 10 times too small; 4.2 g/dL is plausible"); rule ``unit_mixup``, an error: a
+  value 10 times wrong must not load.
 * :func:`column_mixups` - a file whose values of one variable sit, as a whole, at the factor of a
   standard confusion from the study's distribution (the warehouse's median, when it holds at
   least :data:`MIN_REFERENCE` values), or (without one) mostly outside the plausible range but
@@ -59,6 +61,15 @@ def value_mixups(values: pd.Series, unit: str | None, lo: float, hi: float,
             written = "" if source.startswith("a ") else f" {source}"
             out[hit] = (f"looks like {source}: " + shown[hit].astype("str") + f"{written} = "
                         + conv[hit].map(_fmt) + f" {unit}")
+    # the other way round: an export column in the other unit (converted on reading) that was
+    # given the canonical unit's value, e.g. albumin 4.2 (g/dL) in a g/L column reads as 0.42 g/dL
+    for source, f in candidates(unit):
+        conv = v / f
+        hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
+        if hit.any():
+            times = f"{_fmt(1 / f)} times too small" if f < 1 else f"{_fmt(f)} times too large"
+            out[hit] = (f"looks like a {unit} value written in a {source.removeprefix('a ')} column: "
+                        + v[hit].map(_fmt) + f" {unit} is {times}; " + conv[hit].map(_fmt) + f" {unit} is plausible")
     return out.where(out.notna(), None)
 
 

@@ -171,7 +171,7 @@ def _resolve(raw: pd.DataFrame, spec: FileSpec, file_name: str) -> list[tuple[Co
         )
     if unknown and spec.unknown_columns == "reject":
         raise MappingError(
-            f"{len(unknown)} column(s) not in the centre profile: {', '.join(map(repr, unknown))}",
+            f"{len(unknown)} column(s) not expected in this export: {', '.join(map(repr, unknown))}",
             code="unknown_columns", file=file_name, column=unknown[0], value=", ".join(unknown),
             hint="remove the column from the export, or ask the study's data team to accept it for your "
                  "centre",

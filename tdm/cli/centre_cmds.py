@@ -95,7 +95,8 @@ def _print_dry_run(prepared, report: Path, limit: int = 50) -> None:
         for f in shown.head(limit).itertuples():
             line = "" if f.source_line is None or f.source_line != f.source_line else f"line {f.source_line}: "
             col = f" {f.column_name} = {f.value}" if f.column_name else ""
-            typer.echo(f"  {line}{f.severity}{col}: {f.message} [{f.rule}]")
+            expected = f" (expected: {f.expected})" if f.expected else ""
+            typer.echo(f"  {line}{f.severity}{col}: {f.message}{expected} [{f.rule}]")
             if f.fix:
                 typer.echo(f"      how to fix: {f.fix}")
         if len(shown) > limit:

@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 
 from schema.dictionary import ENTITIES
-from schema.models import record_label, record_parts
+from schema.models import record_label_sql
 from tdm.errors import QueryNotFound, QueryStateError, TdmError
 from tdm.warehouse.connection import open_writer, publish_snapshot
 from tdm.warehouse.connection import transaction as _transaction
@@ -364,14 +364,17 @@ def _close_superseded(con, file_id: int, name: str, kind: str | None, found: pd.
     if not len(live):
         return 0
     row = live[live["scope"] == ROW_SCOPE]
-    carried = _carried(con, file_id, found)
-    exact = _pair(row, "record").isin(_pair(carried, "record"))
-    # queries recorded before records existed (migration 0002) are about the patient's rows
-    loose = row["record"].isna() & _pair(row, None).isin(_pair(carried, None))
+    # carried by a finding of this file (another rule on the same record) ...
+    have = found[found["entity"].notna()]
+    by_finding = _pair(row, "record").isin(_pair(have, "record")) | \
+        (row["record"].isna() & _pair(row, None).isin(_pair(have, None)))
+    # ... or by a row it loaded (matched where the rows are: a large file's rows never leave DuckDB)
+    ids = set(row.loc[by_finding, "query_id"].astype("int64")) | _carried_by_rows(con, file_id, row[~by_finding])
     file_scope = live[(live["scope"] != ROW_SCOPE) & live["scope"].isin([f"file:{kind or ''}", "file:"])]
-    ids = pd.concat([row.loc[exact | loose, "query_id"], file_scope["query_id"]]).astype("int64")
-    if not len(ids):
+    ids |= set(file_scope["query_id"].astype("int64"))
+    if not ids:
         return 0
+    ids = pd.Series(sorted(ids), dtype="int64")
     states = known.set_index("query_id").loc[ids, "state"]
     con.register("_ids", pd.DataFrame({"query_id": ids.to_numpy()}))
     try:
@@ -384,16 +387,22 @@ def _close_superseded(con, file_id: int, name: str, kind: str | None, found: pd.
     return len(ids)
 
 
-def _carried(con, file_id: int, found: pd.DataFrame) -> pd.DataFrame:
-    """(entity, patient_id, record) of every row this file loaded or had a finding on."""
-    parts = [found.loc[found["entity"].notna(), ["entity", "patient_id", "record"]]]
-    for entity, e in ENTITIES.items():
-        cols = ["patient_id", *record_parts(entity)]
-        df = con.execute(f"SELECT DISTINCT {', '.join(cols)} FROM core.{e.table} WHERE file_id = ?", [file_id]).df()
-        if len(df):
-            parts.append(pd.DataFrame({"entity": entity, "patient_id": df["patient_id"].astype("object"),
-                                       "record": record_label(entity, df)}))
-    return pd.concat(parts, ignore_index=True)
+def _carried_by_rows(con, file_id: int, row: pd.DataFrame) -> set[int]:
+    """Ids of the row queries whose record (or, without a record, whose patient's rows of that entity)
+    this file loaded."""
+    out: set[int] = set()
+    for entity, qs in row.groupby("entity"):
+        e = ENTITIES[str(entity)]
+        con.register("_live", qs[["query_id", "patient_id", "record"]].astype({"query_id": "int64"}))
+        try:
+            hits = con.execute(
+                f"SELECT q.query_id FROM _live q WHERE EXISTS (SELECT 1 FROM core.{e.table} r WHERE r.file_id = ? "
+                f"AND r.patient_id = q.patient_id AND (q.record IS NULL OR {record_label_sql(str(entity), 'r')} "
+                "= q.record))", [file_id]).fetchall()
+        finally:
+            con.unregister("_live")
+        out |= {int(h[0]) for h in hits}
+    return out
 
 
 def _pair(df: pd.DataFrame, record: str | None) -> pd.MultiIndex:

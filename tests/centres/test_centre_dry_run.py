@@ -28,7 +28,7 @@ def _export(settings, tmp_path: Path, **cells) -> Path:
 def test_dry_run_reports_rule_findings_and_loads_nothing(warehouse, tmp_path, capsys):
     from tdm.cli import main
 
-    path = _export(warehouse, tmp_path, pcdai="", albumin_g_dl="38")
+    path = _export(warehouse, tmp_path, pcdai="", albumin_g_dl="38", diagnosis_date="2014-02-30")
     capsys.readouterr()
     assert main(["centres", "--file", str(path), "--centre", "smc", "--out", str(tmp_path / "dry"),
                  "--home", str(warehouse.home)]) == 0
@@ -36,7 +36,8 @@ def test_dry_run_reports_rule_findings_and_loads_nothing(warehouse, tmp_path, ca
     assert "would be: Loaded with rejected rows" in out
     assert "4 line(s) read: 3 would load" in out and "1 would be rejected" in out
     assert "line 2: error pcdai" in out and "[required]" in out            # a rule finding, not a parse problem
-    assert "warning albumin_g_dl = 38" in out                              # the value as typed, the analyte column
+    assert "line 2: error diagnosis_date = 2014-02-30" in out and "(expected: YYYY-MM-DD" in out
+    assert "error albumin_g_dl = 38: looks like g/L: 38 g/L = 3.8 g/dL" in out     # as typed, the analyte column
     report = next((tmp_path / "dry").glob("*.html")).read_text(encoding="utf-8")
     assert 'id="dry-run"' in report and "Would be: Loaded with rejected rows" in report
     con = duckdb.connect(str(warehouse.warehouse), read_only=True)

@@ -59,10 +59,12 @@ def test_review_confirm_is_scoped_to_one_validated_finding_and_revocable(warehou
     out = capsys.readouterr().out
     assert "confirmed query" in out and "esr_mm_h = 160" in out and "dm.kim" in out
 
-    # a later file: the same ESR is not reported again; albumin 38 (g/L typed into g/dL) is
-    r = _load_file(warehouse, _with_labs(f, 2, esr_mm_h=160.0, albumin_g_dl=38.0), "second.csv")
+    # a later file: the same ESR is not reported again; albumin 38 (g/L typed into g/dL) and another
+    # implausible value of the patient (WBC 60000) are
+    r = _load_file(warehouse, _with_labs(f, 2, esr_mm_h=160.0, albumin_g_dl=38.0, wbc_per_ul=60000.0), "second.csv")
     assert r.warnings_suppressed == 1
-    assert r.warnings[["patient_id", "column_name", "value"]].values.tolist() == [[pid, "albumin_g_dl", "38"]]
+    assert r.issues[["patient_id", "column_name", "value", "rule"]].values.tolist() == [
+        [pid, "albumin_g_dl", "38", "unit_mixup"], [pid, "wbc_per_ul", "60000", "lab_value_implausible"]]
 
     assert main(["review", "list", "--centre", "smc", "--home", home]) == 0
     listing = capsys.readouterr().out
@@ -71,8 +73,8 @@ def test_review_confirm_is_scoped_to_one_validated_finding_and_revocable(warehou
     assert main(["review", "revoke", "--centre", "smc", "--query", str(qid), "--reason", "lab re-ran it",
                  "--reviewer", "dm.kim", "--home", home]) == 0
     assert "open again" in capsys.readouterr().out
-    r = _load_file(warehouse, _with_labs(f, 2, esr_mm_h=160.0, albumin_g_dl=38.0), "third.csv")
-    assert sorted(r.warnings["column_name"]) == ["albumin_g_dl", "esr_mm_h"]       # reported again
+    r = _load_file(warehouse, _with_labs(f, 2, esr_mm_h=160.0), "third.csv")
+    assert r.warnings["column_name"].tolist() == ["esr_mm_h"]       # reported again
     assert main(["queries", "show", str(qid), "--home", home]) == 0
     history = capsys.readouterr().out
     assert "answered" in history and "revoked" in history and "lab re-ran it" in history
@@ -82,11 +84,11 @@ def test_queries_cli_answer_close_and_list(warehouse, capsys):
     from tdm.cli import main
 
     home = str(warehouse.home)
-    _load_file(warehouse, _with_labs(make_frames(2), 2, crp_mg_dl=80.0), "first.csv")
+    _load_file(warehouse, _with_labs(make_frames(2), 2, esr_mm_h=160.0), "first.csv")
     capsys.readouterr()
     assert main(["queries", "list", "--centre", "smc", "--home", home]) == 0
     out = capsys.readouterr().out
-    assert "crp_mg_dl" in out and "1 query" in out
+    assert "esr_mm_h" in out and "1 query" in out
     qid = int(out.split("\n")[3].split("│")[1].strip())
     assert main(["queries", "close", str(qid), "--reason", "ok", "--by", "coord", "--home", home]) == 2
     assert "only an answered query" in capsys.readouterr().err
@@ -138,3 +140,29 @@ def test_scorecard_completeness_and_rates():
     assert list(card.files_over_time["month"]) == ["2026-10", "2026-09"]
     html = render_scorecard_html(card)
     assert "<script" not in html and "paris_age" in html
+
+
+def test_scorecard_counts_open_queries_and_their_age():
+    now = dt.datetime(2026, 11, 30, 12, 0)
+    queries = pd.DataFrame({"state": ["open", "open", "open", "answered", "closed"],
+                            "answer": [None, None, None, "confirmed", "will_correct"],
+                            "opened_at": [now - dt.timedelta(days=d) for d in (2, 10, 40, 5, 60)]})
+    f = make_frames(2)
+    card = build_scorecard("smc", {k: f[k] for k in ("patient", "assessment", "elisa", "lab")},
+                           pd.DataFrame({"received_at": [now], "status": ["loaded"], "rows_read": [2], "rows_rejected": [0]}),
+                           pd.DataFrame(columns=["file_id", "source_line", "rule", "severity"]), queries, now=now)
+    q = card.queries
+    assert (q["open"], q["answered"], q["closed"]) == (3, 1, 1)
+    assert (q["oldest_open_days"], q["median_open_days"]) == (40.0, 10.0)
+    assert q["open_by_age"] == [("under a week", 1), ("1 to 4 weeks", 1), ("over 4 weeks", 1)]
+    assert card.totals["confirmed"] == 1
+    html = render_scorecard_html(card)
+    assert 'id="queries-open">3<' in html and "the oldest 40.0 days" in html and 'href="index.html"' in html
+
+
+def test_scorecard_command_reads_the_queries(warehouse, tmp_path):
+    from tdm.cli import main
+
+    _load_file(warehouse, _with_labs(make_frames(2), 2, esr_mm_h=160.0), "first.csv")
+    assert main(["scorecard", "--centre", "smc", "--out", str(tmp_path), "--home", str(warehouse.home)]) == 0
+    assert 'id="queries-open">1<' in (tmp_path / "scorecard-smc.html").read_text()

@@ -49,6 +49,13 @@ def test_a_trough_in_ng_ml_says_so():
     assert not (r.issues["rule"] == "range").any()
 
 
+def test_a_value_in_the_canonical_unit_typed_into_a_column_of_the_other_unit_says_so():
+    # albumin 4.2 (g/dL) in a g/L column is read as 0.42 g/dL: 0.42 x 10 = 4.2 is plausible
+    r = validate_file(_labs(make_frames(3), albumin_g_dl_2=0.42), None, ctx())
+    assert r.issues["message"].tolist() == [
+        "looks like a g/dL value written in a g/L column: 0.42 g/dL is 10 times too small; 4.2 g/dL is plausible"]
+
+
 def test_an_implausible_value_no_conversion_explains_stays_a_warning():
     r = validate_file(_labs(make_frames(3), albumin_g_dl_2=9.0), None, ctx())   # 0.9 g/dL or 900: no
     assert r.issues["rule"].tolist() == ["lab_value_implausible"] and r.rows_rejected == 0

@@ -18,11 +18,11 @@ from validators import validate_file
 T0 = dt.datetime(2026, 11, 2, 9, 0)
 
 
-def _frames(crp: float = 80.0, sex: str = "X"):
-    """Three patients; line 2 has CRP ``crp`` (implausible above 50 mg/dL), line 3 sex ``sex``."""
+def _frames(esr: float = 160.0, sex: str = "X"):
+    """Three patients; line 2 has ESR ``esr`` (implausible above 150 mm/h), line 3 sex ``sex``."""
     f = make_frames(3)
     lab = f["lab"].copy()
-    lab.loc[(lab["source_line"] == 2) & (lab["analyte"] == "crp_mg_dl"), "value"] = crp
+    lab.loc[(lab["source_line"] == 2) & (lab["analyte"] == "esr_mm_h"), "value"] = esr
     return set_cell({**f, "lab": lab}, "patient", 3, "sex", sex)
 
 
@@ -44,8 +44,8 @@ def test_a_query_from_finding_to_answer_to_reopening_to_acceptance(warehouse):
         f1, _ = _load(con, _frames(), "first.csv")
         crp = _one(con, rule="lab_value_implausible")
         sex = _one(con, rule="allowed_codes")
-        assert (crp.state, crp.severity, crp.column_name, crp.value) == ("open", "warning", "crp_mg_dl", "80")
-        assert crp.record.endswith(" crp_mg_dl") and crp.first_file_id == crp.last_file_id == f1
+        assert (crp.state, crp.severity, crp.column_name, crp.value) == ("open", "warning", "esr_mm_h", "160")
+        assert crp.record.endswith(" esr_mm_h") and crp.first_file_id == crp.last_file_id == f1
         assert (sex.state, sex.severity, sex.column_name, sex.value) == ("open", "error", "sex", "X")
 
         # an error cannot be confirmed (nothing was loaded); it can be promised a correction
@@ -53,9 +53,9 @@ def test_a_query_from_finding_to_answer_to_reopening_to_acceptance(warehouse):
             Q.answer_query(con, sex.query_id, answer="confirmed", reason="r", actor="dm.kim")
         Q.answer_query(con, sex.query_id, answer="will_correct", reason="typo, resending", actor="dm.kim",
                        now=T0 + dt.timedelta(hours=1))
-        a = Q.answer_query(con, crp.query_id, answer="confirmed", reason="true CRP 80 (sepsis), chart checked",
+        a = Q.answer_query(con, crp.query_id, answer="confirmed", reason="true ESR 160 (sepsis), chart checked",
                            actor="dm.kim", centre_id="smc", now=T0 + dt.timedelta(hours=1))
-        assert (a.state, a.answer, a.answered_value, a.answered_by) == ("answered", "confirmed", "80", "dm.kim")
+        assert (a.state, a.answer, a.answered_value, a.answered_by) == ("answered", "confirmed", "160", "dm.kim")
 
         # resubmission: sex corrected, CRP unchanged -> the confirmed warning is not reported again, its
         # query stays answered and moves to the new file; the error's query is closed by the correction
@@ -66,19 +66,19 @@ def test_a_query_from_finding_to_answer_to_reopening_to_acceptance(warehouse):
         assert (sex2.state, sex2.closed_reason, sex2.closed_by_file_id) == ("closed", "superseded", f2)
 
         # the confirmed value changes in a later file: the query reopens, the warning is reported
-        f3, r3 = _load(con, _frames(crp=95.0, sex="M"), "third.csv", T0 + dt.timedelta(days=2))
-        assert r3.warnings["value"].tolist() == ["95"]
+        f3, r3 = _load(con, _frames(esr=170.0, sex="M"), "third.csv", T0 + dt.timedelta(days=2))
+        assert r3.warnings["value"].tolist() == ["170"]
         crp3 = Q.get_query(con, crp.query_id)
-        assert (crp3.state, crp3.value, crp3.answer, crp3.last_file_id) == ("open", "95", None, f3)
+        assert (crp3.state, crp3.value, crp3.answer, crp3.last_file_id) == ("open", "170", None, f3)
         assert len(Q.list_queries(con, centre_id="smc")) == 2          # the same query, not a new one
 
         # the coordinator closes only answered queries
         with pytest.raises(QueryStateError, match="only an answered query"):
             Q.close_query(con, crp.query_id, reason="ok", actor="coordinator")
-        Q.answer_query(con, crp.query_id, answer="confirmed", reason="95 confirmed by the lab", actor="dm.kim")
+        Q.answer_query(con, crp.query_id, answer="confirmed", reason="170 confirmed by the lab", actor="dm.kim")
         c = Q.close_query(con, crp.query_id, reason="plausible in sepsis", actor="coordinator")
         assert (c.state, c.closed_reason) == ("closed", "accepted")
-        _load(con, _frames(crp=95.0, sex="M"), "fourth.csv", T0 + dt.timedelta(days=3))
+        _load(con, _frames(esr=170.0, sex="M"), "fourth.csv", T0 + dt.timedelta(days=3))
         assert Q.get_query(con, crp.query_id).state == "closed"       # accepted value: stays closed
 
         # revoking the acceptance reopens it
@@ -96,7 +96,7 @@ def test_a_query_from_finding_to_answer_to_reopening_to_acceptance(warehouse):
         ("closed", "answered", "closed", "coordinator"),
         ("revoked", "closed", "open", "coordinator"),
     ]
-    assert "80" in trail[2].reason and "95" in trail[2].reason and trail[2].file_id == f3
+    assert "160" in trail[2].reason and "170" in trail[2].reason and trail[2].file_id == f3
     assert "sepsis" in trail[1].reason and trail[1].event_at == T0 + dt.timedelta(hours=1)
 
 
@@ -106,7 +106,7 @@ def test_the_audit_trail_is_only_ever_appended_to(warehouse):
         before = con.execute("SELECT * FROM ingest.query_events ORDER BY event_id").fetchall()
         q = _one(con, rule="lab_value_implausible")
         Q.answer_query(con, q.query_id, answer="confirmed", reason="true value", actor="dm")
-        _load(con, _frames(crp=90.0, sex="M"), "second.csv")
+        _load(con, _frames(esr=165.0, sex="M"), "second.csv")
         Q.answer_query(con, q.query_id, answer="will_correct", reason="will fix", actor="dm")
         after = con.execute("SELECT * FROM ingest.query_events ORDER BY event_id").fetchall()
     assert after[:len(before)] == before and len(after) == len(before) + 4   # answered, reopened, closed, answered
@@ -176,3 +176,25 @@ def test_readers_use_the_snapshot(warehouse):
         assert Q.get_query(ro, qs[0].query_id).state == "answered"   # the snapshot was republished
     finally:
         ro.close()
+
+
+def test_a_record_is_spelled_the_same_in_python_and_in_duckdb():
+    import pandas as pd
+
+    from schema.models import record_label, record_label_sql
+
+    frames = {"lab": pd.DataFrame({"sample_date": pd.to_datetime(["2016-09-01", "2020-02-29"]),
+                                   "analyte": ["crp_mg_dl", "albumin_g_dl"]}),
+              "elisa": pd.DataFrame({"trough_sample_datetime": pd.to_datetime(["2016-09-01 09:30", "2017-01-02 00:00"])}),
+              "assessment": pd.DataFrame({"colonoscopy_date": pd.to_datetime(["2016-09-01", "2019-12-31"])})}
+    con = duckdb.connect()
+    try:
+        for entity, df in frames.items():
+            con.register("t", df)
+            sql = con.execute(f"SELECT {record_label_sql(entity, 't')} FROM t").fetchall()
+            con.unregister("t")
+            assert [r[0] for r in sql] == record_label(entity, df).tolist()
+    finally:
+        con.close()
+    assert record_label("lab", frames["lab"]).tolist() == ["2016-09-01 crp_mg_dl", "2020-02-29 albumin_g_dl"]
+    assert record_label("elisa", frames["elisa"]).tolist() == ["2016-09-01 09:30", "2017-01-02 00:00"]
