@@ -10,7 +10,7 @@ from starlette.routing import Route
 from tdm.reports import write_scorecard
 from tdm.status import collect_status
 from tdm.web.auth import checked_form, render, require, require_centre
-from tdm.web.data import centre_files, file_row
+from tdm.web.data import centre_files, file_row, query_summary
 from tdm.web.dropzone import UploadRefused, ingest_uploaded, receive_upload, too_large
 from tdm.web.security import Refused, safe_child
 
@@ -23,7 +23,9 @@ async def centres_overview(request: Request):
     settings = request.app.state.settings
     status = await run_in_threadpool(collect_status, settings)
     counts = {r["centre_id"]: r for r in status.files.to_dict("records")} if len(status.files) else {}
-    rows = [{"centre_id": c, **counts.get(c, {})} for c in request.app.state.centres()]
+    queries = {r["centre_id"]: r for r in await run_in_threadpool(query_summary, settings)}
+    rows = [{"centre_id": c, **counts.get(c, {}), "open_queries": queries.get(c, {}).get("open", 0),
+             "answered_queries": queries.get(c, {}).get("answered", 0)} for c in request.app.state.centres()]
     return render(request, "centres.html", centres=rows, last_publication=status.last_publication)
 
 
@@ -31,7 +33,9 @@ async def centre_page(request: Request):
     centre = request.path_params["centre"]
     require_centre(request, centre)
     files = await run_in_threadpool(centre_files, request.app.state.settings, centre)
-    return render(request, "centre.html", centre=centre, files=files,
+    summary = next((r for r in await run_in_threadpool(query_summary, request.app.state.settings)
+                    if r["centre_id"] == centre), {})
+    return render(request, "centre.html", centre=centre, files=files, open_queries=summary.get("open", 0),
                   max_upload_mb=request.app.state.max_upload >> 20)
 
 
@@ -109,8 +113,8 @@ async def upload(request: Request):
     committed = await run_in_threadpool(ingest_uploaded, settings, centre, path)
     if committed.file_id is not None:
         return RedirectResponse(f"/centres/{centre}/files/{committed.file_id}", status_code=303)
-    return render(request, "upload_failed.html", status=409 if committed.status == "not_found" else 500,
-                  centre=centre, committed=committed)
+    status = {"not_found": 409, "already_processed": 409, "not_ready": 503}.get(committed.status, 500)
+    return render(request, "upload_failed.html", status=status, centre=centre, committed=committed)
 
 
 routes = [

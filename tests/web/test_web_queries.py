@@ -124,3 +124,15 @@ def test_query_filters_and_unknown_ids(qhome):
     assert c.get("/centres/smc/queries/999999").status_code == 404
     f = qhome.files["smc"]["file_id"]
     assert c.get(f"/centres/smc/queries?state=all&file={f}").status_code == 200
+
+
+def test_open_query_counts_on_the_centre_pages(qhome):
+    import re
+
+    open_smc = len(_queries(qhome, centre_id="smc", states=["open"]))
+    page = _signed(qhome, "dm.smc").get("/centres/smc").text
+    assert f"{open_smc} open quer" in page
+    overview = _signed(qhome, "coord").get("/centres").text
+    row = re.search(r'<tr data-centre="smc">(.*?)</tr>', overview, re.S).group(1)
+    cells = re.findall(r'<td class="num">(\d+)</td>', row)
+    assert int(cells[-2]) == open_smc                     # the open-queries column
