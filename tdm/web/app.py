@@ -97,12 +97,15 @@ async def not_signed_in(request: Request, exc: NotSignedIn):
 
 
 CODE_STATUS = {"query_not_found": 404, "query_state": 409, "warehouse_busy": 503}
+# hints written for the CLI, said the web app's way
+WEB_HINTS = {"query_not_found": "open the query from your centre's list of queries",
+             "warehouse_busy": "a file is being loaded right now; try again in a minute"}
 
 
 async def refused(request: Request, exc: TdmError):
     status = getattr(exc, "status", None) or CODE_STATUS.get(exc.code) or (503 if exc.transient else 400)
     return render(request, "error.html", status=status, title=_TITLES.get(status, "Cannot do that"),
-                  message=exc.message, hint=exc.hint)
+                  message=exc.message, hint=WEB_HINTS.get(exc.code, exc.hint))
 
 
 async def http_error(request: Request, exc):
