@@ -53,7 +53,7 @@ class Query:
 
     query_id: int
     centre_id: str
-    scope: str
+    scope: str                  # "row", or "file:<kind>" (a whole-file finding, or one without a patient)
     entity: str | None
     patient_id: str | None
     record: str | None

@@ -72,7 +72,10 @@ def _findings(con, file_id: int, kind: str | None, confirmed: pd.DataFrame | Non
         df = pd.concat([df, confirmed.reindex(columns=cols)], ignore_index=True)
     df = df.astype({c: "object" for c in cols if c != "source_line"})
     df = df.where(df.notna(), None)
-    df["scope"] = df["entity"].map(lambda e: ROW_SCOPE).where(df["entity"].notna(), "file:" + (kind or ""))
+    # a finding without a patient (a whole-file one, or a line whose study number is missing) cannot be
+    # followed to a record: it is about the file kind, and the next file of that kind settles it
+    on_record = df["entity"].notna() & df["patient_id"].notna()
+    df["scope"] = pd.Series(ROW_SCOPE, index=df.index, dtype="object").where(on_record, "file:" + (kind or ""))
     df["source_line"] = pd.to_numeric(df["source_line"], errors="coerce").astype("Int64")
     return df.drop_duplicates(subset=list(IDENTITY), keep="first").reset_index(drop=True)
 
