@@ -19,6 +19,9 @@ from schema.models import record_label_sql
 from tdm.warehouse.queries import (ACCEPTED, ANSWERED, CLOSED, CONFIRMED, IDENTITY, OPEN, QUERY_COLUMNS, ROW_SCOPE,
                                    SUPERSEDED, SYSTEM_ACTOR, append_events, insert_frame, reopen_rows, stamp)
 
+# file kinds with one line per patient carrying all of the patient's records (the canonical template)
+WHOLE_PATIENT_KINDS = ("wide",)
+
 
 def sync_file(con: duckdb.DuckDBPyConnection, file_id: int, confirmed: pd.DataFrame | None = None, *,
               now: dt.datetime | None = None) -> dict[str, int]:
@@ -126,12 +129,16 @@ def _close_superseded(con, file_id: int, name: str, kind: str | None, found: pd.
     if not len(live):
         return 0
     row = live[live["scope"] == ROW_SCOPE]
+    # A wide export carries each patient's whole record on their line: a patient's query is settled
+    # by the patient's line even when the correction changed the record itself (a trough time).
+    whole = kind in WHOLE_PATIENT_KINDS
     # carried by a finding of this file (another rule on the same record) ...
     have = found[found["entity"].notna()]
     by_finding = _pair(row, "record").isin(_pair(have, "record")) | \
-        (row["record"].isna() & _pair(row, None).isin(_pair(have, None)))
+        ((row["record"].isna() | whole) & _pair(row, None).isin(_pair(have, None)))
     # ... or by a row it loaded (matched where the rows are: a large file's rows never leave DuckDB)
-    ids = set(row.loc[by_finding, "query_id"].astype("int64")) | _carried_by_rows(con, file_id, row[~by_finding])
+    ids = set(row.loc[by_finding, "query_id"].astype("int64")) | _carried_by_rows(con, file_id, row[~by_finding],
+                                                                                 whole)
     file_scope = live[(live["scope"] != ROW_SCOPE) & live["scope"].isin([f"file:{kind or ''}", "file:"])]
     ids |= set(file_scope["query_id"].astype("int64"))
     if not ids:
@@ -149,9 +156,9 @@ def _close_superseded(con, file_id: int, name: str, kind: str | None, found: pd.
     return len(ids)
 
 
-def _carried_by_rows(con, file_id: int, row: pd.DataFrame) -> set[int]:
-    """Ids of the row queries whose record (or, without a record, whose patient's rows of that entity)
-    this file loaded."""
+def _carried_by_rows(con, file_id: int, row: pd.DataFrame, whole: bool) -> set[int]:
+    """Ids of the row queries whose record (without a record, or with ``whole``: whose patient's rows
+    of that entity) this file loaded."""
     out: set[int] = set()
     for entity, qs in row.groupby("entity"):
         e = ENTITIES[str(entity)]
@@ -159,8 +166,8 @@ def _carried_by_rows(con, file_id: int, row: pd.DataFrame) -> set[int]:
         try:
             hits = con.execute(
                 f"SELECT q.query_id FROM _live q WHERE EXISTS (SELECT 1 FROM core.{e.table} r WHERE r.file_id = ? "
-                f"AND r.patient_id = q.patient_id AND (q.record IS NULL OR {record_label_sql(str(entity), 'r')} "
-                "= q.record))", [file_id]).fetchall()
+                f"AND r.patient_id = q.patient_id AND (? OR q.record IS NULL OR {record_label_sql(str(entity), 'r')} "
+                "= q.record))", [file_id, whole]).fetchall()
         finally:
             con.unregister("_live")
         out |= {int(h[0]) for h in hits}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pandas as pd
 import pytest
 
 from tdm.errors import QueryNotFound, QueryStateError, TdmError
@@ -211,3 +212,17 @@ def test_a_finding_without_a_patient_is_settled_by_the_next_file_of_its_kind(war
         f2, _ = _load(con, f, "second.csv")
         after = [Q.get_query(con, q.query_id) for q in qs]
     assert {(q.state, q.closed_reason, q.closed_by_file_id) for q in after} == {("closed", "superseded", f2)}
+
+
+def test_a_wide_resubmission_settles_a_query_whose_record_the_correction_changed(warehouse):
+    f = make_frames(3)
+    el = f["elisa"].copy()
+    late = el["source_line"] == 2
+    el.loc[late, "trough_sample_datetime"] = el.loc[late, "trough_sample_datetime"] + pd.Timedelta(days=2)
+    with open_writer(warehouse.warehouse) as con:
+        _load(con, {**f, "elisa": el}, "first.csv")
+        q = _one(con, rule="trough_after_infusion")
+        assert q.state == "open" and q.record is not None
+        f2, _ = _load(con, f, "second.csv")           # the sample time corrected: another record key
+        q2 = Q.get_query(con, q.query_id)
+    assert (q2.state, q2.closed_reason, q2.closed_by_file_id) == ("closed", "superseded", f2)
