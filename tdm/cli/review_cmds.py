@@ -24,13 +24,16 @@ def _known_centres(settings) -> list[str]:
 
 def _patient_ids(settings, patient: str) -> list[str]:
     """What ``--patient`` may mean: the pseudonym itself, or a study number (pseudonymised here)."""
+    import re
+
     import pandas as pd
 
-    from tdm.privacy import load_key, pseudonymise
+    from tdm.privacy import PSEUDONYM_HEX_CHARS, PSEUDONYM_PREFIX, load_key, pseudonymise
 
-    ids = [patient.strip()]
-    ids += [p for p in pseudonymise(pd.Series([patient]), load_key(settings)).dropna() if p not in ids]
-    return ids
+    given = patient.strip()
+    if re.fullmatch(f"{PSEUDONYM_PREFIX}[0-9a-f]{{{PSEUDONYM_HEX_CHARS}}}", given):
+        return [given]                    # a pseudonym as in the report: no key needed
+    return [given, *pseudonymise(pd.Series([given]), load_key(settings)).dropna()]
 
 
 def find_finding(con, settings, *, centre: str, patient: str, rule: str | None, column: str | None,

@@ -21,7 +21,7 @@ from schema.dictionary import ENTITIES, entity_columns
 from schema.tables import issues as issues_table
 from schema.tables import quarantine_rows
 from tdm.warehouse.connection import transaction as _transaction
-from tdm.warehouse.queries import sync_file
+from tdm.warehouse.query_sync import sync_file
 
 ISSUE_COLUMNS = [c.name for c in issues_table.columns if c.name != "file_id"]
 QUARANTINE_COLUMNS = [c.name for c in quarantine_rows.columns if c.name != "file_id"]

@@ -9,8 +9,8 @@ A query is one finding (centre, patient, record, rule, column) and lives in ``in
               coordinator ``accepted`` the answer
 
 Every change is a row of ``ingest.query_events`` (who, when, old and new state, reason, file),
-which is only ever appended to.  :func:`sync_file` is what a newly loaded (or rejected) file does
-to the queries, inside the loader's transaction; the other writers (:func:`answer_query`,
+which is only ever appended to.  ``query_sync.sync_file`` is what a newly loaded (or rejected) file does
+to the queries, inside the loader's transaction (:mod:`tdm.warehouse.query_sync`); the writers here (:func:`answer_query`,
 :func:`close_query`, :func:`reopen_query`) each run in their own transaction on a writer
 connection, readers take any connection (the read-only snapshot for pages and listings).
 
@@ -29,8 +29,6 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from schema.dictionary import ENTITIES
-from schema.models import record_label_sql
 from tdm.errors import QueryNotFound, QueryStateError, TdmError
 from tdm.warehouse.connection import open_writer, publish_snapshot
 from tdm.warehouse.connection import transaction as _transaction
@@ -55,7 +53,7 @@ class Query:
 
     query_id: int
     centre_id: str
-    scope: str
+    scope: str                  # "row", or "file:<kind>" (a whole-file finding, or one without a patient)
     entity: str | None
     patient_id: str | None
     record: str | None
@@ -100,7 +98,7 @@ class QueryEvent:
     file_id: int | None
 
 
-_QUERY_COLUMNS = [f.name for f in fields(Query)]
+QUERY_COLUMNS = [f.name for f in fields(Query)]
 _EVENT_COLUMNS = [f.name for f in fields(QueryEvent)]
 
 
@@ -135,7 +133,7 @@ def list_queries(con: duckdb.DuckDBPyConnection, *, centre_id: str | None = None
         _check_states(states)
         where.append(f"state IN ({', '.join('?' * len(states))})")
         params += states
-    sql = f"SELECT {', '.join(_QUERY_COLUMNS)} FROM ingest.queries"
+    sql = f"SELECT {', '.join(QUERY_COLUMNS)} FROM ingest.queries"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY CASE state WHEN 'open' THEN 0 WHEN 'answered' THEN 1 ELSE 2 END, opened_at, query_id"
@@ -145,7 +143,7 @@ def list_queries(con: duckdb.DuckDBPyConnection, *, centre_id: str | None = None
 def get_query(con: duckdb.DuckDBPyConnection, query_id: int, *, centre_id: str | None = None) -> Query:
     """The query ``query_id``; with ``centre_id``, only if it is that centre's (else QueryNotFound,
     so a centre cannot tell another centre's query from a missing one)."""
-    row = con.execute(f"SELECT {', '.join(_QUERY_COLUMNS)} FROM ingest.queries WHERE query_id = ?",
+    row = con.execute(f"SELECT {', '.join(QUERY_COLUMNS)} FROM ingest.queries WHERE query_id = ?",
                       [int(query_id)]).fetchone()
     if row is None or (centre_id is not None and row[1] != centre_id):
         where = f" of centre '{centre_id}'" if centre_id else ""
@@ -217,7 +215,7 @@ def answer_query(con: duckdb.DuckDBPyConnection, query_id: int, *, answer: Answe
         raise QueryStateError(
             f"query {q.query_id} is an {q.severity.replace('_', ' ')}: the line was not loaded, so there is no value "
             "to confirm", value=q.query_id, hint="answer 'will_correct' and send a corrected file")
-    now = _now(now)
+    now = stamp(now)
     with _transaction(con):
         con.execute("UPDATE ingest.queries SET state = ?, answer = ?, answer_reason = ?, answered_value = ?, "
                     "answered_by = ?, answered_at = ?, updated_at = ? WHERE query_id = ?",
@@ -236,7 +234,7 @@ def close_query(con: duckdb.DuckDBPyConnection, query_id: int, *, reason: str, a
     if q.state != ANSWERED:
         raise QueryStateError(f"query {q.query_id} is {q.state}; only an answered query can be closed",
                               value=q.query_id, hint="wait for the centre's answer, or a corrected file")
-    now = _now(now)
+    now = stamp(now)
     with _transaction(con):
         con.execute("UPDATE ingest.queries SET state = ?, closed_reason = ?, updated_at = ? WHERE query_id = ?",
                     [CLOSED, ACCEPTED, now, q.query_id])
@@ -253,166 +251,15 @@ def reopen_query(con: duckdb.DuckDBPyConnection, query_id: int, *, reason: str, 
     if q.state == OPEN or q.closed_reason == SUPERSEDED:
         why = "already open" if q.state == OPEN else "closed by a corrected file"
         raise QueryStateError(f"query {q.query_id} is {why}; there is no answer to revoke", value=q.query_id)
-    now = _now(now)
+    now = stamp(now)
     with _transaction(con):
-        _reopen(con, [q.query_id], now)
+        reopen_rows(con, [q.query_id], now)
         _event(con, q.query_id, now, actor, "revoked", q.state, OPEN, reason)
     return get_query(con, q.query_id)
 
 
-# --------------------------------------------------------------------------- a file's effect (loader)
-def sync_file(con: duckdb.DuckDBPyConnection, file_id: int, confirmed: pd.DataFrame | None = None, *,
-              now: dt.datetime | None = None) -> dict[str, int]:
-    """Bring the queries up to date with file ``file_id`` (its ``ingest.files`` row, loaded rows and
-    ``ingest.issues`` already written), inside the caller's transaction.
-
-    ``confirmed``: the warnings validation left out because they were confirmed (same value).
-    New findings open queries; findings seen again keep theirs (reopened if closed, or if a confirmed
-    value changed); queries about a record this file carried without the finding are closed as
-    superseded.  Returns counts of ``opened``, ``reopened``, ``closed``."""
-    meta = con.execute("SELECT centre_id, file_kind, file_name, status FROM ingest.files WHERE file_id = ?",
-                       [file_id]).fetchone()
-    if meta is None or meta[3] == "duplicate":
-        return {"opened": 0, "reopened": 0, "closed": 0}
-    centre_id, kind, name = meta[0], meta[1], meta[2]
-    now = _now(now)
-    found = _findings(con, file_id, kind, confirmed)
-    known = con.execute(f"SELECT {', '.join(_QUERY_COLUMNS)} FROM ingest.queries WHERE centre_id = ?",
-                        [centre_id]).df()
-    found["_k"], known["_k"] = _keys(found), _keys(known)
-    m = found.merge(known[["_k", "query_id", "state", "answer", "answered_value", "closed_reason"]],
-                    on="_k", how="left")
-    new = m[m["query_id"].isna()]
-    seen = m[m["query_id"].notna()].copy()
-    seen["query_id"] = seen["query_id"].astype("int64")
-    # seen again: a confirmed value that is the same stays as it is; anything else closed, or a
-    # confirmed value that changed, reopens
-    same_confirmed = (seen["answer"] == CONFIRMED) & (seen["value"].astype("object") == seen["answered_value"])
-    reopen = ((seen["state"] == CLOSED) & ~(same_confirmed & (seen["closed_reason"] == ACCEPTED))) | \
-             ((seen["state"] == ANSWERED) & (seen["answer"] == CONFIRMED) & ~same_confirmed)
-    _insert_new(con, new, centre_id, file_id, name, now)
-    _update_seen(con, seen, file_id, now)
-    if reopen.any():
-        r = seen[reopen]
-        _reopen(con, r["query_id"].tolist(), now)
-        changed = (r["answer"] == CONFIRMED) & (r["value"].astype("object") != r["answered_value"])
-        text = pd.Series(f"found again in file {file_id} ({name})", index=r.index)
-        text = text.where(~changed, "the confirmed value " + r["answered_value"].astype("str") + " is now "
-                          + r["value"].astype("str") + f" in file {file_id} ({name})")
-        _events(con, r["query_id"], now, SYSTEM_ACTOR, "reopened", r["state"], OPEN, text, file_id)
-    closed = _close_superseded(con, file_id, name, kind, found, known, now)
-    return {"opened": len(new), "reopened": int(reopen.sum()), "closed": closed}
-
-
-def _findings(con, file_id: int, kind: str | None, confirmed: pd.DataFrame | None) -> pd.DataFrame:
-    cols = ["entity", "patient_id", "record", "rule", "column_name", "severity", "value", "message", "expected",
-            "fix", "source_line"]
-    df = con.execute(f"SELECT {', '.join(cols)} FROM ingest.issues WHERE file_id = ? "
-                     "ORDER BY source_line NULLS FIRST", [file_id]).df()
-    if confirmed is not None and len(confirmed):
-        df = pd.concat([df, confirmed.reindex(columns=cols)], ignore_index=True)
-    df = df.astype({c: "object" for c in cols if c != "source_line"})
-    df = df.where(df.notna(), None)
-    df["scope"] = df["entity"].map(lambda e: ROW_SCOPE).where(df["entity"].notna(), "file:" + (kind or ""))
-    df["source_line"] = pd.to_numeric(df["source_line"], errors="coerce").astype("Int64")
-    return df.drop_duplicates(subset=list(IDENTITY), keep="first").reset_index(drop=True)
-
-
-def _keys(df: pd.DataFrame) -> pd.Series:
-    if not len(df):
-        return pd.Series([], dtype="str", index=df.index)
-    parts = [df[c].astype("object").where(df[c].notna(), "\x00").astype("str") for c in IDENTITY]
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + "\x1f" + p
-    return out
-
-
-def _insert_new(con, new: pd.DataFrame, centre_id: str, file_id: int, name: str, now: dt.datetime) -> None:
-    if not len(new):
-        return
-    ids = [r[0] for r in con.execute("SELECT nextval('ingest.query_id_seq') FROM range(?)", [len(new)]).fetchall()]
-    rows = new.assign(query_id=ids, centre_id=centre_id, first_file_id=file_id, last_file_id=file_id, state=OPEN,
-                      opened_at=now, updated_at=now)
-    cols = ["query_id", "centre_id", "scope", "entity", "patient_id", "record", "rule", "column_name", "severity",
-            "value", "message", "expected", "fix", "first_file_id", "last_file_id", "source_line", "state",
-            "opened_at", "updated_at"]
-    _insert_frame(con, "ingest.queries", rows[cols])
-    where = pd.Series(f"found in file {file_id} ({name})", index=rows.index)
-    line = rows["source_line"]
-    where = where.where(line.isna(), where + ", line " + line.astype("str"))
-    _events(con, rows["query_id"], now, SYSTEM_ACTOR, "opened", None, OPEN, where, file_id)
-
-
-def _update_seen(con, seen: pd.DataFrame, file_id: int, now: dt.datetime) -> None:
-    if not len(seen):
-        return
-    cols = ["query_id", "severity", "value", "message", "expected", "fix", "source_line"]
-    con.register("_seen", seen[cols])
-    try:
-        con.execute("UPDATE ingest.queries q SET last_file_id = ?, updated_at = ?, severity = s.severity, "
-                    "value = s.value, message = s.message, expected = s.expected, fix = s.fix, "
-                    "source_line = s.source_line FROM _seen s WHERE q.query_id = s.query_id", [file_id, now]).fetchall()
-    finally:
-        con.unregister("_seen")
-
-
-def _close_superseded(con, file_id: int, name: str, kind: str | None, found: pd.DataFrame,
-                      known: pd.DataFrame, now: dt.datetime) -> int:
-    """Close the open or answered queries this file answers by carrying their record without them."""
-    live = known[known["state"].isin([OPEN, ANSWERED]) & ~known["_k"].isin(found["_k"])]
-    if not len(live):
-        return 0
-    row = live[live["scope"] == ROW_SCOPE]
-    # carried by a finding of this file (another rule on the same record) ...
-    have = found[found["entity"].notna()]
-    by_finding = _pair(row, "record").isin(_pair(have, "record")) | \
-        (row["record"].isna() & _pair(row, None).isin(_pair(have, None)))
-    # ... or by a row it loaded (matched where the rows are: a large file's rows never leave DuckDB)
-    ids = set(row.loc[by_finding, "query_id"].astype("int64")) | _carried_by_rows(con, file_id, row[~by_finding])
-    file_scope = live[(live["scope"] != ROW_SCOPE) & live["scope"].isin([f"file:{kind or ''}", "file:"])]
-    ids |= set(file_scope["query_id"].astype("int64"))
-    if not ids:
-        return 0
-    ids = pd.Series(sorted(ids), dtype="int64")
-    states = known.set_index("query_id").loc[ids, "state"]
-    con.register("_ids", pd.DataFrame({"query_id": ids.to_numpy()}))
-    try:
-        con.execute("UPDATE ingest.queries SET state = ?, closed_reason = ?, closed_by_file_id = ?, updated_at = ? "
-                    "WHERE query_id IN (SELECT query_id FROM _ids)", [CLOSED, SUPERSEDED, file_id, now]).fetchall()
-    finally:
-        con.unregister("_ids")
-    _events(con, ids, now, SYSTEM_ACTOR, "closed", states.to_numpy(), CLOSED,
-            f"superseded: file {file_id} ({name}) carried the record without this finding", file_id)
-    return len(ids)
-
-
-def _carried_by_rows(con, file_id: int, row: pd.DataFrame) -> set[int]:
-    """Ids of the row queries whose record (or, without a record, whose patient's rows of that entity)
-    this file loaded."""
-    out: set[int] = set()
-    for entity, qs in row.groupby("entity"):
-        e = ENTITIES[str(entity)]
-        con.register("_live", qs[["query_id", "patient_id", "record"]].astype({"query_id": "int64"}))
-        try:
-            hits = con.execute(
-                f"SELECT q.query_id FROM _live q WHERE EXISTS (SELECT 1 FROM core.{e.table} r WHERE r.file_id = ? "
-                f"AND r.patient_id = q.patient_id AND (q.record IS NULL OR {record_label_sql(str(entity), 'r')} "
-                "= q.record))", [file_id]).fetchall()
-        finally:
-            con.unregister("_live")
-        out |= {int(h[0]) for h in hits}
-    return out
-
-
-def _pair(df: pd.DataFrame, record: str | None) -> pd.MultiIndex:
-    cols = ["entity", "patient_id"] + ([record] if record else [])
-    return pd.MultiIndex.from_arrays([df[c].astype("object").where(df[c].notna(), "\x00").astype("str")
-                                      for c in cols])
-
-
 # ------------------------------------------------------------------------------------------ helpers
-def _reopen(con, ids: list[int], now: dt.datetime) -> None:
+def reopen_rows(con, ids: list[int], now: dt.datetime) -> None:
     con.register("_ids", pd.DataFrame({"query_id": pd.Series(ids, dtype="int64")}))
     try:
         con.execute("UPDATE ingest.queries SET state = ?, answer = NULL, answer_reason = NULL, answered_value = NULL, "
@@ -424,11 +271,12 @@ def _reopen(con, ids: list[int], now: dt.datetime) -> None:
 
 
 def _event(con, query_id: int, at, actor, action, old_state, new_state, reason, file_id=None) -> None:
-    _events(con, pd.Series([query_id]), at, actor, action, [old_state], new_state, reason, file_id)
+    append_events(con, pd.Series([query_id]), at, actor, action, [old_state], new_state, reason, file_id)
 
 
-def _events(con, ids, at, actor, action, old_state, new_state, reason, file_id) -> None:
-    """Append audit rows (the only statement ever run on ``ingest.query_events``)."""
+def append_events(con, ids, at, actor, action, old_state, new_state, reason, file_id) -> None:
+    """Append audit rows: the only statement ever run on ``ingest.query_events`` (here and by
+    :mod:`tdm.warehouse.query_sync`)."""
     ids = pd.Series(ids).astype("int64").to_numpy()
     frame = pd.DataFrame({"query_id": ids, "event_at": at, "actor": actor, "action": action,
                           "old_state": pd.Series(old_state if not isinstance(old_state, str) and old_state is not None
@@ -436,10 +284,10 @@ def _events(con, ids, at, actor, action, old_state, new_state, reason, file_id) 
                           "new_state": new_state,
                           "reason": pd.Series(reason).to_numpy() if not isinstance(reason, str) else reason,
                           "file_id": pd.Series([file_id] * len(ids), dtype="Int64").to_numpy()})
-    _insert_frame(con, "ingest.query_events", frame)
+    insert_frame(con, "ingest.query_events", frame)
 
 
-def _insert_frame(con, table: str, frame: pd.DataFrame) -> None:
+def insert_frame(con, table: str, frame: pd.DataFrame) -> None:
     con.register("_rows", frame)
     try:
         cols = ", ".join(frame.columns)
@@ -461,10 +309,12 @@ def _check_states(states: Sequence[str]) -> None:
                               hint=f"use one of: {', '.join(STATES)}")
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
+def stamp(now: dt.datetime | None) -> dt.datetime:
     return (now or dt.datetime.now()).replace(microsecond=0)
 
 
 __all__ = ["Query", "QueryEvent", "STATES", "ANSWERS", "OPEN", "ANSWERED", "CLOSED", "CONFIRMED", "WILL_CORRECT",
            "SUPERSEDED", "ACCEPTED", "list_queries", "get_query", "audit_trail", "open_query_summary",
-           "confirmed_findings", "write_session", "answer_query", "close_query", "reopen_query", "sync_file"]
+           "confirmed_findings", "write_session", "answer_query", "close_query", "reopen_query",
+           "IDENTITY", "ROW_SCOPE", "SYSTEM_ACTOR", "QUERY_COLUMNS", "append_events", "insert_frame", "reopen_rows",
+           "stamp"]

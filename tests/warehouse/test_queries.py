@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pandas as pd
 import pytest
 
 from tdm.errors import QueryNotFound, QueryStateError, TdmError
@@ -198,3 +199,30 @@ def test_a_record_is_spelled_the_same_in_python_and_in_duckdb():
         con.close()
     assert record_label("lab", frames["lab"]).tolist() == ["2016-09-01 crp_mg_dl", "2020-02-29 albumin_g_dl"]
     assert record_label("elisa", frames["elisa"]).tolist() == ["2016-09-01 09:30", "2017-01-02 00:00"]
+
+
+def test_a_finding_without_a_patient_is_settled_by_the_next_file_of_its_kind(warehouse):
+    f = make_frames(3)
+    broken = {k: v.assign(patient_id=v["patient_id"].where(v["source_line"] != 3, None)) for k, v in f.items()}
+    with open_writer(warehouse.warehouse) as con:
+        f1, r1 = _load(con, broken, "first.csv")
+        assert r1.rows_rejected == 1
+        qs = Q.list_queries(con, centre_id="smc", file_id=f1)
+        assert qs and {q.scope for q in qs} == {"file:wide"} and {q.patient_id for q in qs} == {None}
+        f2, _ = _load(con, f, "second.csv")
+        after = [Q.get_query(con, q.query_id) for q in qs]
+    assert {(q.state, q.closed_reason, q.closed_by_file_id) for q in after} == {("closed", "superseded", f2)}
+
+
+def test_a_wide_resubmission_settles_a_query_whose_record_the_correction_changed(warehouse):
+    f = make_frames(3)
+    el = f["elisa"].copy()
+    late = el["source_line"] == 2
+    el.loc[late, "trough_sample_datetime"] = el.loc[late, "trough_sample_datetime"] + pd.Timedelta(days=2)
+    with open_writer(warehouse.warehouse) as con:
+        _load(con, {**f, "elisa": el}, "first.csv")
+        q = _one(con, rule="trough_after_infusion")
+        assert q.state == "open" and q.record is not None
+        f2, _ = _load(con, f, "second.csv")           # the sample time corrected: another record key
+        q2 = Q.get_query(con, q.query_id)
+    assert (q2.state, q2.closed_reason, q2.closed_by_file_id) == ("closed", "superseded", f2)

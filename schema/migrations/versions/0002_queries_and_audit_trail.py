@@ -83,7 +83,8 @@ def _schema() -> None:
 _BACKFILL_QUERIES = """
 CREATE TEMP TABLE _found AS
 SELECT f.centre_id,
-       CASE WHEN i.entity IS NULL THEN 'file:' || coalesce(f.file_kind, '') ELSE 'row' END AS scope,
+       CASE WHEN i.entity IS NULL OR i.patient_id IS NULL THEN 'file:' || coalesce(f.file_kind, '')
+            ELSE 'row' END AS scope,
        i.entity, i.patient_id, i.rule, i.column_name, i.severity, i.value, i.message, i.expected, i.fix,
        i.file_id, i.source_line, coalesce(f.processed_at, f.received_at) AS found_at, f.file_kind
 FROM ingest.issues i JOIN ingest.files f USING (file_id)
