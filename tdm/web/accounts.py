@@ -38,9 +38,7 @@ LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 12
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
-_HASHER = PasswordHasher()
-# Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+_HASHER = PasswordHasher()       # argon2id with RFC 9106's low-memory profile (argon2-cffi's defaults)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -101,8 +99,12 @@ def _digest(token: str) -> str:
 class AccountStore:
     """The accounts database of one home (opened per call: short connections, safe across threads)."""
 
-    def __init__(self, path: Path, *, idle_minutes: int = IDLE_MINUTES, max_hours: int = MAX_HOURS):
+    def __init__(self, path: Path, *, idle_minutes: int = IDLE_MINUTES, max_hours: int = MAX_HOURS,
+                 hasher: PasswordHasher = _HASHER):
         self.path = Path(path)
+        self.hasher = hasher
+        # verified against when the user does not exist, so a wrong name costs as long as a wrong password
+        self._dummy_hash = hasher.hash(secrets.token_hex(16))
         self.idle = dt.timedelta(minutes=idle_minutes)
         self.max_age = dt.timedelta(hours=max_hours)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +143,7 @@ class AccountStore:
             with self._db() as db:
                 db.execute("INSERT INTO users (username, role, centre_id, password_hash, created_at) "
                            "VALUES (?, ?, ?, ?, ?)",
-                           [username, role, centre_id or None, _HASHER.hash(password), _now().isoformat()])
+                           [username, role, centre_id or None, self.hasher.hash(password), _now().isoformat()])
         except sqlite3.IntegrityError as exc:
             raise AccountError(f"user {username!r} already exists", code="user_exists", value=username,
                                hint="choose another name, or reset the password with 'tdm users passwd'") from exc
@@ -168,7 +170,7 @@ class AccountStore:
         self.get_user(username)
         with self._db() as db:
             db.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL "
-                       "WHERE username = ?", [_HASHER.hash(password), username])
+                       "WHERE username = ?", [self.hasher.hash(password), username])
             db.execute("DELETE FROM sessions WHERE username = ?", [username])
 
     def set_disabled(self, username: str, disabled: bool) -> None:
@@ -187,9 +189,9 @@ class AccountStore:
         now = _now()
         with self._db() as db:
             row = db.execute("SELECT * FROM users WHERE username = ?", [username]).fetchone()
-            stored = row["password_hash"] if row is not None else _DUMMY_HASH
+            stored = row["password_hash"] if row is not None else self._dummy_hash
             try:
-                ok = _HASHER.verify(stored, password)
+                ok = self.hasher.verify(stored, password)
             except (VerificationError, InvalidHashError):
                 ok = False
             if row is None:
@@ -203,9 +205,9 @@ class AccountStore:
                     db.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
                                [0 if failures >= MAX_FAILURES else failures, until, username])
                 return None
-            if _HASHER.check_needs_rehash(stored):
+            if self.hasher.check_needs_rehash(stored):
                 db.execute("UPDATE users SET password_hash = ? WHERE username = ?",
-                           [_HASHER.hash(password), username])
+                           [self.hasher.hash(password), username])
             db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?", [username])
         return self.get_user(username)
 

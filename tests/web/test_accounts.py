@@ -14,9 +14,12 @@ from tdm.web.accounts import AccountError, AccountStore
 PW = "correct horse battery staple"
 
 
+CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)   # argon2id, fast for the tests
+
+
 @pytest.fixture
 def store(tmp_path):
-    return AccountStore(tmp_path / "web" / "accounts.sqlite")
+    return AccountStore(tmp_path / "web" / "accounts.sqlite", hasher=CHEAP)
 
 
 @pytest.fixture
@@ -27,14 +30,24 @@ def clock(monkeypatch):
     return now
 
 
-def test_passwords_are_stored_as_argon2id_hashes_only(store, tmp_path):
+def test_passwords_are_stored_as_argon2id_hashes_only(tmp_path):
+    store = AccountStore(tmp_path / "web" / "accounts.sqlite")         # the production parameters
     store.add_user("dm.smc", PW, "data_manager", "smc", ["smc", "sch"])
     with sqlite3.connect(tmp_path / "web" / "accounts.sqlite") as db:
         (stored,) = db.execute("SELECT password_hash FROM users").fetchone()
         raw = db.execute("SELECT group_concat(quote(username) || password_hash) FROM users").fetchone()[0]
-    assert stored.startswith("$argon2id$") and PW not in raw
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and PW not in raw   # RFC 9106 low-memory
     assert PasswordHasher().verify(stored, PW)            # an independent verifier accepts it
     assert (tmp_path / "web" / "accounts.sqlite").stat().st_mode & 0o077 == 0
+
+
+def test_a_hash_with_older_parameters_is_upgraded_at_sign_in(store, tmp_path):
+    store.add_user("coord", PW, "coordinator")
+    current = AccountStore(store.path)                                   # default (stronger) parameters
+    assert current.authenticate("coord", PW) is not None
+    with sqlite3.connect(store.path) as db:
+        (stored,) = db.execute("SELECT password_hash FROM users").fetchone()
+    assert "m=65536,t=3" in stored and current.authenticate("coord", PW) is not None
 
 
 def test_authenticate(store):
