@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from schema.dictionary import ANALYTES, BY_ENTITY, Variable
+from schema.dictionary import ANALYTES, BY_ENTITY, ENTITIES, Variable, variable
 
 PANDAS_DTYPES = {
     "str": "str",
@@ -109,4 +109,50 @@ def entity_model_as_of(entity: str, today: dt.date | None) -> pa.DataFrameSchema
     return pa.DataFrameSchema(columns, checks=checks, name=entity, strict=False, coerce=True)
 
 
-__all__ = ["PANDAS_DTYPES", "SOURCE_LINE", "empty_frame", "entity_model", "entity_model_as_of"]
+def record_parts(entity: str) -> list[str]:
+    """The entity key without centre and patient: what tells one record of a patient from another."""
+    return [k for k in ENTITIES[entity].key if k not in ("centre_id", "patient_id")]
+
+
+def record_label(entity: str, frame: pd.DataFrame) -> pd.Series:
+    """Each row's record (its key beyond centre and patient) as text, e.g. ``2024-03-01 albumin_g_dl``.
+
+    The one spelling of a record: a validation finding and a warehouse row of the same record get the
+    same label, which is how a query follows a record across resubmissions.  Dates are ``YYYY-MM-DD``,
+    date-times ``YYYY-MM-DD HH:MM``; None when a key part is missing, and for patients (whose key is
+    the patient itself)."""
+    parts = record_parts(entity)
+    if not parts or not len(frame):
+        return pd.Series([None] * len(frame), index=frame.index, dtype="object")
+    out, missing = None, None
+    for name in parts:
+        col = frame[name]
+        if variable(entity, name).dtype in ("date", "datetime"):
+            when = pd.to_datetime(col, errors="coerce")
+            fmt = "%Y-%m-%d %H:%M" if variable(entity, name).dtype == "datetime" else "%Y-%m-%d"
+            text = when.dt.strftime(fmt).astype("object")
+        else:
+            text = col.astype("object")
+        gone = text.isna()
+        text = text.astype("str")
+        out = text if out is None else out + " " + text
+        missing = gone if missing is None else missing | gone
+    return out.astype("object").where(~missing, None)
+
+
+def record_label_sql(entity: str, alias: str) -> str:
+    """:func:`record_label` as a DuckDB expression over the table aliased ``alias`` (so a query's
+    record is matched where the rows are; tests/warehouse/test_queries.py checks both agree)."""
+    parts = []
+    for name in record_parts(entity):
+        dtype = variable(entity, name).dtype
+        if dtype in ("date", "datetime"):
+            fmt = "%Y-%m-%d %H:%M" if dtype == "datetime" else "%Y-%m-%d"
+            parts.append(f"strftime({alias}.{name}, '{fmt}')")
+        else:
+            parts.append(f"CAST({alias}.{name} AS VARCHAR)")
+    return " || ' ' || ".join(parts) if parts else "NULL"
+
+
+__all__ = ["PANDAS_DTYPES", "SOURCE_LINE", "empty_frame", "entity_model", "entity_model_as_of",
+           "record_parts", "record_label", "record_label_sql"]

@@ -2,7 +2,8 @@
 
 Schemas:
 
-``ingest``      files received (lineage), validation issues, warning reviews
+``ingest``      files received (lineage), validation issues, queries (data clarification) and their
+                audit trail; ``reviews`` is the legacy confirmation table (kept, no longer written)
 ``core``        harmonised rows, one table per entity, each row with its file and line
 ``quarantine``  rejected rows with their original values and reasons
 ``published``   versioned analysis publications
@@ -32,6 +33,8 @@ SQL_TYPES = {
 }
 
 file_id_seq = sa.Sequence("file_id_seq", schema="ingest")
+query_id_seq = sa.Sequence("query_id_seq", schema="ingest")
+query_event_id_seq = sa.Sequence("query_event_id_seq", schema="ingest")
 
 # Lineage carried by every harmonised row.
 LINEAGE_COLUMNS = ("file_id", "source_line", "is_current", "superseded_by_file_id", "warnings")
@@ -120,8 +123,61 @@ issues = sa.Table(
     sa.Column("message", sa.String, nullable=False),
     sa.Column("expected", sa.String),
     sa.Column("fix", sa.String),
+    sa.Column("record", sa.String, comment="the record beyond the patient (its key: a date, a date and analyte)"),
     schema="ingest",
     comment="Every validation finding, with where it was found and how to fix it.",
+)
+
+queries = sa.Table(
+    "queries",
+    metadata,
+    sa.Column("query_id", sa.BigInteger, query_id_seq, server_default=query_id_seq.next_value(), primary_key=True),
+    sa.Column("centre_id", sa.String, nullable=False),
+    sa.Column("scope", sa.String, nullable=False,
+              comment="'row' (a finding on a record) or the file kind of a whole-file finding ('file:wide'...)"),
+    sa.Column("entity", sa.String),
+    sa.Column("patient_id", sa.String),
+    sa.Column("record", sa.String, comment="the record beyond the patient (a date, a date and analyte)"),
+    sa.Column("rule", sa.String, nullable=False),
+    sa.Column("column_name", sa.String),
+    sa.Column("severity", sa.String, nullable=False, comment="error | warning | file_error"),
+    sa.Column("value", sa.String, comment="the value as found in the latest file that had the finding"),
+    sa.Column("message", sa.String, nullable=False),
+    sa.Column("expected", sa.String),
+    sa.Column("fix", sa.String),
+    sa.Column("first_file_id", sa.BigInteger, nullable=False),
+    sa.Column("last_file_id", sa.BigInteger, nullable=False, comment="latest file with the finding"),
+    sa.Column("source_line", sa.Integer, comment="line in the latest file with the finding"),
+    sa.Column("state", sa.String, nullable=False, comment="open | answered | closed"),
+    sa.Column("answer", sa.String, comment="confirmed | will_correct (set while answered, kept when closed)"),
+    sa.Column("answer_reason", sa.String),
+    sa.Column("answered_value", sa.String, comment="the value a data manager confirmed as true"),
+    sa.Column("answered_by", sa.String),
+    sa.Column("answered_at", sa.DateTime),
+    sa.Column("closed_reason", sa.String, comment="superseded (a corrected file) | accepted (by the coordinator)"),
+    sa.Column("closed_by_file_id", sa.BigInteger),
+    sa.Column("opened_at", sa.DateTime, nullable=False, comment="when the finding was first (or again) open"),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    schema="ingest",
+    comment="One data-clarification query per finding (centre, patient, record, rule, column), across files.",
+)
+
+query_events = sa.Table(
+    "query_events",
+    metadata,
+    sa.Column("event_id", sa.BigInteger, query_event_id_seq, server_default=query_event_id_seq.next_value(),
+              primary_key=True),
+    sa.Column("query_id", sa.BigInteger, nullable=False),
+    sa.Column("event_at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String, nullable=False, comment="user, or 'tdm ingest' for changes a file made"),
+    sa.Column("action", sa.String, nullable=False,
+              comment="opened | answered | closed | reopened | revoked"),
+    sa.Column("old_state", sa.String),
+    sa.Column("new_state", sa.String, nullable=False),
+    sa.Column("reason", sa.String, nullable=False),
+    sa.Column("file_id", sa.BigInteger, comment="the file that caused the change, if one did"),
+    schema="ingest",
+    comment="Append-only audit trail of every query change (never updated or deleted).",
 )
 
 reviews = sa.Table(

@@ -11,6 +11,7 @@ All state lives under one folder, ``TDM_HOME`` (default ``./tdm-home``)::
       warehouse.duckdb          the single-writer warehouse
       warehouse.read.duckdb     read-only snapshot analysts query (replaced after each load)
       secrets/                  demo-mode pseudonymisation key (never used in production mode)
+      web/accounts.sqlite       web app accounts and sessions (``tdm users``, ``tdm serve``)
 """
 
 from __future__ import annotations

@@ -142,6 +142,24 @@ class ReadOnlyViolation(TdmError):
     code = "read_only"
 
 
+class QueryError(TdmError):
+    """A data-clarification query cannot be found or changed as asked."""
+
+    code = "query_error"
+
+
+class QueryNotFound(QueryError):
+    """No such query (or not one of the asking centre's)."""
+
+    code = "query_not_found"
+
+
+class QueryStateError(QueryError):
+    """The change is not allowed from the query's current state (e.g. closing an open query)."""
+
+    code = "query_state"
+
+
 class AnalysisError(TdmError):
     """An analysis cannot be computed on the given data (too few cases, one class only...)."""
 
@@ -159,5 +177,8 @@ __all__ = [
     "WarehouseBusy",
     "FileNotReady",
     "ReadOnlyViolation",
+    "QueryError",
+    "QueryNotFound",
+    "QueryStateError",
     "AnalysisError",
 ]

@@ -63,13 +63,15 @@ def setup(home=None):
     from tdm.config import load_settings
     from tdm.privacy import load_key
     from tdm.warehouse import init_warehouse
-    from tdm.warehouse.migrate import current_revision
+    from tdm.warehouse.migrate import current_revision, head_revision
 
     settings = load_settings(home)
     if not settings.home.is_dir():   # a mistyped home never becomes a new one (only `tdm init` creates)
         raise HomeNotFound(settings.home)
-    fresh = current_revision(settings.warehouse) is None or not settings.snapshot.exists()
-    if fresh:
+    # a fresh home is initialised; an existing warehouse of an older code version is migrated on its next pass
+    revision = current_revision(settings.warehouse)
+    fresh = revision is None or not settings.snapshot.exists()
+    if fresh or revision != head_revision():
         init_warehouse(settings)
         install_builtin_profiles(settings)
     settings.ensure_dirs()
@@ -227,13 +229,10 @@ def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: 
                  max_error_fraction: float):
     """Validation context from the analysts' snapshot (never the writer's file)."""
     from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.queries import confirmed_findings
     from validators import ValidationContext
 
-    empty = dict(known_patients=pd.DataFrame(columns=["centre_id", "patient_id"]),
-                 other_centre_patients=pd.DataFrame(columns=["centre_id", "patient_id"]),
-                 existing_assessments=pd.DataFrame(columns=["centre_id", "patient_id", "colonoscopy_date"]),
-                 reviews=pd.DataFrame(columns=["centre_id", "patient_id", "rule", "column_name"]))
-    frames = dict(empty)
+    frames: dict[str, pd.DataFrame] = {}
     if settings.snapshot.exists():
         con = open_reader(settings.snapshot)
         try:
@@ -245,9 +244,8 @@ def load_context(settings: Settings, centre_id: str, file_name: str, file_kind: 
             frames["existing_assessments"] = con.execute(
                 "SELECT centre_id, patient_id, colonoscopy_date, infusion_date FROM core.assessments "
                 "WHERE is_current AND centre_id = ?", [centre_id]).df()
-            frames["reviews"] = con.execute(
-                "SELECT centre_id, patient_id, rule, column_name FROM ingest.reviews WHERE centre_id = ?",
-                [centre_id]).df()
+            frames["reviews"] = confirmed_findings(con, centre_id)
+            frames["unit_reference"] = unit_reference(con)
         finally:
             con.close()
     return ValidationContext(centre_id=centre_id, file_name=file_name, file_kind=file_kind or "",
@@ -283,6 +281,18 @@ def registered_elsewhere_since(con, prepared: "Prepared") -> bool:
     issues = result.issues
     flagged = set(issues.loc[issues["rule"] == "patient_in_other_centre", "patient_id"].dropna().astype("str"))
     return bool(elsewhere - flagged)
+
+
+def unit_reference(con) -> pd.DataFrame:
+    """The study's current median and count of each variable checked for a whole-file unit mix-up."""
+    from schema.dictionary import ENTITIES
+    from validators.units import FILE_CHECKED
+
+    parts = [f"SELECT '{c}' AS variable, median(value) AS median, count(value) AS n FROM core.lab_results "
+             f"WHERE is_current AND analyte = '{c}'" if e == "lab" else
+             f"SELECT '{c}', median({c}), count({c}) FROM core.{ENTITIES[e].table} WHERE is_current"
+             for e, c in FILE_CHECKED]
+    return con.execute(" UNION ALL ".join(parts)).df()
 
 
 @dataclass(frozen=True)
@@ -457,6 +467,16 @@ def _is_columnar(read: ReadResult) -> bool:
     from tdm.columnar import Plan
 
     return isinstance(read.harmonised, Plan)
+
+
+def dry_run(settings: Settings, profile, path: Path, key: bytes) -> Prepared:
+    """What ingesting ``path`` for ``profile``'s centre would decide, with nothing written to the
+    warehouse: the same read, identifier check, harmonising and validation (rules and warehouse
+    context included) as :func:`prepare`, on the reference path (the columnar path decides inside
+    the writer's transaction)."""
+    st = os.stat(path)
+    candidate = Candidate(profile.centre_id, Path(path), st.st_size, st.st_mtime)
+    return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
 
 
 def prepare(settings: Settings, profile, candidate: Candidate, key: bytes) -> Prepared:
@@ -751,6 +771,7 @@ def _merge_results(parts: list, rows_read: int):
 
     found = [p.issues for p in parts if len(p.issues)]
     issues = pd.concat(found, ignore_index=True) if found else empty_issues()
+    held = [p.confirmed for p in parts if len(p.confirmed)]
     rejected = [p.rejected for p in parts if len(p.rejected)]
     return ValidationResult(
         accepted={}, rejected=pd.concat(rejected, ignore_index=True) if rejected else empty_rejected(),
@@ -758,6 +779,7 @@ def _merge_results(parts: list, rows_read: int):
         rows_loaded=sum(p.rows_loaded for p in parts), rows_warned=sum(p.rows_warned for p in parts),
         rows_rejected=sum(p.rows_rejected for p in parts),
         warnings_suppressed=sum(p.warnings_suppressed for p in parts), rule_counts=rule_counts(issues),
+        confirmed=pd.concat(held, ignore_index=True) if held else empty_issues(),
     )
 
 
@@ -829,7 +851,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
                 outcome = loader.plan_outcome(file_id, merged)
                 write_report(settings, meta, outcome, Prepared(candidate, checksum, kind, result=merged,
                                                                rows_read=rows_read), stem)
-                outcome = loader.finish_streamed_file(con, file_id, meta, outcome)
+                outcome = loader.finish_streamed_file(con, file_id, meta, outcome, merged.confirmed)
             except Exception as exc:
                 loader.remove_uncommitted_rows(con, file_id)
                 if isinstance(exc, TdmError) and exc.transient:

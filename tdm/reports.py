@@ -43,16 +43,7 @@ def _stem(meta: ReportMeta) -> str:
 
 def write_file_report(result, meta: ReportMeta, reports_dir: Path, stem: str | None = None) -> Path:
     """Write HTML + CSV + JSON under ``reports_dir/<centre>/``; returns the HTML path."""
-    stem = stem or _stem(meta)
-    folder = Path(reports_dir) / meta.centre_id
-    from dataclasses import replace
-
-    meta = replace(meta, csv_name=f"{stem}.csv", json_name=f"{stem}.json")
-    _atomic_write(folder / f"{stem}.csv", issues_csv(result, meta))
-    _atomic_write(folder / f"{stem}.json", report_json(result, meta))
-    html = folder / f"{stem}.html"
-    _atomic_write(html, render_html(result, meta))
-    return html
+    return _write_into(Path(reports_dir) / meta.centre_id, result, meta, stem or _stem(meta))
 
 
 def write_index(centre_id: str, files_df: pd.DataFrame, reports_dir: Path, notice: str | None = None) -> Path:
@@ -146,6 +137,35 @@ def write_file_report_for(settings, meta, outcome, prepared, stem: str) -> Path:
     return html
 
 
+def write_dry_run_report(settings, prepared, out_dir: Path | None = None) -> Path:
+    """Write the report a dry run (``tdm centres --file``) would give, under ``out_dir`` (default:
+    ``reports/<centre>/dry-run/``); the centre's index is not touched."""
+    from tdm.warehouse.load import error_outcome, plan_outcome
+
+    cand = prepared.candidate
+    result = getattr(prepared, "result", None)
+    outcome = plan_outcome(None, result) if result is not None else error_outcome(None, prepared.error,
+                                                                                  prepared.rows_read)
+    meta = ReportMeta(centre_id=cand.centre_id, file_name=cand.path.name, checksum=prepared.checksum,
+                      size=cand.size_bytes, received_at=dt.datetime.fromtimestamp(cand.mtime).replace(microsecond=0),
+                      status=outcome.status, file_kind=prepared.file_kind, message=outcome.message,
+                      error_code=outcome.error_code, dry_run=True)
+    folder = Path(out_dir) if out_dir is not None else settings.reports / cand.centre_id / "dry-run"
+    stem = f"{Path(cand.path.name).stem}-{(prepared.checksum or 'unread')[:10]}"
+    return _write_into(folder, result, meta, stem)
+
+
+def _write_into(folder: Path, result, meta: ReportMeta, stem: str) -> Path:
+    from dataclasses import replace
+
+    meta = replace(meta, csv_name=f"{stem}.csv", json_name=f"{stem}.json")
+    _atomic_write(folder / f"{stem}.csv", issues_csv(result, meta))
+    _atomic_write(folder / f"{stem}.json", report_json(result, meta))
+    html = folder / f"{stem}.html"
+    _atomic_write(html, render_html(result, meta))
+    return html
+
+
 def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: dt.datetime | None = None) -> Path:
     """Read one centre's state from the snapshot and write its scorecard HTML."""
     from schema.dictionary import ENTITIES
@@ -163,10 +183,11 @@ def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: 
         issues = con.execute(
             "SELECT i.file_id, i.source_line, i.rule, i.severity FROM ingest.issues i "
             "JOIN ingest.files f USING (file_id) WHERE f.centre_id = ?", [centre_id]).df()
-        reviews = con.execute("SELECT * FROM ingest.reviews WHERE centre_id = ?", [centre_id]).df()
+        queries = con.execute("SELECT state, answer, opened_at FROM ingest.queries WHERE centre_id = ?",
+                              [centre_id]).df()
     finally:
         con.close()
-    card = build_scorecard(centre_id, tables, files, issues, reviews, now=now)
+    card = build_scorecard(centre_id, tables, files, issues, queries, now=now)
     path = Path(out_dir or settings.reports / centre_id) / "scorecard.html"
     if out_dir is not None:
         path = Path(out_dir) / f"scorecard-{centre_id}.html"
@@ -174,4 +195,5 @@ def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: 
     return path
 
 
-__all__ = ["write_file_report", "write_index", "write_held_notice", "write_file_report_for", "write_scorecard"]
+__all__ = ["write_file_report", "write_index", "write_held_notice", "write_file_report_for", "write_dry_run_report",
+           "write_scorecard"]

@@ -23,7 +23,7 @@ def _empty_assessments() -> pd.DataFrame:
 
 
 def _empty_reviews() -> pd.DataFrame:
-    return _frame("centre_id", "patient_id", "rule", "column_name")
+    return _frame("centre_id", "entity", "patient_id", "record", "rule", "column_name", "value")
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,12 @@ class ValidationContext:
         ``centre_id, patient_id, colonoscopy_date`` (optionally ``infusion_date``) of this centre's
         current assessments loaded from earlier files.
     ``reviews``
-        ``centre_id, patient_id, rule, column_name`` of warnings a data manager confirmed; matching
-        warnings are not reported (a null ``column_name`` matches every column).
+        ``centre_id, entity, patient_id, record, rule, column_name, value`` of the findings a data
+        manager confirmed as true values (answered queries); a warning matching one exactly is not
+        reported (``ValidationResult.confirmed``).
+    ``unit_reference``
+        ``variable, median, n``: the study's current values of the variables checked for a whole-file
+        unit mix-up (:data:`validators.units.FILE_CHECKED`), from the warehouse.
     ``max_error_fraction``
         the centre's policy: when more than this fraction of the file's lines is rejected, the whole
         file is rejected (``too_many_errors``).  1.0 (the default) never rejects a whole file.
@@ -54,6 +58,8 @@ class ValidationContext:
     other_centre_patients: pd.DataFrame = field(default_factory=_empty_patients)
     existing_assessments: pd.DataFrame = field(default_factory=_empty_assessments)
     reviews: pd.DataFrame = field(default_factory=_empty_reviews)
+    unit_reference: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"variable": pd.Series(dtype="str"), "median": pd.Series(dtype="float64"), "n": pd.Series(dtype="int64")}))
     max_error_fraction: float = 1.0
     today: dt.date = field(default_factory=dt.date.today)
 

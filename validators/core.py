@@ -15,17 +15,20 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schema.dictionary import ANALYTES, BY_ENTITY, entity_columns
-from schema.models import PANDAS_DTYPES, SOURCE_LINE, empty_frame, entity_model_as_of
+from schema.models import PANDAS_DTYPES, SOURCE_LINE, empty_frame, entity_model_as_of, record_label
 from tdm.errors import FileRejected, TdmError
 from validators.context import ValidationContext
 from validators.registry import RULES, get_rule
 from validators.rules import ENTITY_ORDER, FINDING_COLUMNS, ROW_RULES, findings, fmt, no_findings
+from validators.units import column_mixups, lab_value_mixups, value_mixups
 
-ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "column_name", "value", "rule", "severity",
+ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "record", "column_name", "value", "rule", "severity",
                  "message", "expected", "fix"]
 REJECTED_COLUMNS = ["entity", "source_line", "centre_id", "patient_id", "record_json", "reasons"]
-CELL_ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "column_name", "source_column", "value", "rule",
-                      "severity", "message", "expected", "fix"]
+CELL_ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "record", "column_name", "source_column", "value",
+                      "rule", "severity", "message", "expected", "fix"]
+# What a confirmation (an answered query, ``tdm.warehouse.queries``) is scoped to: exactly one finding.
+FINDING_IDENTITY = ["entity", "patient_id", "record", "rule", "column_name", "value"]
 
 
 def empty_issues() -> pd.DataFrame:
@@ -51,7 +54,9 @@ class ValidationResult:
                    entity of the same line is written ``entity.rule``).
     ``issues``     every finding (``ISSUE_COLUMNS``), errors, warnings and the file error.
     ``file_error`` set when the whole file is rejected (then nothing is accepted).
-    Counts are in source lines; ``warnings_suppressed`` counts warnings hidden by reviews.
+    ``confirmed``  warnings left out of ``issues`` because a data manager confirmed exactly that
+                   finding (same patient, record, rule, column and value) as a true value.
+    Counts are in source lines; ``warnings_suppressed`` is ``len(confirmed)``.
     """
 
     accepted: dict[str, pd.DataFrame]
@@ -64,6 +69,7 @@ class ValidationResult:
     rows_rejected: int
     warnings_suppressed: int = 0
     rule_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    confirmed: pd.DataFrame = field(default_factory=lambda: empty_issues())
 
     @property
     def status(self) -> str:
@@ -94,7 +100,7 @@ def _normalise(entity: str, df: pd.DataFrame | None) -> tuple[pd.DataFrame, list
     for v in BY_ENTITY[entity]:
         dtype = PANDAS_DTYPES[v.dtype]
         if v.name not in df.columns:
-            df[v.name] = pd.Series([pd.NA] * len(df), dtype=dtype) if dtype != "datetime64[us]" else pd.NaT
+            df[v.name] = pd.Series([None] * len(df), index=df.index, dtype=dtype) if dtype != "datetime64[us]" else pd.NaT
             if dtype == "datetime64[us]":
                 df[v.name] = df[v.name].astype(dtype)
             continue
@@ -168,14 +174,18 @@ def schema_findings(entity: str, df: pd.DataFrame, ctx: ValidationContext) -> di
     if len(rows):
         rows = rows[~(rows["value"] < 0)]  # negative values are a range error (rules.lab_value_negative)
     if len(rows):
-        from schema.dictionary import ANALYTES
-
         lo = rows["analyte"].map({k: a.min for k, a in ANALYTES.items()}).astype("float64")
         hi = rows["analyte"].map({k: a.max for k, a in ANALYTES.items()}).astype("float64")
         unit = rows["analyte"].map({k: a.unit or "" for k, a in ANALYTES.items()}).astype("str")
-        out.setdefault("lab_value_implausible", []).append(findings(
-            "lab", rows, "value", rows["analyte"].astype("str") + " outside the plausible paediatric range",
-            lo.map("{:g}".format).astype("str") + " to " + hi.map("{:g}".format).astype("str") + " " + unit))
+        expected = lo.map("{:g}".format).astype("str") + " to " + hi.map("{:g}".format).astype("str") + " " + unit
+        mix = lab_value_mixups(rows, fmt(rows["value"]))
+        m = mix.notna()
+        if m.any():
+            out.setdefault("unit_mixup", []).append(findings("lab", rows[m], "value", mix[m], expected[m]))
+        if (~m).any():
+            out.setdefault("lab_value_implausible", []).append(findings(
+                "lab", rows[~m], "value", rows.loc[~m, "analyte"].astype("str") + " outside the plausible "
+                "paediatric range", expected[~m]))
     fc = fc[~frame_wide]
     for (column, check), grp in fc.groupby(["column", "check"], sort=False):
         rows = df.loc[grp["index"].to_numpy()]
@@ -189,6 +199,16 @@ def schema_findings(entity: str, df: pd.DataFrame, ctx: ValidationContext) -> di
                        "not_future": f"{column} is in the future",
                        "range": f"{column} is out of range"}.get(rule, f"{column} failed {check}")
             expected = check
+            var = next((v for v in BY_ENTITY[entity] if v.name == column), None)
+            if rule == "range" and var is not None and var.min is not None and var.max is not None:
+                mix = value_mixups(rows[column], var.unit, var.min, var.max, fmt(rows[column]))
+                m = mix.notna()
+                if m.any():
+                    out.setdefault("unit_mixup", []).append(findings(
+                        entity, rows[m], column, mix[m], f"{var.min:g} to {var.max:g} {var.unit}"))
+                    rows = rows[~m]
+                    if not len(rows):
+                        continue
             if rule == "not_future":
                 expected = f"on or before {ctx.today.isoformat()}"
             elif rule == "allowed_codes" and str(check).startswith("allowed codes: "):
@@ -210,6 +230,7 @@ def _to_issues(rule: str, f: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> p
             "source_line": df[SOURCE_LINE].to_numpy()[rows],
             "entity": ent,
             "patient_id": df["patient_id"].astype("object").to_numpy()[rows],
+            "record": record_label(ent, df.iloc[rows]).to_numpy(),
             "column_name": grp["column_name"].to_numpy(),
             "value": grp["value"].to_numpy(),
             "rule": rule,
@@ -245,7 +266,8 @@ def _cell_issues(cell_issues: pd.DataFrame | None) -> pd.DataFrame:
 def _file_error_result(err: TdmError, rule: str, frames, lines: pd.Index, issues: pd.DataFrame | None = None,
                        rejected: pd.DataFrame | None = None) -> ValidationResult:
     r = get_rule(rule)
-    fe = pd.DataFrame([{"source_line": err.line, "entity": None, "patient_id": None, "column_name": err.column,
+    fe = pd.DataFrame([{"source_line": err.line, "entity": None, "patient_id": None, "record": None,
+                        "column_name": err.column,
                         "value": None if err.value is None else str(err.value), "rule": rule,
                         "severity": "file_error", "message": err.message, "expected": None,
                         "fix": err.hint or r.fix}])
@@ -274,27 +296,34 @@ def rule_counts(issues: pd.DataFrame) -> pd.DataFrame:
     return g.drop(columns="_s").reset_index(drop=True)
 
 
-def _suppress_reviewed(issues: pd.DataFrame, ctx: ValidationContext) -> tuple[pd.DataFrame, int]:
+def identity_keys(df: pd.DataFrame) -> pd.MultiIndex:
+    """One key per finding from :data:`FINDING_IDENTITY` (missing parts compare equal to each other)."""
+    return pd.MultiIndex.from_arrays([df[c].astype("object").where(df[c].notna(), "\x00").astype("str")
+                                      for c in FINDING_IDENTITY])
+
+
+def _suppress_confirmed(issues: pd.DataFrame, ctx: ValidationContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off the warnings a data manager confirmed: (issues to report, confirmed warnings).
+
+    A confirmation covers exactly one finding: same entity, patient, record, rule, column and value.
+    A new value, another record or another analyte of the same patient is reported as usual."""
     rv = ctx.reviews
     if not len(rv) or not len(issues):
-        return issues, 0
-    rv = rv.copy()
+        return issues, issues.iloc[0:0]
     if "centre_id" in rv.columns:
         rv = rv[rv["centre_id"].astype("str") == ctx.centre_id]
-    if "column_name" not in rv.columns:
-        rv["column_name"] = None
-    w = issues["severity"] == "warning"
-    keys_any = pd.MultiIndex.from_arrays([rv.loc[rv["column_name"].isna(), "patient_id"].astype("str"),
-                                          rv.loc[rv["column_name"].isna(), "rule"].astype("str")])
-    keys_col = pd.MultiIndex.from_arrays([rv.loc[rv["column_name"].notna(), "patient_id"].astype("str"),
-                                          rv.loc[rv["column_name"].notna(), "rule"].astype("str"),
-                                          rv.loc[rv["column_name"].notna(), "column_name"].astype("str")])
-    pid = issues["patient_id"].astype("str")
-    m_any = pd.MultiIndex.from_arrays([pid, issues["rule"].astype("str")]).isin(keys_any)
-    m_col = pd.MultiIndex.from_arrays([pid, issues["rule"].astype("str"),
-                                       issues["column_name"].astype("str")]).isin(keys_col)
-    drop = w & (m_any | m_col)
-    return issues[~drop].reset_index(drop=True), int(drop.sum())
+    hit = (issues["severity"] == "warning") & identity_keys(issues).isin(identity_keys(rv))
+    return issues[~hit].reset_index(drop=True), issues[hit].reset_index(drop=True)
+
+
+def _name_lab_columns(issues: pd.DataFrame, lab: pd.DataFrame) -> pd.DataFrame:
+    """A lab row's ``value`` finding names its analyte column (``albumin_g_dl``), as the export does."""
+    m = (issues["entity"] == "lab") & (issues["column_name"] == "value") & (issues["_row"] >= 0)
+    if not m.any():
+        return issues
+    issues = issues.copy()
+    issues.loc[m, "column_name"] = lab["analyte"].astype("object").to_numpy()[issues.loc[m, "_row"].astype("int64")]
+    return issues
 
 
 def _records_json(df: pd.DataFrame) -> pd.Series:
@@ -336,6 +365,12 @@ def validate_file(frames: dict[str, pd.DataFrame], cell_issues: pd.DataFrame | N
                            f"not of {ctx.centre_id}", code="wrong_centre", file=ctx.file_name, column="centre_id",
                            value=wrong[0], hint=get_rule("wrong_centre").fix)
         return _file_error_result(err, "wrong_centre", norm, lines)
+    suspect = column_mixups(norm, ctx.unit_reference)
+    if suspect:
+        first = suspect[0]
+        err = FileRejected("; ".join(c.message for c in suspect), code="unit_profile_suspect", file=ctx.file_name,
+                           column=first.column, hint=get_rule("unit_profile_suspect").fix)
+        return _file_error_result(err, "unit_profile_suspect", norm, lines)
 
     # ---- row-level findings
     parts = [ci]
@@ -366,7 +401,8 @@ def validate_file(frames: dict[str, pd.DataFrame], cell_issues: pd.DataFrame | N
                                           issues["column_name"].astype("str")])
         dup = (issues["rule"] == "required") & keys.isin(ci_keys)
         issues = issues[~dup]
-    issues, n_suppressed = _suppress_reviewed(issues.reset_index(drop=True), ctx)
+    issues = _name_lab_columns(issues.reset_index(drop=True), norm["lab"])
+    issues, confirmed = _suppress_confirmed(issues, ctx)
     ent_rank = {e: i for i, e in enumerate(ENTITY_ORDER)}
     issues = issues.assign(_e=issues["entity"].map(ent_rank)).sort_values(
         ["source_line", "_e", "severity", "rule"], kind="stable").drop(columns="_e").reset_index(drop=True)
@@ -439,7 +475,8 @@ def validate_file(frames: dict[str, pd.DataFrame], cell_issues: pd.DataFrame | N
     return ValidationResult(
         accepted=accepted, rejected=rejected, issues=issues_out, file_error=None,
         rows_read=n_read, rows_loaded=n_read - n_rejected, rows_warned=len(warn_lines),
-        rows_rejected=n_rejected, warnings_suppressed=n_suppressed, rule_counts=rule_counts(issues_out),
+        rows_rejected=n_rejected, warnings_suppressed=len(confirmed), rule_counts=rule_counts(issues_out),
+        confirmed=confirmed[ISSUE_COLUMNS].reset_index(drop=True),
     )
 
 
@@ -453,4 +490,4 @@ def clean_result(accepted: dict, rows_read: int) -> ValidationResult:
 
 
 __all__ = ["ValidationResult", "clean_result", "ValidationContext", "validate_file", "ISSUE_COLUMNS", "REJECTED_COLUMNS",
-           "rule_counts", "schema_findings", "RULES"]
+           "FINDING_IDENTITY", "identity_keys", "rule_counts", "schema_findings", "RULES"]

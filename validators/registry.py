@@ -71,7 +71,7 @@ register(Rule("dtype", "error", "schema", "A value has the wrong type (not a num
 register(Rule("allowed_codes", "error", "schema",
               "A coded value (Paris classification, sex, diagnosis, IFX indication, ATI, censoring, "
               "analyte) is not one of the dictionary codes.",
-              "Use one of the allowed codes shown under 'expected' (or fix the centre profile's code map).",
+              "Use one of the allowed codes shown under 'expected'.",
               _ALL))
 register(Rule("range", "error", "schema",
               "A number is outside its possible range (SES-CD 0-56, segments 0-12, PCDAI 0-100, "
@@ -81,13 +81,20 @@ register(Rule("not_future", "error", "schema", "A date lies in the future.",
               "Check the date (day/month order, year typo) and correct it.", _ALL))
 register(Rule("lab_value_implausible", "warning", "schema",
               "A lab value is outside the plausible paediatric range of its analyte.",
-              "Check the value and unit. If it is a true extreme value, confirm it with "
-              "'tdm review confirm' so it stops being reported.", ("lab",)))
+              "Check the value and unit against the patient's chart. If it is a true extreme value, confirm "
+              "it (the query in the report, or 'tdm review confirm') so it is not reported again.", ("lab",)))
+
+register(Rule("unit_mixup", "error", "schema",
+              "A value is impossible in its column's unit but plausible in another standard unit (g/L for "
+              "g/dL, mg/L for mg/dL, a fraction for %, /uL for 10^3/uL, ng/mL for ug/mL).",
+              "Write the value in the column's unit (the problem shows the converted value). If the export "
+              "always writes this column in the other unit, tell the study's data team so they can change "
+              "your centre's settings.", ("lab", "elisa")))
 
 # --- cells the adapter could not parse (cell_issues) --------------------------------------------
 register(Rule("unknown_code", "error", "adapter", "A code in the export is not in the centre's code map.",
-              "Use one of the codes the centre profile maps (see 'expected'), or ask the data team to "
-              "extend the centre profile.", _ALL))
+              "Write one of the values shown under 'expected'; if the label is right at your centre, ask the "
+              "study's data team to accept it.", _ALL))
 register(Rule("unparseable_date", "error", "adapter", "A date cell could not be read as a date.",
               "Write the date in the centre's agreed date format.", _ALL))
 register(Rule("unparseable_number", "error", "adapter", "A numeric cell could not be read as a number.",
@@ -153,7 +160,8 @@ register(Rule("ifx_under_1_year", "warning", "rule",
 
 # --- whole-file checks ---------------------------------------------------------------------------
 register(Rule("missing_column", "file_error", "file", "A required column is missing from the file.",
-              "Export the file with every required column of the template / centre profile.", _ALL))
+              "Export the file with every required column of the study template (the column is named in the "
+              "problem), then send it again.", _ALL))
 register(Rule("wrong_centre", "file_error", "file",
               "The file carries records of another centre than the inbox it was dropped in.",
               "Drop the file in your own centre's inbox, or re-export it for your centre only.", _ALL))
@@ -161,6 +169,13 @@ register(Rule("too_many_errors", "file_error", "file",
               "More rows failed than the centre's policy allows (max_error_fraction): the whole file "
               "is rejected.",
               "Fix the problem rows listed in the report and send the corrected file again.", _ALL))
+register(Rule("unit_profile_suspect", "file_error", "file",
+              "A lab analyte or the trough level of the whole file sits at the factor of a standard unit "
+              "mix-up (10, 100, 1000) from the study's values: the file's unit is probably not the one "
+              "your centre's settings say.",
+              "Check which unit your laboratory system exports for this column. If it is the unit the "
+              "report names, tell the study's data team so they can change your centre's settings; if "
+              "the values are wrong, correct them. Then send the file again.", ("lab", "elisa")))
 
 
 def rules_frame():

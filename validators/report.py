@@ -65,6 +65,7 @@ class ReportMeta:
     json_name: str | None = None
     max_rows: int = MAX_ROWS
     generated_at: dt.datetime | None = None
+    dry_run: bool = False                # ``tdm centres --file``: what loading would do, nothing loaded
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -91,10 +92,12 @@ def _issues(result) -> pd.DataFrame:
 
 
 def _counts(result, meta: ReportMeta) -> dict:
+    """Line counts that add up: read = loaded without problem + loaded with warnings + not loaded."""
     if result is None:
-        return {"rows_read": 0, "rows_loaded": 0, "rows_warned": 0, "rows_rejected": 0}
-    return {"rows_read": int(result.rows_read), "rows_loaded": int(result.rows_loaded),
-            "rows_warned": int(result.rows_warned), "rows_rejected": int(result.rows_rejected)}
+        return {"rows_read": 0, "rows_loaded": 0, "rows_clean": 0, "rows_warned": 0, "rows_rejected": 0}
+    loaded, warned = int(result.rows_loaded), int(result.rows_warned)
+    return {"rows_read": int(result.rows_read), "rows_loaded": loaded, "rows_clean": loaded - warned,
+            "rows_warned": warned, "rows_rejected": int(result.rows_rejected)}
 
 
 def _file_error(result, meta: ReportMeta) -> dict | None:
@@ -146,6 +149,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .sev-error,.sev-file_error{color:#9b1111;font-weight:600}.sev-warning{color:#7a5a00;font-weight:600}
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #d6d9e0;border-radius:.4rem;padding:.6rem 1rem;min-width:9rem}
 .card .n{font-size:1.6rem;font-weight:700}.card .l{font-size:.8rem;color:#556}
+.op{align-self:center;font-size:1.4rem;color:#556}
 .fileerror{border:2px solid #b31b1b;background:#fff4f4;padding:.8rem 1rem;border-radius:.4rem}
 .note{color:#556;font-size:.85rem} code{background:#f1f3f7;padding:0 .2rem}
 td.val{font-family:ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
@@ -160,7 +164,11 @@ _HEAD = """<!DOCTYPE html>
 
 _FILE_TEMPLATE = _ENV.from_string(_HEAD + """
 <h1>Validation report: {{ meta.file_name }}</h1>
-<p><span class="badge st-{{ meta.status }}" id="status">{{ status_text }}</span></p>
+<nav id="nav"><a href="{{ up }}index.html">All files of {{ meta.centre_id }}</a> ·
+<a href="{{ up }}scorecard.html">Data-quality scorecard</a></nav>
+<p><span class="badge st-{{ meta.status }}" id="status">{% if meta.dry_run %}Would be: {% endif %}{{ status_text }}</span></p>
+{% if meta.dry_run %}<p class="note" id="dry-run"><strong>Dry run: nothing was loaded.</strong> This is what sending
+the file now would give, checked against what the warehouse already holds.</p>{% endif %}
 <table class="meta">
 <tr><td>Centre</td><td>{{ meta.centre_id }}</td></tr>
 <tr><td>File</td><td>{{ meta.file_name }}{% if meta.file_id is not none %} (file id {{ meta.file_id }}){% endif %}</td></tr>
@@ -178,13 +186,18 @@ _FILE_TEMPLATE = _ENV.from_string(_HEAD + """
 <p class="note">code: <code>{{ file_error.code }}</code>. No row of this file was loaded.</p></div>
 {% endif %}
 
-<h2>Counts (source lines)</h2>
+<h2>Lines of the file</h2>
 <div class="cards" id="counts">
 <div class="card"><div class="n" id="rows-read">{{ counts.rows_read }}</div><div class="l">lines read</div></div>
-<div class="card"><div class="n" id="rows-loaded">{{ counts.rows_loaded }}</div><div class="l">loaded</div></div>
+<div class="op">=</div>
+<div class="card"><div class="n" id="rows-clean">{{ counts.rows_clean }}</div><div class="l">loaded, no problem</div></div>
+<div class="op">+</div>
 <div class="card"><div class="n" id="rows-warned">{{ counts.rows_warned }}</div><div class="l">loaded with warnings</div></div>
-<div class="card"><div class="n" id="rows-rejected">{{ counts.rows_rejected }}</div><div class="l">rejected (quarantined)</div></div>
+<div class="op">+</div>
+<div class="card"><div class="n" id="rows-rejected">{{ counts.rows_rejected }}</div><div class="l">not loaded (errors)</div></div>
 </div>
+<p class="note"><span id="rows-loaded">{{ counts.rows_loaded }}</span> line(s) loaded in all. A line is one row of
+the file (header = line 1); a line with an error is not loaded at all, with all its records.</p>
 {% if suppressed %}<p class="note">{{ suppressed }} warning(s) not shown: confirmed correct by a data manager.</p>{% endif %}
 
 {% if sup %}
@@ -195,10 +208,10 @@ _FILE_TEMPLATE = _ENV.from_string(_HEAD + """
 {% if sup.previous_received_at %}, received {{ sup.previous_received_at }}{% endif %}.</p>
 {% if diff %}
 <div class="cards">
-<div class="card"><div class="n" id="newly-accepted">{{ diff.newly_accepted }}</div><div class="l">earlier rejected, now accepted</div></div>
-<div class="card"><div class="n" id="still-rejected">{{ diff.still_rejected }}</div><div class="l">still rejected</div></div>
-<div class="card"><div class="n">{{ diff.not_resubmitted }}</div><div class="l">earlier rejected, not in this file</div></div>
-<div class="card"><div class="n">{{ diff.newly_rejected }}</div><div class="l">newly rejected</div></div>
+<div class="card"><div class="n" id="newly-accepted">{{ diff.newly_accepted }}</div><div class="l">lines earlier rejected, now loaded</div></div>
+<div class="card"><div class="n" id="still-rejected">{{ diff.still_rejected }}</div><div class="l">lines still rejected</div></div>
+<div class="card"><div class="n">{{ diff.not_resubmitted }}</div><div class="l">earlier rejected lines not in this file</div></div>
+<div class="card"><div class="n">{{ diff.newly_rejected }}</div><div class="l">lines newly rejected</div></div>
 </div>
 {% if diff_rows %}
 <table><thead><tr><th>status</th><th>entity</th><th>patient</th><th class="num">earlier line</th><th class="num">line</th>
@@ -226,9 +239,9 @@ _FILE_TEMPLATE = _ENV.from_string(_HEAD + """
 {{ page.warnings }} warnings), errors first.
 {% if page.shown < page.total %}<strong>The full list is in {% if meta.csv_name %}<a href="{{ csv_href }}">{{ meta.csv_name }}</a>{% else %}the CSV export{% endif %}.</strong>{% endif %}
 Errors reject the whole line (all its records); warnings are loaded and flagged.</p>
-<table id="problems"><thead><tr><th class="num">line</th><th>record</th><th>patient</th><th>column</th><th>value found</th>
+<table id="problems"><thead><tr><th class="num">line</th><th>record</th><th>patient</th><th>column</th><th>cell as written</th>
 <th>rule</th><th>severity</th><th>problem</th><th>expected</th><th>how to fix</th></tr></thead><tbody>
-{% for r in rows %}<tr><td class="num">{{ r.source_line }}</td><td>{{ r.entity }}</td><td>{{ r.patient_id }}</td>
+{% for r in rows %}<tr><td class="num">{{ r.source_line }}</td><td>{{ r.record or r.entity }}</td><td>{{ r.patient_id }}</td>
 <td>{{ r.column_name }}</td><td class="val">{{ r.value }}</td><td><code>{{ r.rule }}</code></td>
 <td class="sev-{{ r.severity }}">{{ r.severity }}</td><td>{{ r.message }}</td><td>{{ r.expected }}</td><td>{{ r.fix }}</td></tr>
 {% endfor %}</tbody></table>
@@ -272,7 +285,7 @@ def render_html(result, meta: ReportMeta) -> str:
         file_error=fe, rules=rules, rows=rows, page=page, sup=sup, diff=diff, diff_rows=diff_rows,
         diff_more=diff_more, suppressed=getattr(result, "warnings_suppressed", 0),
         generated_at=(meta.generated_at or dt.datetime.now()).replace(microsecond=0),
-        csv_href=_href(meta.csv_name), json_href=_href(meta.json_name),
+        csv_href=_href(meta.csv_name), json_href=_href(meta.json_name), up="../" if meta.dry_run else "",
     )
 
 
@@ -322,7 +335,7 @@ def report_json(result, meta: ReportMeta) -> str:
         "file": {"centre_id": meta.centre_id, "file_name": meta.file_name, "file_id": meta.file_id,
                  "file_kind": meta.file_kind, "checksum_sha256": meta.checksum, "size_bytes": meta.size,
                  "received_at": _jsonable(meta.received_at), "status": meta.status},
-        "counts": _counts(result, meta),
+        "counts": {k: v for k, v in _counts(result, meta).items() if k != "rows_clean"},
         "warnings_suppressed": int(getattr(result, "warnings_suppressed", 0) or 0),
         "file_error": _file_error(result, meta),
         "rules": [{k: _jsonable(v) for k, v in r.items()} for r in rc.to_dict("records")],
@@ -341,6 +354,7 @@ INDEX_COLUMNS = ["file_id", "file_name", "file_kind", "received_at", "status", "
 
 _INDEX_TEMPLATE = _ENV.from_string(_HEAD + """
 <h1>Files received: {{ centre }}</h1>
+<nav id="nav"><a href="scorecard.html">Data-quality scorecard</a></nav>
 {% if notice %}<p id="held" class="badge st-rejected">{{ notice }}</p>{% endif %}
 <p class="note">{{ n }} file(s), newest first. Generated {{ generated_at }}.</p>
 <table id="files"><thead><tr><th>received</th><th>file</th><th>kind</th><th>status</th><th class="num">read</th>

@@ -30,7 +30,7 @@ STATUSES = ("newly_accepted", "still_rejected", "not_resubmitted", "newly_reject
 
 @dataclass(frozen=True)
 class ResubmissionDiff:
-    """Summary counts plus one row per compared record (``DIFF_COLUMNS``)."""
+    """Summary counts in source lines plus one row per compared record (``DIFF_COLUMNS``)."""
 
     newly_accepted: int
     still_rejected: int
@@ -125,7 +125,10 @@ def resubmission_diff(previous_rejected: pd.DataFrame, result) -> ResubmissionDi
     rows = pd.concat([m.reindex(columns=DIFF_COLUMNS), new_rows.reindex(columns=DIFF_COLUMNS)], ignore_index=True)
     rows["previous_source_line"] = rows["previous_source_line"].astype("Int64")
     rows["source_line"] = rows["source_line"].astype("Int64")
-    counts = rows["status"].value_counts()
+    # counted in source lines, as the file's own counts are: one corrected wide line is one line, not
+    # the nine records it carries (the earlier file's line for records not sent again)
+    line = rows["source_line"].where(rows["status"] != "not_resubmitted", rows["previous_source_line"])
+    counts = rows.assign(_line=line).dropna(subset=["_line"]).groupby("status")["_line"].nunique()
     return ResubmissionDiff(
         newly_accepted=int(counts.get("newly_accepted", 0)), still_rejected=int(counts.get("still_rejected", 0)),
         not_resubmitted=int(counts.get("not_resubmitted", 0)), newly_rejected=int(counts.get("newly_rejected", 0)),

@@ -40,10 +40,14 @@ def no_findings() -> pd.DataFrame:
 
 
 def fmt(values: pd.Series) -> pd.Series:
-    """Values as report text: dates as YYYY-MM-DD (with the time when it is not midnight)."""
+    """Values as report text: dates as YYYY-MM-DD (with the time when it is not midnight), whole
+    floats without a trailing ``.0``."""
     if pd.api.types.is_datetime64_any_dtype(values):
         has_time = bool((values.dropna() != values.dropna().dt.normalize()).any())
         out = values.dt.strftime("%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d")
+    elif pd.api.types.is_float_dtype(values):
+        # as a data manager typed it: 38, not 38.0
+        out = values.astype("str").str.replace(r"\.0$", "", regex=True)
     else:
         out = values.astype("str")
     return out.where(values.notna(), None).astype("object")

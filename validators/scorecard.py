@@ -1,7 +1,7 @@
-"""Per-centre data-quality scorecard (pure): completeness, rule failure rates, files over time.
+"""Per-centre data-quality scorecard (pure): completeness, rule failure rates, files over time, queries.
 
 :func:`build_scorecard` takes what the warehouse holds for one centre (the current core rows per
-entity, the ``ingest.files`` rows, the ``ingest.issues`` rows of those files and the reviews) and
+entity, the ``ingest.files`` rows, the ``ingest.issues`` rows of those files and its queries) and
 returns a frozen :class:`Scorecard`; :func:`render_scorecard_html` renders it (self-contained,
 escaped, no script).  The CLI (``tdm scorecard``) does the reading and writing.
 """
@@ -27,7 +27,8 @@ class Scorecard:
     completeness: pd.DataFrame     # entity, variable, required, rows, filled, pct_filled
     rule_rates: pd.DataFrame       # rule, severity, lines, lines_read, pct_lines, description
     files_over_time: pd.DataFrame  # month, files, loaded, loaded_with_rejections, rejected, duplicate, rows_read, rows_rejected
-    totals: dict                   # files, rows_read, rows_loaded, rows_rejected, reviews
+    totals: dict                   # files, rows_read, rows_loaded, rows_rejected, confirmed, patients
+    queries: dict                  # open, answered, closed, oldest_open_days, median_open_days, open_by_age
 
 
 def completeness(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -89,15 +90,32 @@ def files_over_time(files: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index().sort_values("month", ascending=False)[cols].reset_index(drop=True)
 
 
+AGE_BANDS = ((0, 7, "under a week"), (7, 30, "1 to 4 weeks"), (30, float("inf"), "over 4 weeks"))
+
+
+def query_counts(queries: pd.DataFrame | None, now: dt.datetime) -> dict:
+    """Open / answered / closed queries and how long the open ones have waited (days since opened)."""
+    q = queries if queries is not None else pd.DataFrame(columns=["state", "opened_at"])
+    n = {s: int((q["state"] == s).sum()) for s in ("open", "answered", "closed")}
+    age = (pd.Timestamp(now) - pd.to_datetime(q.loc[q["state"] == "open", "opened_at"])).dt.total_seconds() / 86400
+    n["oldest_open_days"] = None if not len(age) else round(float(age.max()), 1)
+    n["median_open_days"] = None if not len(age) else round(float(age.median()), 1)
+    n["open_by_age"] = [(label, int(((age >= lo) & (age < hi)).sum())) for lo, hi, label in AGE_BANDS]
+    return n
+
+
 def build_scorecard(centre_id: str, tables: dict[str, pd.DataFrame], files: pd.DataFrame, issues: pd.DataFrame,
-                    reviews: pd.DataFrame | None = None, now: dt.datetime | None = None) -> Scorecard:
+                    queries: pd.DataFrame | None = None, now: dt.datetime | None = None) -> Scorecard:
+    """``queries``: the centre's ``ingest.queries`` rows (at least ``state, opened_at, answer``)."""
     num = lambda c: int(pd.to_numeric(files[c], errors="coerce").fillna(0).sum()) if c in files else 0  # noqa: E731
     totals = {"files": int(len(files)), "rows_read": num("rows_read"), "rows_loaded": num("rows_loaded"),
-              "rows_rejected": num("rows_rejected"), "reviews": 0 if reviews is None else int(len(reviews)),
+              "rows_rejected": num("rows_rejected"),
+              "confirmed": 0 if queries is None else int((queries["answer"] == "confirmed").sum()),
               "patients": int(len(tables.get("patient", []))) if tables.get("patient") is not None else 0}
-    return Scorecard(centre_id=centre_id, generated_at=(now or dt.datetime.now()).replace(microsecond=0),
+    now = (now or dt.datetime.now()).replace(microsecond=0)
+    return Scorecard(centre_id=centre_id, generated_at=now,
                      completeness=completeness(tables), rule_rates=rule_rates(issues, files),
-                     files_over_time=files_over_time(files), totals=totals)
+                     files_over_time=files_over_time(files), totals=totals, queries=query_counts(queries, now))
 
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -108,9 +126,19 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
 .bar{background:#e8ebf2;height:.7rem;width:10rem;display:inline-block;vertical-align:middle}
 .bar span{display:block;height:100%;background:#3d7a4f}.bar.low span{background:#b3541e}</style></head><body>
 <h1>Data-quality scorecard: {{ c.centre_id }}</h1>
+<nav id="nav"><a href="index.html">All files of {{ c.centre_id }}</a></nav>
 <p class="note">Generated {{ c.generated_at }}. {{ c.totals.files }} file(s), {{ c.totals.rows_read }} lines read,
 {{ c.totals.rows_loaded }} loaded, {{ c.totals.rows_rejected }} rejected; {{ c.totals.patients }} current patients;
-{{ c.totals.reviews }} warning(s) confirmed by data managers.</p>
+{{ c.totals.confirmed }} value(s) confirmed as true by data managers.</p>
+<h2>Queries</h2>
+<div class="cards" id="queries">
+<div class="card"><div class="n" id="queries-open">{{ c.queries.open }}</div><div class="l">open: waiting for the centre</div></div>
+<div class="card"><div class="n" id="queries-answered">{{ c.queries.answered }}</div><div class="l">answered: waiting for the coordinator</div></div>
+<div class="card"><div class="n" id="queries-closed">{{ c.queries.closed }}</div><div class="l">closed</div></div>
+</div>
+{% if c.queries.open %}<p class="note" id="queries-age">Open queries have waited {{ c.queries.median_open_days }} days
+(median), the oldest {{ c.queries.oldest_open_days }} days:
+{% for label, k in c.queries.open_by_age %}{{ k }} {{ label }}{{ "; " if not loop.last else "." }}{% endfor %}</p>{% endif %}
 <h2>Files accepted and rejected over time</h2>
 <table id="files"><thead><tr><th>month</th><th class="num">files</th><th class="num">loaded</th><th class="num">with rejections</th>
 <th class="num">rejected</th><th class="num">duplicate</th><th class="num">lines read</th><th class="num">lines rejected</th></tr></thead><tbody>

@@ -16,6 +16,7 @@ kind is caught here, and that every rule has a screen).
 from __future__ import annotations
 
 from schema.dictionary import ENTITIES
+from validators.units import screen_sql
 
 # Patients on more than one line of a wide file: a second assessment, a repeated line or key, or a
 # baseline written twice - the screen of three rules.
@@ -112,8 +113,10 @@ def schema_screen(today_literal: str) -> str:
 
 
 def screen_query(today_literal: str) -> str:
-    """One query: rule name -> rows that might break it (a row per rule)."""
-    parts = [f"SELECT 'schema' AS rule, (SELECT sum(n) FROM ({schema_screen(today_literal)}) t(n)) AS n"]
+    """One query: rule name -> rows that might break it (a row per rule), the file-level unit check
+    (``unit_profile_suspect``, against ``ctx_units``) included."""
+    parts = [f"SELECT 'schema' AS rule, (SELECT sum(n) FROM ({schema_screen(today_literal)}) t(n)) AS n",
+             f"SELECT 'unit_profile_suspect' AS rule, ({screen_sql()}) AS n"]
     for rule, q in SCREENS.items():
         parts.append(f"SELECT {rule!r} AS rule, (SELECT sum(n) FROM ({q}) t(n)) AS n")
     return "\nUNION ALL\n".join(parts)

@@ -169,15 +169,15 @@ def _resolve(raw: pd.DataFrame, spec: FileSpec, file_name: str) -> list[tuple[Co
         raise MappingError(
             f"{len(missing)} mapped column(s) missing: {', '.join(map(repr, missing))}{also}",
             code="missing_columns", file=file_name, column=missing[0], value=", ".join(missing),
-            hint=f"the '{spec.name}' file of centre profile must have these headers (a renamed header? "
-                 "update the profile's column mapping)",
+            hint=f"export the '{spec.name}' file with these column headers as agreed for your centre (was a "
+                 "header renamed? name it back, or ask the study's data team to accept the new name)",
         )
     if unknown and spec.unknown_columns == "reject":
         raise MappingError(
-            f"{len(unknown)} column(s) not in the centre profile: {', '.join(map(repr, unknown))}",
+            f"{len(unknown)} column(s) not expected in this export: {', '.join(map(repr, unknown))}",
             code="unknown_columns", file=file_name, column=unknown[0], value=", ".join(unknown),
-            hint="map the column in the centre profile, list it under ignore_columns, or remove it "
-                 "from the export",
+            hint="remove the column from the export, or ask the study's data team to accept it for your "
+                 "centre",
         )
     return resolved
 
@@ -419,6 +419,22 @@ def _expected_labels(col: ColumnSpec, profile: CentreProfile) -> str:
 
 # -- the mapping ---------------------------------------------------------------------------------------
 
+_FORMAT_TOKENS = (("%Y", "YYYY"), ("%y", "YY"), ("%m", "MM"), ("%d", "DD"), ("%H", "hh"), ("%I", "hh"),
+                  ("%M", "mm"), ("%S", "ss"), ("%f", "ffffff"), ("%p", "AM/PM"), ("%b", "Mon"), ("%B", "Month"),
+                  ("%%", "%"))
+
+
+def human_format(fmt: str) -> str:
+    """A strptime format as a data manager reads it: ``%d.%m.%Y %H:%M`` -> ``DD.MM.YYYY hh:mm``."""
+    for token, text in _FORMAT_TOKENS:
+        fmt = fmt.replace(token, text)
+    return fmt
+
+
+def human_formats(fmts) -> str:
+    return " or ".join(dict.fromkeys(human_format(f) for f in fmts))
+
+
 def harmonise(raw: pd.DataFrame, spec: FileSpec, profile: CentreProfile, key: bytes, *,
               file_name: str | None = None) -> Harmonised:
     """Map one export (strings + ``source_line``) onto harmonised frames; pure and vectorised."""
@@ -487,7 +503,8 @@ def _parse_column(ctx: _Ctx, col: ColumnSpec, header: str, values: dict[str, pd.
         ctx.issue(bad, target=target, col=col, header=header, rule="unknown_code",
                   message=f"is not a known code for {'/'.join(col.to)}",
                   expected=_expected_labels(col, profile),
-                  fix="correct the value, or add the label to the centre profile's code map")
+                  fix="write one of the values under 'expected'; if this label is right at your centre, ask the "
+                      "study's data team to accept it")
         return
     if target == "patient_id":
         values[target] = ctx.pid
@@ -502,14 +519,15 @@ def _parse_column(ctx: _Ctx, col: ColumnSpec, header: str, values: dict[str, pd.
         values.update(parsed)
         ctx.issue(bad, target=target, col=col, header=header, rule="unknown_code",
                   message=f"is not a known code for {target}", expected=_expected_labels(col, profile),
-                  fix="use one of the dictionary codes, or add a code map to the centre profile")
+                  fix="write one of the values under 'expected'; if this label is right at your centre, ask the "
+                      "study's data team to accept it")
     elif kind == "bool":
         b = profile.booleans_for(col)
         parsed, bad = _parse_bool(t, b.table())
         values[target] = parsed
         ctx.issue(bad, target=target, col=col, header=header, rule="unknown_code",
                   message="is not a yes/no value", expected=f"true: {'/'.join(b.true)}; false: {'/'.join(b.false)}",
-                  fix="write one of the profile's yes/no words")
+                  fix="write one of the yes/no words under 'expected'")
     elif kind in ("int", "float"):
         num, bad = _parse_number(t, decimal)
         if col.unit is not None:
@@ -550,7 +568,7 @@ def _parse_column(ctx: _Ctx, col: ColumnSpec, header: str, values: dict[str, pd.
         ctx.issue(bad, target=target, col=col, header=header, rule="unparseable_date",
                   message=_explain_date(t, bad, f"is not a {'date' if kind == 'date' else 'date and time'} "
                                                 "in the expected format"),
-                  expected=" or ".join(fmts), fix="write the date in the profile's format (or as ISO YYYY-MM-DD)")
+                  expected=human_formats(fmts), fix="write the date as under 'expected' (or as YYYY-MM-DD)")
     else:  # pragma: no cover - dictionary dtypes are closed
         values[target] = t
 
@@ -629,7 +647,8 @@ def _long_labs(ctx: _Ctx, by_target: dict[str, tuple[ColumnSpec, str]]) -> pd.Da
     analyte = parsed["analyte"]
     ctx.issue(bad, target="analyte", col=col, header=header, rule="unknown_code",
               message="is not a known test name", expected=_expected_labels(col, profile),
-              fix="add the test name to the profile's code map (or to its drop list if not collected)")
+              fix="check the test name; if it is a test the study collects, ask the study's data team to "
+                  "accept this name, otherwise leave the test out of the export")
     # sample date: the date part of the sample date-time
     col_d, header_d = by_target["sample_date"]
     td = _stripped(raw[header_d])
@@ -657,8 +676,8 @@ def _long_labs(ctx: _Ctx, by_target: dict[str, tuple[ColumnSpec, str]]) -> pd.Da
     keep = ~dropped
     ctx.issue(bad_d & keep, target="sample_date", col=col_d, header=header_d, rule="unparseable_date",
               message=_explain_date(td, bad_d & keep, "is not a sample date/time in the expected format"),
-              expected=" or ".join(fmts),
-              fix="write the sample time in the profile's format")
+              expected=human_formats(fmts),
+              fix="write the sample time as under 'expected'")
     ctx.issue(bad_v & keep & ~bad, target="value", col=col_v, header=header_v, rule="not_a_number",
               message=_explain_number(tv, bad_v & keep & ~bad, decimal), expected="a number",
               fix="correct the result value")
@@ -666,10 +685,11 @@ def _long_labs(ctx: _Ctx, by_target: dict[str, tuple[ColumnSpec, str]]) -> pd.Da
         ctx.issue(unknown_unit & keep, target="value", col=by_target["unit"][0], header=header_u,
                   rule="unknown_unit", message="is not a unit the analyte can be converted from",
                   expected="; ".join(f"{a}: {', '.join(U.CONVERSIONS[v.unit])}" for a, v in ANALYTES.items()),
-                  fix="add the unit to tdm/centres/units.py or correct the export")
+                  fix="write the unit as under 'expected', or ask the study's data team to accept this unit")
     else:
         ctx.issue(unknown_unit & keep, target="value", col=col_v, header=header_v, rule="unknown_unit",
-                  message="has no convertible unit", expected="a unit in analyte_units", fix="set analyte_units")
+                  message="has no convertible unit", expected="a result unit",
+                  fix="export the unit with each result, or ask the study's data team to set the unit for this test")
     rows = raw.index[keep.to_numpy()]
     data = {"centre_id": profile.centre_id, "patient_id": ctx.pid, "sample_date": sample, "analyte": analyte,
             "value": value}

@@ -36,6 +36,17 @@ CONVERSIONS: dict[str, dict[str, Fraction]] = {
     "infusions": {"infusions": F(1)},
 }
 
+# The standard confusions of a canonical unit (checked by validators.units): the unit a value
+# was probably written in, as a data manager spells it, and its spelling in CONVERSIONS.
+MIXUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "g/dL": (("g/L", "g/l"),),
+    "mg/dL": (("mg/L", "mg/l"),),
+    "%": (("a fraction", "fraction"),),
+    "10^3/uL": (("/uL", "/ul"),),
+    "/uL": (("10^3/uL", "10^3/ul"),),
+    "ug/mL": (("ng/mL", "ng/ml"),),
+}
+
 # canonical unit of every numeric dictionary variable (analytes included)
 CANONICAL_UNIT: dict[str, str] = {v.name: v.unit for v in VARIABLES if v.unit}
 

@@ -93,7 +93,8 @@ def home_settings(home: Path | None):
 
 
 # Each module registers its commands on ``app`` when imported.
-from tdm.cli import analysis_cmds, centre_cmds, core_cmds, flow_cmds, review_cmds, roc_cmds  # noqa: E402,F401
+from tdm.cli import (analysis_cmds, centre_cmds, core_cmds, flow_cmds, query_cmds, review_cmds,  # noqa: E402,F401
+                     roc_cmds, web_cmds)
 
 
 def main(argv: list[str] | None = None) -> int:

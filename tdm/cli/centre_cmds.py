@@ -1,4 +1,4 @@
-"""CLI commands: centres (list/validate profiles, dry-run a file) and synth (synthetic exports)."""
+"""CLI commands: centres (list/validate profiles, dry-run a file: the full report) and synth (synthetic exports)."""
 
 from __future__ import annotations
 
@@ -28,11 +28,14 @@ def _profiles(settings, *, validate_each: bool = False):
 
 @app.command()
 def centres(
-    file: Path = typer.Option(None, "--file", "-f", help="Dry-run: adapt this export and summarise it."),
+    file: Path = typer.Option(None, "--file", "-f",
+                              help="Dry run: check this export as ingestion would (every rule), load nothing."),
     centre: str = typer.Option(None, "--centre", "-c", help="Centre profile to use with --file."),
+    out: Path = typer.Option(None, "--out", "-o",
+                             help="Folder for the dry run's report (default: reports/<centre>/dry-run/)."),
     home: Path = _HomeOpt,
 ) -> None:
-    """List and validate the centre profiles; with --file, adapt one export without loading it."""
+    """List and validate the centre profiles; with --file, tell whether one export would pass (nothing loaded)."""
     from tdm.centres.profile import load_profile
     from tdm.errors import ConfigError, TdmError
 
@@ -57,24 +60,49 @@ def centres(
                 typer.echo(f"  - {spec.name} ({spec.kind}, {fmt}): {', '.join(spec.patterns)}")
         typer.echo(f"{len(profiles)} profile(s) valid")
         return
-    from tdm.centres import adapt_file
+    from tdm.ingest import dry_run
     from tdm.privacy import load_key
+    from tdm.reports import write_dry_run_report
 
     if centre is None:
         centre = file.parent.name
     if centre not in profiles:
         raise ConfigError(f"unknown centre {centre!r}", value=centre,
                           hint=f"use --centre with one of {', '.join(sorted(profiles))}")
-    try:
-        a = adapt_file(file, profiles[centre], load_key(settings))
-    except TdmError:
-        raise
-    typer.echo(f"{file.name}: spec '{a.spec.name}' ({a.kind}), {a.rows_read} data row(s)")
-    for entity, df in a.frames.items():
-        typer.echo(f"  {entity}: {len(df)} row(s)")
-    typer.echo(f"  cell issues: {len(a.cell_issues)}")
-    for r in a.cell_issues.head(20).itertuples():
-        typer.echo(f"    line {r.source_line}: {r.message} [{r.rule}]")
+    if not file.is_file():
+        raise TdmError("no such file", code="no_such_file", file=str(file), hint="give the path of an export")
+    prepared = dry_run(settings, profiles[centre], file, load_key(settings))
+    report = write_dry_run_report(settings, prepared, out)
+    _print_dry_run(prepared, report)
+
+
+def _print_dry_run(prepared, report: Path, limit: int = 50) -> None:
+    """The dry run in the terminal: the verdict, the counts, the findings, where the report is."""
+    from validators.report import STATUS_TEXT
+
+    r = prepared.result
+    name = prepared.candidate.path.name
+    if r is None:
+        typer.echo(f"{name}: would be: {STATUS_TEXT['rejected']}: {prepared.error}")
+    else:
+        typer.echo(f"{name}: would be: {STATUS_TEXT[r.status]} (nothing loaded: dry run)")
+        if r.file_error is not None:
+            typer.echo(f"  {r.file_error}")
+        typer.echo(f"  {r.rows_read} line(s) read: {r.rows_loaded} would load ({r.rows_warned} of them with "
+                   f"warnings), {r.rows_rejected} would be rejected")
+        shown = r.issues[r.issues["severity"] != "file_error"]
+        for f in shown.head(limit).itertuples():
+            line = "" if f.source_line is None or f.source_line != f.source_line else f"line {f.source_line}: "
+            col = f" {f.column_name} = {f.value}" if f.column_name else ""
+            expected = f" (expected: {f.expected})" if f.expected else ""
+            typer.echo(f"  {line}{f.severity}{col}: {f.message}{expected} [{f.rule}]")
+            if f.fix:
+                typer.echo(f"      how to fix: {f.fix}")
+        if len(shown) > limit:
+            typer.echo(f"  ... {len(shown) - limit} more finding(s) in the report")
+        if r.warnings_suppressed:
+            typer.echo(f"  {r.warnings_suppressed} warning(s) not shown: confirmed as true values")
+    typer.echo(f"report: {report}")
 
 
 @app.command()

@@ -1,8 +1,7 @@
-"""CLI commands: warning reviews (``tdm review confirm|list``) and the data-quality scorecard."""
+"""CLI commands: confirming warnings (``tdm review confirm|revoke|list``) and the data-quality scorecard."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
@@ -11,23 +10,80 @@ from tdm.cli import HomeOpt, app, home_settings
 from tdm.errors import TdmError
 
 
-review_app = typer.Typer(help="Confirm validation warnings as correct (e.g. a true extreme lab value).",
+review_app = typer.Typer(help="Confirm a warning as a true value (e.g. a real extreme lab result), or revoke it.",
                          no_args_is_help=True)
 app.add_typer(review_app, name="review")
+
+
+def _known_centres(settings) -> list[str]:
+    from tdm.cli.centre_cmds import _profiles
+
+    return sorted(_profiles(settings))
+
+
+def _patient_ids(settings, patient: str) -> list[str]:
+    """What ``--patient`` may mean: the pseudonym itself, or a study number (pseudonymised here)."""
+    import re
+
+    import pandas as pd
+
+    from tdm.privacy import PSEUDONYM_HEX_CHARS, PSEUDONYM_PREFIX, load_key, pseudonymise
+
+    given = patient.strip()
+    if re.fullmatch(f"{PSEUDONYM_PREFIX}[0-9a-f]{{{PSEUDONYM_HEX_CHARS}}}", given):
+        return [given]                    # a pseudonym as in the report: no key needed
+    return [given, *pseudonymise(pd.Series([given]), load_key(settings)).dropna()]
+
+
+def find_finding(con, settings, *, centre: str, patient: str, rule: str | None, column: str | None,
+                 record: str | None, value: str | None, query_id: int | None):
+    """The one waiting query a data manager means (open or answered, of their centre), or a clear
+    error: an unknown centre, no such finding (with what there is for that patient), or several
+    (with their ids, to choose with --query or --record)."""
+    from tdm.warehouse import queries as Q
+
+    if centre not in _known_centres(settings):
+        raise TdmError(f"there is no centre '{centre}'", code="unknown_centre", value=centre,
+                       hint=f"use one of: {', '.join(_known_centres(settings))}")
+    if query_id is not None:
+        return Q.get_query(con, query_id, centre_id=centre)
+    ids = _patient_ids(settings, patient)
+    waiting = [q for q in Q.list_queries(con, centre_id=centre, states=[Q.OPEN, Q.ANSWERED])
+               if q.patient_id in ids]
+    match = [q for q in waiting if (rule is None or q.rule == rule) and (column is None or q.column_name == column)
+             and (record is None or (q.record or "").startswith(record)) and (value is None or q.value == value)]
+    if len(match) == 1:
+        return match[0]
+    asked = ", ".join(f"{k} {v}" for k, v in (("rule", rule), ("column", column), ("record", record),
+                                              ("value", value)) if v is not None)
+    listing = "; ".join(f"query {q.query_id}: {q.rule} on {q.column_name} = {q.value} ({q.record or 'no record'})"
+                        for q in (match or waiting)[:10])
+    if not match:
+        where = f"patient {patient} of centre {centre}"
+        raise TdmError(f"no open finding for {where}" + (f" with {asked}" if asked else ""),
+                       code="no_such_finding", value=patient,
+                       hint=(f"this patient's open findings are: {listing}" if waiting else
+                             "check the patient (the pseudonym in the report, or the study number) and the centre; "
+                             "'tdm queries list --centre " + centre + "' lists what is open"))
+    raise TdmError(f"{len(match)} open findings match; a confirmation is for exactly one",
+                   code="ambiguous_finding", hint=f"add --query ID (or --record / --value): {listing}")
 
 
 @review_app.command("confirm")
 def confirm(
     centre: str = typer.Option(..., "--centre", help="Centre id."),
-    patient: str = typer.Option(..., "--patient", help="Pseudonymised patient id (as in the report)."),
+    patient: str = typer.Option(..., "--patient", help="Patient: the pseudonym in the report, or the study number."),
     rule: str = typer.Option(..., "--rule", help="Warning rule code, e.g. lab_value_implausible."),
-    column: str = typer.Option(None, "--column", help="Column the warning is about (default: every column)."),
+    column: str = typer.Option(None, "--column", help="Column as in the report, e.g. albumin_g_dl or pcdai."),
+    record: str = typer.Option(None, "--record", help="The record (a date, YYYY-MM-DD) when the patient has several."),
+    value: str = typer.Option(None, "--value", help="The value as in the report, when in doubt."),
+    query_id: int = typer.Option(None, "--query", help="The query id (from 'tdm queries list') instead."),
     reason: str = typer.Option(..., "--reason", help="Why the value is correct."),
     reviewer: str = typer.Option(..., "--reviewer", help="Who confirms it."),
     home: Path = HomeOpt,
 ) -> None:
-    """Mark a warning as confirmed-correct so it stops being reported for this patient."""
-    from tdm.warehouse.connection import open_writer, publish_snapshot
+    """Confirm exactly one warning as a true value; it is not reported again unless the value changes."""
+    from tdm.warehouse import queries as Q
     from validators.registry import RULES
 
     r = RULES.get(rule)
@@ -35,17 +91,32 @@ def confirm(
         warnings = ", ".join(sorted(n for n, x in RULES.items() if x.severity == "warning"))
         raise TdmError(f"'{rule}' is not a warning rule; only warnings can be confirmed", code="not_a_warning",
                        value=rule, hint=f"use one of: {warnings}")
-    if not reason.strip() or not reviewer.strip():
-        raise TdmError("a review needs a reason and a reviewer", code="review_incomplete")
     settings = home_settings(home)
-    now = dt.datetime.now().replace(microsecond=0)
-    with open_writer(settings.warehouse) as con:
-        con.execute(
-            "INSERT INTO ingest.reviews (centre_id, patient_id, rule, column_name, reason, reviewer, reviewed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", [centre, patient, rule, column, reason.strip(), reviewer.strip(), now])
-        publish_snapshot(con, settings.warehouse, settings.snapshot)
-    where = f" column {column}" if column else ""
-    typer.echo(f"confirmed {rule}{where} for {centre}/{patient} by {reviewer} at {now.isoformat()}")
+    with Q.write_session(settings) as con:
+        q = find_finding(con, settings, centre=centre, patient=patient, rule=rule, column=column, record=record,
+                         value=value, query_id=query_id)
+        q = Q.answer_query(con, q.query_id, answer=Q.CONFIRMED, reason=reason, actor=reviewer, centre_id=centre)
+    typer.echo(f"confirmed query {q.query_id}: {q.rule} on {q.column_name} = {q.value} for {centre}/{q.patient_id} "
+               f"({q.record or 'no record'}) by {q.answered_by} at {q.answered_at:%Y-%m-%d %H:%M}")
+
+
+@review_app.command("revoke")
+def revoke(
+    centre: str = typer.Option(..., "--centre", help="Centre id."),
+    query_id: int = typer.Option(..., "--query", help="The confirmed query's id ('tdm review list')."),
+    reason: str = typer.Option(..., "--reason", help="Why the confirmation no longer holds."),
+    reviewer: str = typer.Option(..., "--reviewer", help="Who revokes it."),
+    home: Path = HomeOpt,
+) -> None:
+    """Revoke a confirmation: the query is open again and the warning is reported again."""
+    from tdm.warehouse import queries as Q
+
+    settings = home_settings(home)
+    with Q.write_session(settings) as con:
+        if centre not in _known_centres(settings):
+            raise TdmError(f"there is no centre '{centre}'", code="unknown_centre", value=centre)
+        q = Q.reopen_query(con, query_id, reason=reason, actor=reviewer, centre_id=centre)
+    typer.echo(f"revoked: query {q.query_id} is {q.state} again")
 
 
 @review_app.command("list")
@@ -53,28 +124,17 @@ def list_reviews(
     centre: str = typer.Option(None, "--centre", help="Only this centre."),
     home: Path = HomeOpt,
 ) -> None:
-    """List confirmed warnings (who, when, why)."""
-    from tdm.warehouse.connection import open_reader
+    """List confirmed warnings (who, when, why), still in force."""
+    from tdm.cli.query_cmds import print_queries, snapshot
+    from tdm.warehouse import queries as Q
 
-    settings = home_settings(home)
-    con = open_reader(settings.snapshot)
-    try:
-        sql = ("SELECT centre_id, patient_id, rule, column_name, reason, reviewer, reviewed_at "
-               "FROM ingest.reviews")
-        params: list = []
-        if centre:
-            sql += " WHERE centre_id = ?"
-            params.append(centre)
-        df = con.execute(sql + " ORDER BY reviewed_at DESC", params).df()
-    finally:
-        con.close()
-    if df.empty:
-        typer.echo("no reviews")
-        return
-    from tdm.cli.output import print_table
-
-    print_table(df)          # pseudonyms are copied from here: never truncated
-    typer.echo(f"{len(df)} review(s)")
+    with snapshot(home) as con:
+        qs = [q for q in Q.list_queries(con, centre_id=centre, states=[Q.ANSWERED, Q.CLOSED])
+              if q.answer == Q.CONFIRMED]
+    print_queries(qs)
+    for q in qs:
+        typer.echo(f"query {q.query_id}: confirmed by {q.answered_by} at {q.answered_at:%Y-%m-%d %H:%M}: "
+                   f"{q.answer_reason}")
 
 
 @app.command()

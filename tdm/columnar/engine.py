@@ -40,7 +40,7 @@ MEMORY_LIMIT = os.environ.get("TDM_COLUMNAR_MEMORY_LIMIT", "4GB")   # the writer
 MAX_LABELS = 5000          # distinct cells of one label column beyond which the CASE map is not worth it
 UTF8 = {"utf-8", "utf-8-sig", "utf8", "utf_8", "utf_8_sig"}
 TEMP_VIEWS = tuple(ENTITIES)                  # patient, assessment, elisa, lab (the screen's names)
-TEMP_TABLES = ("h", "ctx_known", "ctx_other", "ctx_assess")
+TEMP_TABLES = ("h", "ctx_known", "ctx_other", "ctx_assess", "ctx_units")
 
 
 class Fallback(Exception):
@@ -157,14 +157,17 @@ def _register_context(con: duckdb.DuckDBPyConnection, ctx) -> None:
 
     parts = {"ctx_known": frame(ctx.known_patients, ["centre_id", "patient_id"]),
              "ctx_other": frame(ctx.other_centre_patients, ["centre_id", "patient_id"]),
-             "ctx_assess": frame(ctx.existing_assessments, ["centre_id", "patient_id", "colonoscopy_date"])}
+             "ctx_assess": frame(ctx.existing_assessments, ["centre_id", "patient_id", "colonoscopy_date"]),
+             "ctx_units": ctx.unit_reference[["variable", "median", "n"]]}
     c = S.literal(ctx.centre_id)
     same = f"WHERE centre_id IS NULL OR CAST(centre_id AS VARCHAR) = {c}"
     other = f"WHERE centre_id IS NULL OR CAST(centre_id AS VARCHAR) <> {c}"
     selects = {"ctx_known": f"SELECT CAST(patient_id AS VARCHAR) AS patient_id FROM _df {same}",
                "ctx_other": f"SELECT DISTINCT CAST(patient_id AS VARCHAR) AS patient_id FROM _df {other}",
                "ctx_assess": "SELECT CAST(patient_id AS VARCHAR) AS patient_id, CAST(colonoscopy_date AS DATE) "
-                             f"AS colonoscopy_date FROM _df {same}"}
+                             f"AS colonoscopy_date FROM _df {same}",
+               "ctx_units": "SELECT CAST(variable AS VARCHAR) AS variable, CAST(median AS DOUBLE) AS median, "
+                            "CAST(n AS BIGINT) AS n FROM _df"}
     for name, df in parts.items():
         con.register("_df", df)
         try:

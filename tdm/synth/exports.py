@@ -37,7 +37,7 @@ ERROR_KINDS: dict[str, str] = {
                         "trough): the named column of the entity row at the line is missing",
     "duplicate_row": "a data row exported twice (exact copy on the next line): the recorded line repeats the "
                      "entity key (centre, patient, date[, analyte]) of the line before it",
-    "out_of_range_lab": "an implausible lab value (e.g. haematocrit 95 %, WBC 150000 /uL, CRP 80 mg/dL): the "
+    "out_of_range_lab": "an implausible lab value (e.g. haematocrit 95 %, WBC 150000 /uL, CRP 600 mg/dL): the "
                         "harmonised lab row at the line is outside the analyte's dictionary range",
     "orphan_visit": "a follow-up visit row for a study number absent from the centre's baseline file: the "
                     "assessment at the line has no patient row (centre, patient_id)",
@@ -50,7 +50,7 @@ INJECTED_COLUMNS = ["kind", "centre_id", "file", "source_line", "entity", "colum
 
 # implausible values (canonical units) for out_of_range_lab
 IMPLAUSIBLE = {"haematocrit_pct": 95.0, "wbc_per_ul": 150000.0, "platelets_10e3_ul": 2500.0,
-               "esr_mm_h": 250.0, "crp_mg_dl": 80.0}
+               "esr_mm_h": 250.0, "crp_mg_dl": 600.0}
 
 # LIS quirks of the built-in long export (units as reported, a unit change in 2015)
 LIS_UNITS = {"wbc_per_ul": "10^3/uL", "platelets_10e3_ul": "10^3/uL", "esr_mm_h": "mm/hr"}

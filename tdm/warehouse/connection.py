@@ -59,6 +59,18 @@ def open_writer(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> Itera
         con.close()
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception (including KeyboardInterrupt)."""
+    con.begin()
+    try:
+        yield
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
 def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: Path) -> None:
     """Checkpoint and atomically replace the analysts' read-only snapshot with the current state."""
     warehouse, snapshot = Path(warehouse), Path(snapshot)

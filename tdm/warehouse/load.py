@@ -11,7 +11,6 @@ Bulk inserts go through DataFrame registration (Arrow), never row-by-row SQL.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +20,8 @@ import pandas as pd
 from schema.dictionary import ENTITIES, entity_columns
 from schema.tables import issues as issues_table
 from schema.tables import quarantine_rows
+from tdm.warehouse.connection import transaction as _transaction
+from tdm.warehouse.query_sync import sync_file
 
 ISSUE_COLUMNS = [c.name for c in issues_table.columns if c.name != "file_id"]
 QUARANTINE_COLUMNS = [c.name for c in quarantine_rows.columns if c.name != "file_id"]
@@ -78,24 +79,15 @@ def _exec(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
     return con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
 
 
-@contextlib.contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection):
-    """BEGIN ... COMMIT, or ROLLBACK on any exception (including KeyboardInterrupt)."""
-    con.begin()
-    try:
-        yield
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-
-
 def reserve_file_id(con: duckdb.DuckDBPyConnection) -> int:
     """Take the next file id (sequences are not transactional: a crash only skips a number)."""
     return int(_exec(con, "SELECT nextval('ingest.file_id_seq')")[0][0])
 
 
-def insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome) -> None:
+def insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome, confirmed=None) -> None:
+    """The file's ``ingest.files`` row, last in its transaction (its rows and issues are written),
+    and what the file does to the centre's queries (``tdm.warehouse.queries.sync_file``);
+    ``confirmed``: the warnings validation held back as confirmed."""
     _exec(
         con,
         """INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, size_bytes,
@@ -107,6 +99,7 @@ def insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome) -> 
          outcome.rows_warned, outcome.rows_rejected, outcome.message, outcome.error_code,
          meta.report_path, meta.archive_path, outcome.duplicate_of_file_id, meta.code_version],
     )
+    sync_file(con, file_id, confirmed)
 
 
 def _n_rows(rows) -> int:
@@ -193,7 +186,8 @@ def remove_uncommitted_rows(con: duckdb.DuckDBPyConnection, file_id: int | None 
     return removed
 
 
-def finish_streamed_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, outcome: LoadOutcome) -> LoadOutcome:
+def finish_streamed_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, outcome: LoadOutcome,
+                         confirmed=None) -> LoadOutcome:
     """One transaction: supersede earlier rows with the keys this file loaded, then its file row."""
     superseded: dict[str, int] = {}
     with _transaction(con):
@@ -201,7 +195,7 @@ def finish_streamed_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: Fil
             superseded[entity] = supersede_earlier(con, entity, meta.centre_id, f"core.{e.table} WHERE file_id = ?",
                                                    [file_id], file_id)
         outcome = replace(outcome, superseded=superseded)
-        insert_file_row(con, file_id, meta, outcome)
+        insert_file_row(con, file_id, meta, outcome, confirmed)
     return outcome
 
 
@@ -245,7 +239,7 @@ def load_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, resu
             outcome = replace(outcome, superseded=load_rows(con, file_id, result))
         elif result.issues is not None:
             _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
-        insert_file_row(con, file_id, meta, outcome)
+        insert_file_row(con, file_id, meta, outcome, getattr(result, "confirmed", None))
     return outcome
 
 
@@ -271,7 +265,7 @@ def record_file_error(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMe
     with _transaction(con):
         issue = pd.DataFrame([{
             "source_line": getattr(error, "line", None), "entity": None, "patient_id": None,
-            "column_name": getattr(error, "column", None),
+            "record": None, "column_name": getattr(error, "column", None),
             "value": None if getattr(error, "code", "") == "direct_identifier" else
             (None if getattr(error, "value", None) is None else str(error.value)),
             "rule": getattr(error, "code", "file_rejected"), "severity": "file_error",

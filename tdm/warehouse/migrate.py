@@ -60,6 +60,13 @@ def _has_schema(conn, name: str) -> bool:
     ).scalar())
 
 
+def head_revision(script_location: Path = MIGRATIONS) -> str:
+    """The newest migration's revision id (what ``upgrade`` brings a warehouse to)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("duckdb://", script_location)).get_current_head()
+
+
 def current_revision(path: Path) -> str | None:
     """The alembic revision of the warehouse at ``path`` (None when absent or never migrated)."""
     from tdm.warehouse.connection import open_writer

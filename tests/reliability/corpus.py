@@ -141,7 +141,7 @@ class Case:
     message: str = ""                 # fragment of ingest.files.message (rejected) or of the issue message
     rules: tuple[str, ...] = ()       # rules that must be in ingest.issues at ``line``
     line: int | None = None
-    column: str | None = None         # issue column_name (row-level) or file-error column
+    column: str | tuple[str, ...] | None = None   # issue column_name (row-level; any of a tuple) or file-error column
 
     @property
     def loaded(self) -> bool:
@@ -419,7 +419,7 @@ CASES: list[Case] = [
          "Excel error", ("not_a_number",), BAD_LINE, "trough_ug_ml"),
     # an absurd lab value is flagged (a warning: the dictionary's lab ranges are plausibility ranges)
     RowCase("huge_value", SMC, "smc_huge.csv", _smc(_cell("crp_mg_dl", "1e300")), L,
-         "outside the plausible", ("lab_value_implausible",), BAD_LINE, "value"),
+         "outside the plausible", ("lab_value_implausible",), BAD_LINE, "crp_mg_dl"),
     RowCase("huge_integer_overflow", SMC, "smc_huge_int.csv", _smc(_cell("n_infusions", "99999999999999999999999")), P,
          "too large to be a whole number", ("not_a_number",), BAD_LINE, "n_infusions"),
     RowCase("infinite_value", SMC, "smc_inf.csv", _smc(_cell("crp_mg_dl", "inf")), P,
@@ -458,7 +458,7 @@ CASES: list[Case] = [
     RowCase("lis_unknown_unit", KNUH, "knuh_lis_unit.csv", _lis(_lis_cell("UNIT", "furlongs")), P,
          "not a unit", ("unknown_unit",), -1, "value"),
     RowCase("lis_negative_value", KNUH, "knuh_lis_negative.csv", _lis(_lis_cell("RSLT", "-5")), P,
-         "negative", ("range",), -1, "value"),
+         "negative", ("range",), -1, ("crp_mg_dl", "albumin_g_dl", "esr_mm_h")),   # the row's analyte
     RowCase("lis_excel_error", KNUH, "knuh_lis_excel_error.csv", _lis(_lis_cell("RSLT", "#VALUE!")), P,
          "Excel error", ("not_a_number",), -1, "value"),
     RowCase("lis_impossible_datetime", KNUH, "knuh_lis_bad_time.csv", _lis(_lis_cell("SPC_DT", "2015-02-29 08:00:00")),

@@ -74,7 +74,7 @@ def test_a_file_in_one_inbox_cannot_create_or_change_another_centres_rows(tmp_pa
                               "WHERE f.file_name = 'smc_knuh_ids.csv'")
     assert quarantined and {r[0] for r in quarantined} == {"smc"}   # kept under the sender's centre
     b = out["smc_centre_column.csv"]
-    assert (b.status, "'centre_id'") == ("rejected", "'centre_id'") and "not in the centre profile" in b.message
+    assert (b.status, "'centre_id'") == ("rejected", "'centre_id'") and "not expected in this export" in b.message
     c = out["knuh_visits.csv"]
     assert c.status == "rejected" and "mapped column(s) missing" in c.message   # read as an smc export
     d = out["knuh_baseline.csv"]

@@ -98,22 +98,31 @@ def test_file_errors_missing_column_and_wrong_centre():
     assert r.rows_loaded == 0 and r.rows_rejected == 2
 
 
-def test_reviews_suppress_a_confirmed_warning():
+def test_a_confirmation_hides_exactly_the_finding_it_confirms():
     f = make_frames(3)
     lab = f["lab"].copy()
-    lab.loc[(lab["source_line"] == 2) & (lab["analyte"] == "crp_mg_dl"), "value"] = 80.0
+    crp = (lab["source_line"] == 2) & (lab["analyte"] == "crp_mg_dl")
+    lab.loc[crp, "value"] = 600.0                  # implausible in mg/dL, and in mg/L (60 mg/dL)
     f["lab"] = lab
     r = validate_file(f, None, ctx())
     assert r.rows_warned == 1
-    pid = f["patient"].loc[0, "patient_id"]
-    reviews = pd.DataFrame({"centre_id": ["smc"], "patient_id": [pid], "rule": ["lab_value_implausible"],
-                            "column_name": ["value"]})
-    r2 = validate_file(f, None, ctx(reviews=reviews))
+    w = r.warnings.iloc[0]
+    # the finding names the analyte column, the record (sample date and analyte) and the value as typed
+    assert (w["column_name"], w["value"]) == ("crp_mg_dl", "600")
+    assert w["record"] == lab.loc[crp, "sample_date"].iloc[0].strftime("%Y-%m-%d") + " crp_mg_dl"
+    confirmed = r.warnings[["entity", "patient_id", "record", "rule", "column_name", "value"]].assign(centre_id="smc")
+    r2 = validate_file(f, None, ctx(reviews=confirmed))
     assert r2.rows_warned == 0 and r2.issues.empty and r2.warnings_suppressed == 1
+    assert r2.confirmed[["patient_id", "rule", "value"]].values.tolist() == [[w["patient_id"], w["rule"], "600"]]
     assert r2.accepted["lab"]["warnings"].isna().all()
-    # a review of another centre or another rule does not suppress it
-    r3 = validate_file(f, None, ctx(reviews=reviews.assign(centre_id="knuh")))
-    assert r3.rows_warned == 1
+    # another value, another analyte of the same patient, another centre: reported as usual
+    lab2 = lab.copy()
+    lab2.loc[crp, "value"] = 601.0
+    lab2.loc[(lab2["source_line"] == 2) & (lab2["analyte"] == "esr_mm_h"), "value"] = 160.0
+    r3 = validate_file({**f, "lab": lab2}, None, ctx(reviews=confirmed))
+    assert sorted(r3.warnings["column_name"]) == ["crp_mg_dl", "esr_mm_h"] and r3.warnings_suppressed == 0
+    r4 = validate_file(f, None, ctx(reviews=confirmed.assign(centre_id="knuh")))
+    assert r4.rows_warned == 1
 
 
 def test_dtype_coercion_failures_are_reported():

@@ -19,7 +19,7 @@ KIND_ORDER = {"wide": 0, "baseline": 0, "visit": 1, "elisa": 2, "labs_long": 3}
 
 #: generator error kind -> the rule that must flag its (file, line)
 KIND_TO_RULE = {
-    "unit_mixup": "lab_value_implausible",
+    "unit_mixup": "unit_mixup",
     "code_typo": "unknown_code",
     "swapped_dates": "date_order",
     "missing_required": "required",

@@ -67,6 +67,7 @@ def test_json_has_meta_counts_rules_and_issues():
     doc = json.loads(report_json(r, meta()))
     assert doc["file"]["checksum_sha256"] == "ab" * 32 and doc["file"]["file_id"] == 12
     assert doc["counts"] == {"rows_read": 4, "rows_loaded": 1, "rows_warned": 0, "rows_rejected": 3}
+    assert doc["counts"]["rows_read"] == 1 + 0 + 3 and 'id="rows-clean">1<' in render_html(r, meta())
     assert {x["rule"] for x in doc["rules"]} == {"allowed_codes", "range"}
     assert len(doc["issues"]) == len(r.issues)
     assert doc["issues"][0]["source_line"] == 2
@@ -121,12 +122,13 @@ def test_resubmission_diff_newly_accepted_and_still_rejected():
     d = resubmission_diff(first.rejected, second)
     a = d.rows[d.rows["entity"] == "assessment"].set_index("source_line")
     assert a.loc[2, "status"] == "newly_accepted" and a.loc[3, "status"] == "still_rejected"
-    assert d.newly_accepted == 1 + 1 + 1 + 6   # patient, assessment, elisa and 6 labs of line 2
-    assert d.newly_rejected == 0
+    # counted in lines (issue 17, defect 3): line 2 carries 9 records (patient, assessment, elisa, 6 labs)
+    assert len(d.rows[d.rows["status"] == "newly_accepted"]) == 9
+    assert (d.newly_accepted, d.still_rejected, d.newly_rejected) == (1, 1, 0)
     html = render_html(second, meta(supersedes=Supersedes(11, "smc_export.csv", dt.datetime(2026, 9, 1), d)))
-    assert 'id="supersedes"' in html and 'id="newly-accepted">9<' in html
+    assert 'id="supersedes"' in html and 'id="newly-accepted">1<' in html and "lines earlier rejected" in html
     doc = json.loads(report_json(second, meta(supersedes=Supersedes(11, "smc_export.csv", None, d))))
-    assert doc["supersedes"]["diff"]["still_rejected"] == 9
+    assert doc["supersedes"]["diff"]["still_rejected"] == 1
 
 
 def test_write_file_report_and_index(tmp_path):
@@ -149,3 +151,38 @@ def test_validation_doc_lists_every_rule_from_the_registry():
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "VALIDATION.md").read_text(encoding="utf-8")
     assert rules_markdown() in doc, "regenerate the rule table in docs/VALIDATION.md"
+
+
+def test_the_report_speaks_to_data_managers():
+    """Issue 17, defect 3: counts that add up, analyte columns and cells as typed, links between pages."""
+    f = make_frames(7)
+    lab = f["lab"].copy()
+    for line in (2, 3, 4):
+        lab.loc[(lab["source_line"] == line) & (lab["analyte"] == "esr_mm_h"), "value"] = 160.0 + line  # warnings
+    f = {**f, "lab": lab}
+    f = set_cell(set_cell(set_cell(f, "assessment", 5, "pcdai", 150.0), "assessment", 6, "pcdai", 150.0),
+                 "assessment", 7, "pcdai", 150.0)
+    r = validate_file(f, None, ctx())
+    html = render_html(r, meta())
+    # 7 read = 1 loaded without problem + 3 loaded with warnings + 3 not loaded
+    assert 'id="rows-read">7<' in html and 'id="rows-clean">1<' in html and 'id="rows-warned">3<' in html
+    assert 'id="rows-rejected">3<' in html and 'id="rows-loaded">4<' in html
+    assert "<td>esr_mm_h</td><td class=\"val\">162</td>" in html         # the analyte column, 162 not 162.0
+    assert 'href="index.html"' in html and 'href="scorecard.html"' in html
+    assert 'href="../index.html"' in render_html(r, meta(dry_run=True))
+    assert 'href="scorecard.html"' in render_index(pd.DataFrame([{"file_id": 1, "file_name": "a.csv"}]), "smc")
+
+
+def test_fixes_never_send_a_data_manager_to_the_centre_profile():
+    from validators.registry import RULES
+
+    for rule in RULES.values():
+        assert "profile" not in rule.fix.lower(), rule.name
+
+
+def test_expected_date_formats_read_yyyy_mm_dd():
+    from tdm.centres.harmonise import human_format, human_formats
+
+    assert human_format("%Y-%m-%d") == "YYYY-MM-DD"
+    assert human_format("%d.%m.%Y %H:%M") == "DD.MM.YYYY hh:mm"
+    assert human_formats(["%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d"]) == "YYYY-MM-DD or YYYY/MM/DD"

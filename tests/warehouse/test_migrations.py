@@ -16,7 +16,7 @@ def test_upgrade_from_empty_and_init_is_idempotent(settings):
     assert current_revision(settings.warehouse) is None
     rev1 = init_warehouse(settings)
     rev2 = init_warehouse(settings)
-    assert rev1 == rev2 == "0001_initial"
+    assert rev1 == rev2 == "0002_queries_and_audit_trail"
     con = duckdb.connect(str(settings.snapshot), read_only=True)
     views = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analysis'").fetchall()}
@@ -30,7 +30,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0099_test_alter"
-down_revision = "0001_initial"
+down_revision = "0002_queries_and_audit_trail"
 branch_labels = None
 depends_on = None
 
@@ -71,3 +71,54 @@ def test_second_migration_alters_a_populated_database_without_losing_rows(wareho
         con.close()
     assert (n, w, groups) == (50, 40.5, 1)
     assert rev == "0099_test_alter"
+
+
+def test_0002_turns_the_findings_of_a_populated_warehouse_into_queries(settings):
+    """Findings stored before queries existed become queries: open, superseded by a later file that
+    carried the patient, or answered by a legacy confirmation; each with its audit rows."""
+    path = settings.warehouse
+    upgrade(path, "0001_initial")
+    con = duckdb.connect(str(path))
+    try:
+        for fid, centre, kind, status in ((1, "smc", "wide", "loaded"), (2, "smc", "labs_long", "loaded"),
+                                          (3, "knuh", "baseline", "rejected"), (4, "smc", "wide", "duplicate")):
+            con.execute("INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, "
+                        "size_bytes, received_at, processed_at, status, code_version) VALUES "
+                        "(?, ?, ?, ?, 'x', 1, TIMESTAMP '2026-11-01 08:00', TIMESTAMP '2026-11-01 09:00' + "
+                        "INTERVAL (?) DAY, ?, 'test')", [fid, centre, f"f{fid}.csv", kind, fid, status])
+        con.execute("INSERT INTO core.lab_results (centre_id, patient_id, sample_date, analyte, value, file_id, "
+                    "source_line, is_current) VALUES ('smc', 'P1', DATE '2026-10-01', 'crp_mg_dl', 0.5, 2, 2, true)")
+        con.execute("""INSERT INTO ingest.issues (file_id, source_line, entity, patient_id, column_name, value, rule,
+                       severity, message) VALUES
+            (1, 2, 'lab', 'P1', 'value', '80.0', 'lab_value_implausible', 'warning', 'crp_mg_dl outside'),
+            (1, 3, 'lab', 'P2', 'value', '160.0', 'lab_value_implausible', 'warning', 'esr_mm_h outside'),
+            (1, 4, 'patient', 'P3', 'sex', 'X', 'allowed_codes', 'error', 'sex is not an allowed code'),
+            (3, NULL, NULL, NULL, 'pcdai', NULL, 'missing_column', 'file_error', 'required column(s) missing'),
+            (4, 2, 'lab', 'P9', 'value', '1.0', 'lab_value_implausible', 'warning', 'duplicates are no finding')""")
+        con.execute("INSERT INTO ingest.reviews VALUES ('smc', 'P2', 'lab_value_implausible', 'value', "
+                    "'true ESR, chart checked', 'dm.kim', TIMESTAMP '2026-11-05 10:00')")
+    finally:
+        con.close()
+
+    upgrade(path)
+    con = duckdb.connect(str(path))
+    try:
+        q = con.execute("SELECT centre_id, scope, patient_id, rule, state, answer, answered_by, closed_reason, "
+                        "closed_by_file_id, first_file_id FROM ingest.queries ORDER BY query_id").fetchall()
+        ev = con.execute("SELECT q.patient_id, e.action, e.old_state, e.new_state, e.actor FROM ingest.query_events e "
+                         "JOIN ingest.queries q USING (query_id) ORDER BY e.event_id").fetchall()
+        n_reviews = con.execute("SELECT count(*) FROM ingest.reviews").fetchone()[0]
+        cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                          "WHERE table_name = 'issues'").fetchall()}
+    finally:
+        con.close()
+    assert q == [
+        ("knuh", "file:baseline", None, "missing_column", "open", None, None, None, None, 3),
+        ("smc", "row", "P1", "lab_value_implausible", "closed", None, None, "superseded", 2, 1),
+        ("smc", "row", "P2", "lab_value_implausible", "answered", "confirmed", "dm.kim", None, None, 1),
+        ("smc", "row", "P3", "allowed_codes", "open", None, None, None, None, 1),
+    ]
+    assert ev[:4] == [(None, "opened", None, "open", "migration 0002"), ("P1", "opened", None, "open", "migration 0002"),
+                      ("P2", "opened", None, "open", "migration 0002"), ("P3", "opened", None, "open", "migration 0002")]
+    assert ev[4:] == [("P1", "closed", "open", "closed", "migration 0002"), ("P2", "answered", "open", "answered", "dm.kim")]
+    assert n_reviews == 1 and "record" in cols

@@ -1,0 +1,168 @@
+"""Unit mix-ups: a value, or a whole column, that fits its variable only in another standard unit.
+
+Two checks, pure and vectorised, on the standard confusions of :data:`tdm.centres.units.MIXUPS`
+(g/L vs g/dL, mg/L vs mg/dL, a fraction vs %, /uL vs 10^3/uL, ng/mL vs ug/mL):
+
+* :func:`value_mixups` - a value outside its plausible range that is inside it once converted
+  from the other unit ("looks like g/L: 38 g/L = 3.8 g/dL"), or, for an export column in the other
+  unit, once the reading's conversion is undone ("looks like a g/dL value written in a g/L column:
+  0.42 g/dL is 10 times too small; 4.2 g/dL is plausible"); rule ``unit_mixup``, an error: a
+  value 10 times wrong must not load.
+* :func:`column_mixups` - a file whose values of one variable sit, as a whole, at the factor of a
+  standard confusion from the study's distribution (the warehouse's median, when it holds at
+  least :data:`MIN_REFERENCE` values), or (without one) mostly outside the plausible range but
+  inside it once converted: the centre profile's unit is probably wrong (``unit_profile_suspect``,
+  the whole file is rejected before any row is loaded in the wrong unit).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from schema.dictionary import ANALYTES, variable
+from tdm.centres.units import CONVERSIONS, MIXUPS
+
+MIN_FILE_VALUES = 5        # fewer values say nothing about a column's unit
+MIN_REFERENCE = 20         # the study's median counts from this many values on
+LOG10_TOLERANCE = 0.3      # a file median within a factor 2 of ``reference / factor`` is that confusion
+MOSTLY = 0.8               # without a reference: this share outside the range, and inside once converted
+
+# (entity, column) checked for a whole-file unit confusion: the analytes and the trough level
+FILE_CHECKED: tuple[tuple[str, str], ...] = tuple(
+    [("lab", a) for a, v in ANALYTES.items() if v.unit in MIXUPS] + [("elisa", "trough_ug_ml")])
+
+
+def _fmt(x: float) -> str:
+    """4 significant digits, never in scientific notation (257000, 3.8, 0.04)."""
+    return np.format_float_positional(float(x), precision=4, fractional=False, trim="-")
+
+
+def candidates(unit: str | None) -> list[tuple[str, float]]:
+    """(unit as a data manager writes it, factor to the canonical unit) of ``unit``'s confusions."""
+    return [(shown, float(CONVERSIONS[unit][spelling])) for shown, spelling in MIXUPS.get(unit or "", ())]
+
+
+def value_mixups(values: pd.Series, unit: str | None, lo: float, hi: float,
+                 typed: pd.Series | None = None) -> pd.Series:
+    """Per value: "looks like g/L: 38 g/L = 3.8 g/dL" when ``values`` is outside [lo, hi] but inside
+    once converted from a standard confusion of ``unit``; None otherwise (same index)."""
+    out = pd.Series([None] * len(values), index=values.index, dtype="object")
+    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    outside = v.notna() & ((v < lo) | (v > hi))
+    shown = typed if typed is not None else v.map(_fmt)
+    for source, f in candidates(unit):
+        conv = v * f
+        hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
+        if hit.any():
+            written = "" if source.startswith("a ") else f" {source}"
+            out[hit] = (f"looks like {source}: " + shown[hit].astype("str") + f"{written} = "
+                        + conv[hit].map(_fmt) + f" {unit}")
+    # the other way round: an export column in the other unit (converted on reading) that was
+    # given the canonical unit's value, e.g. albumin 4.2 (g/dL) in a g/L column reads as 0.42 g/dL
+    for source, f in candidates(unit):
+        conv = v / f
+        hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
+        if hit.any():
+            times = f"{_fmt(1 / f)} times too small" if f < 1 else f"{_fmt(f)} times too large"
+            out[hit] = (f"looks like a {unit} value written in a {source.removeprefix('a ')} column: "
+                        + v[hit].map(_fmt) + f" {unit} is {times}; " + conv[hit].map(_fmt) + f" {unit} is plausible")
+    return out.where(out.notna(), None)
+
+
+def lab_value_mixups(lab: pd.DataFrame, typed: pd.Series | None = None) -> pd.Series:
+    """:func:`value_mixups` of long lab rows, each against its own analyte's unit and range."""
+    out = pd.Series([None] * len(lab), index=lab.index, dtype="object")
+    for analyte, idx in lab.groupby("analyte", sort=False).groups.items():
+        var = ANALYTES.get(str(analyte))
+        if var is not None and var.unit in MIXUPS:
+            out[idx] = value_mixups(lab.loc[idx, "value"], var.unit, var.min, var.max,
+                                    None if typed is None else typed[idx])
+    return out
+
+
+@dataclass(frozen=True)
+class ColumnMixup:
+    """A column of a file whose values as a whole look written in another unit."""
+
+    entity: str
+    column: str
+    unit: str
+    source_unit: str
+    file_median: float
+    reference_median: float | None
+
+    @property
+    def message(self) -> str:
+        seen = (f"the values of this file (median {_fmt(self.file_median)}) are about "
+                f"{self._times()} the study's (median {_fmt(self.reference_median)} {self.unit})"
+                if self.reference_median is not None else
+                f"most values of this file (median {_fmt(self.file_median)}) are impossible in {self.unit} and "
+                f"plausible in {self.source_unit}")
+        return (f"{self.column}: {seen}; they look written in {self.source_unit}, not {self.unit}. Nothing was "
+                "loaded, so no value is stored in the wrong unit")
+
+    def _times(self) -> str:
+        r = self.file_median / self.reference_median
+        return f"{round(r):g} times" if r >= 1 else f"1/{round(1 / r):g} of"
+
+
+def _file_values(frames: dict[str, pd.DataFrame], entity: str, column: str) -> pd.Series:
+    df = frames.get(entity)
+    if df is None or not len(df):
+        return pd.Series([], dtype="float64")
+    if entity == "lab":
+        return pd.to_numeric(df.loc[df["analyte"] == column, "value"], errors="coerce").dropna()
+    return pd.to_numeric(df[column], errors="coerce").dropna() if column in df.columns else pd.Series([], dtype="float64")
+
+
+def column_mixups(frames: dict[str, pd.DataFrame], reference: pd.DataFrame | None) -> list[ColumnMixup]:
+    """The whole-file unit confusions of ``frames``; ``reference`` has ``variable, median, n`` (the
+    study's current values, :class:`validators.ValidationContext.unit_reference`)."""
+    ref = {} if reference is None or not len(reference) else {
+        str(r.variable): (float(r.median), int(r.n)) for r in reference.itertuples() if r.n and r.median == r.median}
+    found = []
+    for entity, column in FILE_CHECKED:
+        v = _file_values(frames, entity, column)
+        if len(v) < MIN_FILE_VALUES:
+            continue
+        var = ANALYTES[column] if entity == "lab" else variable(entity, column)
+        med = float(v.median())
+        ref_med, ref_n = ref.get(column, (None, 0))
+        for source, f in candidates(var.unit):
+            if ref_med is not None and ref_n >= MIN_REFERENCE and ref_med > 0 and med > 0:
+                hit = abs(math.log10(med / ref_med) - math.log10(1 / f)) <= LOG10_TOLERANCE
+                use_ref = ref_med
+            else:
+                outside = ((v < var.min) | (v > var.max)).mean()
+                conv = v * f
+                hit = outside >= MOSTLY and ((conv >= var.min) & (conv <= var.max)).mean() >= MOSTLY
+                use_ref = None
+            if hit:
+                found.append(ColumnMixup(entity, column, var.unit, source, med, use_ref))
+                break
+    return found
+
+
+def screen_sql() -> str:
+    """A conservative DuckDB screen of :func:`column_mixups` for the columnar path: a checked column
+    whose file median is 3 or more times off the reference (``ctx_units``) is counted (the check
+    needs about 5.6; without a reference it needs values outside the range, which the schema
+    screen counts already)."""
+    parts = []
+    for entity, column in FILE_CHECKED:
+        if entity == "lab":
+            parts.append(f"SELECT '{column}' AS variable, median(value) AS m, count(value) AS n FROM lab "
+                         f"WHERE analyte = '{column}'")
+        else:
+            parts.append(f"SELECT '{column}', median({column}), count({column}) FROM {entity}")
+    return (f"SELECT count(*) FROM ({' UNION ALL '.join(parts)}) f JOIN ctx_units r USING (variable) "
+            f"WHERE f.n >= {MIN_FILE_VALUES} AND r.n >= {MIN_REFERENCE} AND r.median > 0 AND f.m > 0 "
+            "AND (f.m / r.median >= 3 OR f.m / r.median <= 1 / 3.0)")
+
+
+__all__ = ["FILE_CHECKED", "ColumnMixup", "candidates", "value_mixups", "lab_value_mixups", "column_mixups",
+           "screen_sql"]
