@@ -128,15 +128,12 @@ def test_repeated_wrong_passwords_lock_the_account(store, clock):
 
 
 def test_tdm_users_commands(tmp_path, monkeypatch, capsys):
+    import io
+
     from tdm.cli import main
-    from tdm.config import load_settings
-    from tdm.centres import install_builtin_profiles
 
     home = tmp_path / "home"
-    s = load_settings(home)
-    s.ensure_dirs()
-    install_builtin_profiles(s)
-    import io
+    assert main(["init", "--home", str(home)]) == 0   # only an initialised home takes accounts
 
     monkeypatch.setattr("sys.stdin", io.StringIO(PW + "\n"))
     assert main(["users", "add", "dm.smc", "--role", "data_manager", "--centre", "smc", "--password-stdin",
