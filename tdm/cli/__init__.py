@@ -111,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     except click_exceptions.ClickException as exc:   # usage errors: click's usage line + message
         exc.show()
         return exc.exit_code
-    except click_exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         return 1
-    except (typer.Exit, click_exceptions.Exit) as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
