@@ -17,6 +17,8 @@ from tdm.cli import app, main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FLOW_COMMANDS = {"ingest", "analyse", "watch", "demo"}
+#: Commands that serve until stopped (the web app runs for real in tests/web): parsed only.
+SERVING_COMMANDS = {"serve"}
 
 
 def readme_commands() -> list[str]:
@@ -73,9 +75,11 @@ def test_readme_command_works(line, demo_home, tmp_path, monkeypatch, capsys):
     if ">" in tokens:
         k = tokens.index(">")
         tokens, out_file = tokens[:k], tokens[k + 1]
-    if tokens[0] in FLOW_COMMANDS:
+    if tokens[0] in FLOW_COMMANDS | SERVING_COMMANDS:
         _parse_only(tokens)
         return
+    # a password prompt (tdm users add) is answered as a person would, twice
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a-long-readme-password-42")
     rc = main(tokens)
     captured = capsys.readouterr()
     assert rc == 0, captured.err

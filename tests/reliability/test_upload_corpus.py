@@ -62,6 +62,7 @@ def _upload_and_compare(corpus_pass, sources, tmp_path, monkeypatch, cases) -> N
     uploads = [u for u in _in_pass_order(staged) if u[1] in keep]
     assert len(uploads) == len(keep)
 
+    (tmp_path / "home").mkdir(parents=True, exist_ok=True)   # setup initialises an existing folder only
     settings, profiles, _ = setup(tmp_path / "home")
     store = account_store(settings.home)
     clients = {}

@@ -38,7 +38,7 @@ def test_review_confirm_is_scoped_to_one_validated_finding_and_revocable(warehou
     from tdm.privacy import load_key, pseudonymise
 
     home = str(warehouse.home)
-    pid = pseudonymise(pd.Series(["SMC-0042"]), load_key(warehouse)).iloc[0]
+    pid = pseudonymise(pd.Series(["SMC-0042"]), load_key(warehouse, create=True)).iloc[0]
     f = make_frames(2)
     f = {k: v.assign(patient_id=v["patient_id"].where(v["source_line"] != 2, pid)) for k, v in f.items()}
     _load_file(warehouse, _with_labs(f, 2, esr_mm_h=160.0), "first.csv")

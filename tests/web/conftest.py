@@ -53,6 +53,7 @@ def make_home(root: Path, *, with_publication: bool = False,
     from tdm.web.data import centre_files, centre_queries
     from tdm.web.accounts import account_store
 
+    (root / "home").mkdir(parents=True, exist_ok=True)   # setup initialises an existing folder only
     settings, profiles, _ = setup(root / "home")
     exports = _exports(root / "exports")
     for centre, tag in dropped:
