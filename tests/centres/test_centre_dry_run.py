@@ -12,6 +12,9 @@ import duckdb
 def _export(settings, tmp_path: Path, **cells) -> Path:
     """A clean synthetic smc export with ``column=value`` set on its first data row."""
     from tdm.cli import main
+    from tdm.privacy import load_key
+
+    load_key(settings, create=True)   # the home's demo key, as `tdm init` makes it
 
     out = tmp_path / "exports"
     assert main(["synth", "-n", "4", "--centres", "smc", "--csv", "--out", str(out), "--home", str(settings.home)]) == 0
