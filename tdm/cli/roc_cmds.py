@@ -14,9 +14,7 @@ from pathlib import Path
 
 import typer
 
-from analytics.spline import concentration_response
 from tdm.cli import app
-from tdm.cli.spline_output import print_spline, spline_json
 from tdm.errors import AnalysisError, FileRejected
 
 
@@ -118,6 +116,8 @@ def roc(
     """ROC analysis: AUC with DeLong CI, Youden and target cut-offs (rule marker >= c), cut-off table."""
     from analytics.cutoffs import cutoff_table
     from analytics.roc import roc_analysis
+    from analytics.spline import concentration_response
+    from tdm.cli.spline_output import print_spline, spline_json
 
     for name, v in (("--target-specificity", target_specificity), ("--target-sensitivity", target_sensitivity)):
         if v is not None and not 0 < v <= 1:
