@@ -250,8 +250,9 @@ def centre_auc_meta(marker, outcome, centre, *, method: str = "REML", conf_level
             else:
                 row["note"] = "not pooled: DeLong variance 0 (the centre's classes are perfectly separated)"
         rows.append(row)
-    table = pd.DataFrame(rows)
-    use = table[table.included]
+    table = pd.DataFrame(rows, columns=["study", "n", "n_positive", "n_negative", "estimate", "variance", "se",
+                                        "ci_low", "ci_high", "included", "note"])
+    use = table[table.included.astype(bool)]
     if len(use) < 2:
         raise AnalysisError(f"a between-centre meta-analysis needs at least 2 centres with an AUC variance; "
                             f"got {len(use)} of {len(table)}", code="too_few_centres")

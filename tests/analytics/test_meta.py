@@ -129,6 +129,9 @@ def test_separated_or_small_centres_are_listed_not_pooled():
         two = d[d.centre.isin(["A", "D", "E"])]
         centre_auc_meta(two.trough_ug_ml, two.mh, two.centre)
     assert e.value.code == "too_few_centres"
+    with pytest.raises(AnalysisError) as e:  # nothing left after dropping missing values
+        centre_auc_meta([np.nan, 1.0], [1, np.nan], ["A", "B"])
+    assert e.value.code == "too_few_centres" and "0 of 0" in e.value.message
 
 
 def test_bad_arguments():
