@@ -74,6 +74,12 @@ def test_regular_data_with_factor_matches_brglm2(tmp_path):
         assert math.log(c.loc[col, "ci_low"]) == pytest.approx(g.loc[col, "ci_low"], abs=1e-6)
         assert math.log(c.loc[col, "ci_high"]) == pytest.approx(g.loc[col, "ci_high"], abs=1e-6)
         assert c.loc[col, "p_value"] == pytest.approx(g.loc[col, "p_value"], rel=1e-5, abs=1e-12)
+    # joint penalised LR test of the factor g (gb = gc = 0, 2 df): R profile_dev(c(gb, gc), 0)
+    gt = pd.read_csv(DATA / "i18a" / "firth_term_g.csv").iloc[0]
+    tt = fit.term_tests.set_index("term")
+    assert tt.loc["g", "df"] == 2 and tt.loc["g", "chi2"] == pytest.approx(gt.chi2, rel=1e-6)
+    assert tt.loc["g", "p_value"] == pytest.approx(gt.p_value, rel=1e-6)
+    assert tt.loc["x1", "chi2"] == c.loc["x1", "chi2"] and list(tt.index) == ["x1", "x2", "x3", "g"]
 
 
 def test_complete_separation_has_finite_profile_limits():
