@@ -51,8 +51,8 @@ def test_separated_endometrial_matches_brglm2_and_profile(endometrial):
         assert math.log(c.loc[col, "ci_high"]) == pytest.approx(g.loc[col, "ci_high"], abs=1e-6)
         assert c.loc[col, "chi2"] == pytest.approx(g.loc[col, "chi2"], rel=1e-6)
         assert c.loc[col, "p_value"] == pytest.approx(g.loc[col, "p_value"], rel=1e-5)
-    # brglm2 summary printed: NV 2.92927 (SE 1.55076); Heinze & Schemper (2002), Table IV (logistf):
-    # NV 2.93, 95% PL CI 0.61 to 7.85; PI -0.03 (-0.12, 0.04); EH -2.60 (-4.36, -1.23)
+    # brglm2 summary printed: NV 2.92927 (SE 1.55076); Heinze & Schemper (2002), log-ORs with
+    # 95% profile penalised-likelihood CIs: NV 2.93 (0.61 to 7.85); PI -0.03 (-0.12, 0.04); EH -2.60 (-4.36, -1.23)
     assert c.loc["NV", "beta"] == pytest.approx(2.92927, abs=5e-6)
     assert math.log(c.loc["NV", "ci_low"]) == pytest.approx(0.61, abs=0.005)
     assert math.log(c.loc["NV", "ci_high"]) == pytest.approx(7.85, abs=0.005)
