@@ -36,7 +36,7 @@ from analytics.logistic import (
 )
 from tdm.errors import AnalysisError
 
-__all__ = ["FirthFit", "fit_firth", "firth_matrix", "univariate_firth", "METHOD_LABEL", "FIRTH_WHEN"]
+__all__ = ["FirthFit", "fit_firth", "firth_matrix", "block_test", "univariate_firth", "METHOD_LABEL", "FIRTH_WHEN"]
 
 #: How outputs name the method (a publication labels every Firth OR with it).
 METHOD_LABEL = "Firth penalised likelihood (profile penalised-likelihood CI and p)"
@@ -115,7 +115,8 @@ class FirthMatrixFit:
 
 
 def _profile(X, y, beta_hat, pl_hat, j, value) -> tuple[float, np.ndarray]:
-    """``2 (l*(b_hat) - max l* subject to b_j = value)`` and the constrained maximiser."""
+    """``2 (l*(b_hat) - max l* subject to b_j = value)`` and the constrained maximiser
+    (``j`` an index or an index array: a block of coefficients held at ``value``)."""
     start = beta_hat.copy()
     start[j] = value
     free = np.ones(X.shape[1], dtype=bool)
@@ -139,6 +140,14 @@ def _profile_limit(X, y, beta_hat, pl_hat, se, j, direction, crit) -> float:
     f = lambda v: _profile(X, y, beta_hat, pl_hat, j, v)[0] - crit  # noqa: E731
     lo, hi = sorted((b0, b0 + direction * dist))
     return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=200))
+
+
+def block_test(X: np.ndarray, y: np.ndarray, fit: FirthMatrixFit, columns) -> tuple[float, int, float]:
+    """Penalised likelihood-ratio test that the coefficients ``columns`` are all 0: ``(chi2, df, p)``."""
+    idx = np.asarray(list(columns), dtype=int)
+    stat = max(_profile(np.asarray(X, float), np.asarray(y, float), fit.params, fit.penalised_log_likelihood,
+                        idx, 0.0)[0], 0.0)
+    return stat, idx.size, float(stats.chi2.sf(stat, idx.size))
 
 
 def firth_matrix(X: np.ndarray, y: np.ndarray, *, alpha: float = 0.05, profile: bool = True) -> FirthMatrixFit:
@@ -182,6 +191,9 @@ class FirthFit:
         of ``beta``); ``chi2`` is the penalised likelihood-ratio statistic of ``beta = 0`` (1 df)
         and ``p_value`` its chi-square p; ``se`` is ``sqrt([I(b)^-1]_jj)`` (shown, not used for
         the CI); ``method`` is ``"firth"``.
+    term_tests : DataFrame, one row per term: ``term, df, chi2, p_value``, the joint penalised
+        likelihood-ratio test of the term's columns (a categorical term's block; for a one-column
+        term the same as its coefficient row).
     penalised_log_likelihood : ``l*(b_hat)``.
     separation : what the ML fit would have met: ``"complete"``, ``"quasi-complete"`` or None.
     converged, iterations : the penalised Newton iterations.
@@ -195,6 +207,7 @@ class FirthFit:
     n_events: int
     n_dropped: int
     coefficients: pd.DataFrame
+    term_tests: pd.DataFrame
     penalised_log_likelihood: float
     separation: str | None
     converged: bool
@@ -226,7 +239,7 @@ def fit_firth(data: pd.DataFrame, outcome: str, covariates: list[str] | tuple[st
     -------
     FirthFit
         ``coefficients`` has ``term, column, beta, se, odds_ratio, ci_low, ci_high, chi2,
-        p_value, method``.
+        p_value, method``; ``term_tests`` has ``term, df, chi2, p_value``.
 
     Raises
     ------
@@ -266,8 +279,18 @@ def fit_firth(data: pd.DataFrame, outcome: str, covariates: list[str] | tuple[st
         "p_value": stats.chi2.sf(raw.pl_chi2, 1),
         "method": "firth",
     }, columns=COEFFICIENT_COLUMNS)
+    tests = []
+    for t in covariates:  # one constrained fit per multi-column term (a handful)
+        idx = design.blocks[t]
+        if len(idx) == 1 or not raw.converged:
+            chi2 = raw.pl_chi2[idx[0]] if len(idx) == 1 else np.nan
+            tests.append({"term": t, "df": len(idx), "chi2": chi2, "p_value": stats.chi2.sf(chi2, len(idx))})
+        else:
+            chi2, df, p = block_test(design.X, y, raw, idx)
+            tests.append({"term": t, "df": df, "chi2": chi2, "p_value": p})
+    term_tests = pd.DataFrame(tests, columns=["term", "df", "chi2", "p_value"])
     return FirthFit(outcome=outcome, terms=tuple(covariates), n=len(y), n_events=int(y.sum()),
-                    n_dropped=design.n_dropped, coefficients=coef,
+                    n_dropped=design.n_dropped, coefficients=coef, term_tests=term_tests,
                     penalised_log_likelihood=raw.penalised_log_likelihood,
                     separation=detect_separation(design.X, y), converged=raw.converged,
                     iterations=raw.iterations, alpha=alpha, params=raw.params, cov=raw.cov)

@@ -97,14 +97,33 @@ def _reml_score(tau2: float, y: np.ndarray, v: np.ndarray) -> float:
     return float(np.sum((w * r) ** 2) - (sw - np.sum(w**2) / sw))
 
 
+def _reml_loglik(tau2: np.ndarray, y: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Restricted log-likelihood (up to a constant) at each ``tau2`` (vectorised)."""
+    w = 1.0 / (v[None, :] + np.asarray(tau2, dtype=float)[:, None])
+    sw = w.sum(axis=1)
+    mu = (w * y).sum(axis=1) / sw
+    return -0.5 * (np.log(1 / w).sum(axis=1) + np.log(sw) + (w * (y - mu[:, None]) ** 2).sum(axis=1))
+
+
 def _tau2_reml(y: np.ndarray, v: np.ndarray) -> float:
-    """REML estimate: the root of the score on ``[0, inf)`` (0 when the score is negative at 0)."""
-    if _reml_score(0.0, y, v) <= 0:
+    """REML estimate: the global maximiser of the restricted likelihood on ``[0, inf)``.
+
+    The restricted likelihood can have a local maximum at 0 and a higher one inside (a precise
+    study far from the rest), so a score root found from 0 is not enough: a log-spaced grid of
+    600 values up to ``100 (var(y) + max v)`` locates the global maximum, and the score's root
+    in the neighbouring bracket refines it (as metafor's Fisher scoring, started from the Hedges
+    estimate, finds it).
+    """
+    top = 100.0 * (np.var(y, ddof=1) + float(np.max(v)))
+    grid = np.concatenate([[0.0], np.geomspace(top * 1e-12, top, 600)])
+    i = int(np.argmax(_reml_loglik(grid, y, v)))
+    if i == 0 and _reml_score(0.0, y, v) <= 0:
         return 0.0
-    hi = max(np.var(y, ddof=1), float(np.max(v)), 1e-12)
-    while _reml_score(hi, y, v) > 0:
-        hi *= 4
-    return float(optimize.brentq(_reml_score, 0.0, hi, args=(y, v), xtol=1e-15, rtol=1e-14, maxiter=500))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    if _reml_score(hi, y, v) > 0:  # still rising at the grid's end: widen
+        while _reml_score(hi, y, v) > 0:
+            lo, hi = hi, hi * 4
+    return float(optimize.brentq(_reml_score, lo, hi, args=(y, v), xtol=1e-15, rtol=1e-14, maxiter=500))
 
 
 def random_effects(estimates, variances, *, method: str = "REML", labels=None, conf_level: float = 0.95,
@@ -137,8 +156,8 @@ def random_effects(estimates, variances, *, method: str = "REML", labels=None, c
     -----
     ``w_i = 1/v_i``; ``Q = sum w_i (y_i - y_FE)^2``;
     DL: ``tau^2 = max(0, (Q - (k-1)) / (sum w - sum w^2 / sum w))``;
-    REML: the root of ``y'PPy - tr(P) = 0`` with ``P = W - W 1 (1'W1)^-1 1'W``,
-    ``W = diag(1/(v_i + tau^2))``, truncated at 0;
+    REML: the global maximiser on ``[0, inf)`` of the restricted likelihood, a root of
+    ``y'PPy - tr(P) = 0`` with ``P = W - W 1 (1'W1)^-1 1'W``, ``W = diag(1/(v_i + tau^2))``, or 0;
     ``mu = sum w*_i y_i / sum w*_i``, ``w*_i = 1/(v_i + tau^2)``, ``SE = (sum w*)^-1/2``;
     ``s^2 = (k-1) sum w / ((sum w)^2 - sum w^2)``, ``I^2 = 100 tau^2/(tau^2 + s^2)``;
     prediction interval ``mu -+ c sqrt(SE^2 + tau^2)`` with ``c = z_{1-a/2}`` (metafor

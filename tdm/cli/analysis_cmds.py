@@ -149,7 +149,7 @@ def logistic(
         if model is not None and firth:
             out["model"] = {"method": model.method_label, "terms": list(model.terms), "separation": model.separation,
                             "converged": model.converged, "penalised_log_likelihood": model.penalised_log_likelihood,
-                            "coefficients": _records(model.coefficients)}
+                            "coefficients": _records(model.coefficients), "term_tests": _records(model.term_tests)}
         elif model is not None:
             out["model"] = {"terms": list(model.terms), "status": model.status, "converged": model.converged,
                             "messages": list(model.messages), "log_likelihood": model.log_likelihood,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from analytics.spline import ConcentrationResponse
+if TYPE_CHECKING:  # annotations only: the CLI imports analytics when a command runs
+    from analytics.spline import ConcentrationResponse
 
 
 def _num(v: float, digits: int = 2) -> str:

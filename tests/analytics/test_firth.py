@@ -51,8 +51,8 @@ def test_separated_endometrial_matches_brglm2_and_profile(endometrial):
         assert math.log(c.loc[col, "ci_high"]) == pytest.approx(g.loc[col, "ci_high"], abs=1e-6)
         assert c.loc[col, "chi2"] == pytest.approx(g.loc[col, "chi2"], rel=1e-6)
         assert c.loc[col, "p_value"] == pytest.approx(g.loc[col, "p_value"], rel=1e-5)
-    # brglm2 summary printed: NV 2.92927 (SE 1.55076); Heinze & Schemper (2002), Table IV (logistf):
-    # NV 2.93, 95% PL CI 0.61 to 7.85; PI -0.03 (-0.12, 0.04); EH -2.60 (-4.36, -1.23)
+    # brglm2 summary printed: NV 2.92927 (SE 1.55076); Heinze & Schemper (2002), log-ORs with
+    # 95% profile penalised-likelihood CIs: NV 2.93 (0.61 to 7.85); PI -0.03 (-0.12, 0.04); EH -2.60 (-4.36, -1.23)
     assert c.loc["NV", "beta"] == pytest.approx(2.92927, abs=5e-6)
     assert math.log(c.loc["NV", "ci_low"]) == pytest.approx(0.61, abs=0.005)
     assert math.log(c.loc["NV", "ci_high"]) == pytest.approx(7.85, abs=0.005)
@@ -74,6 +74,12 @@ def test_regular_data_with_factor_matches_brglm2(tmp_path):
         assert math.log(c.loc[col, "ci_low"]) == pytest.approx(g.loc[col, "ci_low"], abs=1e-6)
         assert math.log(c.loc[col, "ci_high"]) == pytest.approx(g.loc[col, "ci_high"], abs=1e-6)
         assert c.loc[col, "p_value"] == pytest.approx(g.loc[col, "p_value"], rel=1e-5, abs=1e-12)
+    # joint penalised LR test of the factor g (gb = gc = 0, 2 df): R profile_dev(c(gb, gc), 0)
+    gt = pd.read_csv(DATA / "i18a" / "firth_term_g.csv").iloc[0]
+    tt = fit.term_tests.set_index("term")
+    assert tt.loc["g", "df"] == 2 and tt.loc["g", "chi2"] == pytest.approx(gt.chi2, rel=1e-6)
+    assert tt.loc["g", "p_value"] == pytest.approx(gt.p_value, rel=1e-6)
+    assert tt.loc["x1", "chi2"] == c.loc["x1", "chi2"] and list(tt.index) == ["x1", "x2", "x3", "g"]
 
 
 def test_complete_separation_has_finite_profile_limits():

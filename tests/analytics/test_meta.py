@@ -84,21 +84,34 @@ def test_dl_tau2_is_zero_exactly_when_q_at_most_df(studies):
         assert res.tau2 == pytest.approx((res.q - res.q_df) / (w.sum() - (w**2).sum() / w.sum()), rel=1e-9)
 
 
+def _reml_loglik(t2, y, v):
+    """Restricted log-likelihood written out (Viechtbauer 2005, eq. 7), up to a constant."""
+    w = 1 / (v + t2)
+    mu = (w * y).sum() / w.sum()
+    return -0.5 * (np.log(v + t2).sum() + np.log(w.sum()) + (w * (y - mu) ** 2).sum())
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.floats(-3, 3), st.floats(0.01, 2)), min_size=3, max_size=10))
 def test_reml_tau2_maximises_the_restricted_likelihood(studies):
     # brute force: the REML log-likelihood on a fine grid never beats the estimate
     y, v = np.array(studies).T
-
-    def reml_loglik(t2):
-        w = 1 / (v + t2)
-        mu = (w * y).sum() / w.sum()
-        return -0.5 * (np.log(v + t2).sum() + np.log(w.sum()) + (w * (y - mu) ** 2).sum())
-
     res = random_effects(y, v, method="REML")
-    grid = np.concatenate([np.linspace(0, 4 * (res.tau2 + np.var(y) + 0.1), 4001), [res.tau2]])
-    best = max(reml_loglik(t) for t in grid)
-    assert reml_loglik(res.tau2) >= best - 1e-9
+    grid = np.linspace(0, 4 * (res.tau2 + np.var(y) + 0.1), 801)
+    best = max(_reml_loglik(t, y, v) for t in grid)
+    assert _reml_loglik(res.tau2, y, v) >= best - 1e-9
+
+
+def test_reml_finds_the_inner_maximum_when_zero_is_only_a_local_one():
+    # found by the property test above: the score is negative at tau2 = 0 (a local maximum) but the
+    # restricted likelihood is higher inside.  metafor: rma(y, v, method = "REML",
+    # control = list(threshold = 1e-14))$tau2 = 0.454838974273075, b = 0.2103116, logLik -15.49264
+    y = np.array([0, 0, 0, 0, 0, 0, 2, 2, 3, -2.25])
+    v = np.array([1, 1, 1, 1, 0.5, 0.015625, 1, 2, 2, 0.875])
+    res = random_effects(y, v, method="REML")
+    assert res.tau2 == pytest.approx(0.454838974273075, rel=1e-9)
+    assert res.estimate == pytest.approx(0.2103116, abs=5e-8)
+    assert _reml_loglik(res.tau2, y, v) > _reml_loglik(0.0, y, v)
 
 
 def test_separated_or_small_centres_are_listed_not_pooled():
@@ -116,6 +129,9 @@ def test_separated_or_small_centres_are_listed_not_pooled():
         two = d[d.centre.isin(["A", "D", "E"])]
         centre_auc_meta(two.trough_ug_ml, two.mh, two.centre)
     assert e.value.code == "too_few_centres"
+    with pytest.raises(AnalysisError) as e:  # nothing left after dropping missing values
+        centre_auc_meta([np.nan, 1.0], [1, np.nan], ["A", "B"])
+    assert e.value.code == "too_few_centres" and "0 of 0" in e.value.message
 
 
 def test_bad_arguments():

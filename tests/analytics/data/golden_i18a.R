@@ -51,6 +51,10 @@ out(profile_table(fe), "firth_endometrial.csv")
 d <- read.csv("logistic_small.csv"); d$g <- factor(d$g); d <- na.omit(d)
 fs <- firth_fit(y ~ x1 + x2 + x3 + g, d)
 out(profile_table(fs), "firth_logistic_small.csv")
+# joint penalised likelihood-ratio test of the factor g (both indicator columns fixed at 0)
+jg <- which(names(coef(fs)) %in% c("gb", "gc"))
+chi_g <- profile_dev(jg, 0, coef(fs), model.matrix(fs), fs$y)
+out(data.frame(term = "g", df = 2, chi2 = chi_g, p_value = pchisq(chi_g, 2, lower.tail = FALSE)), "firth_term_g.csv")
 complete <- data.frame(x = 1:10, y = rep(0:1, each = 5))              # complete separation at 5.5
 out(profile_table(firth_fit(y ~ x, complete)), "firth_complete.csv")
 
