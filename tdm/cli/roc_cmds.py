@@ -37,7 +37,8 @@ def _parse_cutoffs(text: str | None) -> list[float] | None:
 
 
 def _json_safe(obj):
-    """Full-precision JSON: floats as repr (17 significant digits); inf/NaN as strings."""
+    """Full-precision JSON: floats as repr (17 significant digits); NaN (not estimable) as null, which
+    every JSON reader accepts; +-inf (an unbounded cut-off or CI end) as the strings "Infinity"/"-Infinity"."""
     if isinstance(obj, dict):
         return {str(k): _json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -46,7 +47,7 @@ def _json_safe(obj):
         obj = obj.item()
     if isinstance(obj, float):
         if math.isnan(obj):
-            return "NaN"
+            return None
         if math.isinf(obj):
             return "Infinity" if obj > 0 else "-Infinity"
     return obj

@@ -44,6 +44,9 @@ def test_yes_no_outcome_and_missing(tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     assert rc == 0 and d["auc"] == 1.0 and d["n_dropped"] == 2
     assert d["curve"]["cutoff"][-1] == "Infinity"
+    # not estimable (perfect separation: no DeLong z, no LR CI) is JSON null, never the string "NaN"
+    assert d["z"] is None and d["youden"]["lr_positive_ci_low"] is None
+    assert '"NaN"' not in json.dumps(d)
 
 
 @pytest.mark.parametrize(
