@@ -225,7 +225,8 @@ def centre_auc_meta(marker, outcome, centre, *, method: str = "REML", conf_level
         n_negative``, the AUC as ``estimate`` with its DeLong ``variance``, ``se`` and (truncated
         to [0, 1]) CI, ``weight_percent``, ``included`` and ``note`` (why a centre was left out:
         too few patients, or DeLong variance 0 when its classes are perfectly separated).  The
-        z-test compares the pooled AUC with 0.5.
+        z-test compares the pooled AUC with 0.5.  The pooled CI and the prediction interval are
+        computed on the AUC scale (as ``metafor::rma`` on the AUCs) and truncated to [0, 1].
 
     Raises
     ------
@@ -262,4 +263,7 @@ def centre_auc_meta(marker, outcome, centre, *, method: str = "REML", conf_level
     table["weight_percent"] = table.study.map(weights).astype(float)
     table = table[["study", "n", "n_positive", "n_negative", "estimate", "variance", "se", "ci_low", "ci_high",
                    "weight_percent", "included", "note"]]
-    return MetaAnalysis(**{**res.to_dict(), "studies": table})
+    # An AUC lies in [0, 1]: the pooled CI and the prediction interval, computed on the AUC scale as
+    # metafor does, are truncated to it, as each centre's CI is (a PI of 0.08-1.25 reads 0.08-1).
+    bounded = {f: min(max(getattr(res, f), 0.0), 1.0) for f in ("ci_low", "ci_high", "pi_low", "pi_high")}
+    return MetaAnalysis(**{**res.to_dict(), **bounded, "studies": table})

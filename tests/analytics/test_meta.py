@@ -134,6 +134,22 @@ def test_separated_or_small_centres_are_listed_not_pooled():
     assert e.value.code == "too_few_centres" and "0 of 0" in e.value.message
 
 
+def test_pooled_auc_intervals_stay_within_0_and_1():
+    # heterogeneous centres (AUC 1.0, 0.57, 0.94, 0.44): on the AUC scale mu + 1.96 sqrt(se^2 + tau^2) > 1
+    rng = np.random.default_rng(3)
+    parts = []
+    for c, shift in (("A", 3.0), ("B", 0.2), ("C", 2.5), ("D", 0.5)):
+        y = rng.integers(0, 2, 30)
+        parts.append(pd.DataFrame({"x": rng.normal(0, 1, 30) + shift * y, "y": y, "centre": c}))
+    d = pd.concat(parts, ignore_index=True)
+    res = centre_auc_meta(d.x, d.y, d.centre)
+    use = res.studies[res.studies.included]
+    raw = random_effects(use.estimate, use.variance, method="REML", null_value=0.5)
+    assert raw.pi_high > 1 and raw.pi_low > 0                      # the untruncated interval leaves [0, 1]
+    assert res.pi_high == 1.0 and res.pi_low == raw.pi_low and res.estimate == raw.estimate
+    assert 0 <= res.ci_low <= res.ci_high <= 1
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="method must be one of"):
         random_effects([0.1, 0.2], [0.01, 0.02], method="HS")
