@@ -93,10 +93,13 @@ def _selected(ctx: Context):
 SEPARATED = ("complete_separation", "quasi_complete_separation")
 
 
-def _firth_or_ml(fit, frame: pd.DataFrame, terms: list[str], alpha: float) -> pd.DataFrame:
-    """The ML coefficients, or, when the ML fit separates, Firth's (labelled; ``status`` keeps why)."""
+def _firth_or_ml(fit, frame: pd.DataFrame, terms: list[str], alpha: float,
+                 complete_over: list[str] | None = None) -> pd.DataFrame:
+    """The ML coefficients, or, when the ML fit separates, Firth's (labelled; ``status`` keeps why),
+    refitted on the ML fit's rows: ``complete_over`` names the variables those rows are complete in
+    (the stepwise candidates for Table 2, as SAS selects and refits on one set of observations)."""
     if fit.status in SEPARATED:
-        f = firth.fit_firth(frame, PRIMARY_OUTCOME, terms, alpha=alpha)
+        f = firth.fit_firth(frame, PRIMARY_OUTCOME, terms, alpha=alpha, complete_over=complete_over)
         coef = f.coefficients.assign(status=fit.status, note=f.note)
     else:
         coef = fit.coefficients.assign(method="ml", status=fit.status, note=fit.note)
@@ -105,7 +108,8 @@ def _firth_or_ml(fit, frame: pd.DataFrame, terms: list[str], alpha: float) -> pd
 
 def table2_stepwise_model(ctx: Context) -> pd.DataFrame:
     res = _selected(ctx)
-    return _firth_or_ml(res.final, ctx.df, list(res.selected), 1 - ctx.params.conf_level)
+    return _firth_or_ml(res.final, ctx.df, list(res.selected), 1 - ctx.params.conf_level,
+                        complete_over=list(res.candidates))
 
 
 def stepwise_model_note(ctx: Context) -> str:
