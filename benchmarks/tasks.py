@@ -10,6 +10,7 @@ import os
 import shutil
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -470,8 +471,8 @@ def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000)
     for cand in st.discover(settings, ["knuh"], stable_seconds=0).ready:
         st.process_file(settings, profile, cand, key)
     _place(settings, "knuh", path)
-    st.STREAM_THRESHOLD_BYTES = 0          # stream whatever the size
-    st.STREAM_CHUNK_ROWS = chunk_rows
+    settings = replace(settings, limits=replace(settings.limits, stream_threshold_bytes=0,   # stream whatever the size
+                                                stream_chunk_rows=chunk_rows))
     (cand,) = st.discover(settings, ["knuh"], stable_seconds=0).ready
     t0 = time.perf_counter()
     out = st.process_file(settings, profile, cand, key)

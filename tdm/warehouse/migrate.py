@@ -90,6 +90,7 @@ def init_warehouse(settings) -> str | None:
 
     settings.ensure_dirs()
     upgrade(settings.warehouse)
-    with open_writer(settings.warehouse) as con:
+    with open_writer(settings.warehouse,
+                     memory_limit=settings.limits.writer_memory_limit) as con:
         publish_snapshot(con, settings.warehouse, settings.snapshot)
     return current_revision(settings.warehouse)
