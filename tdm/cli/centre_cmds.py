@@ -78,7 +78,7 @@ def centres(
 
 def _print_dry_run(prepared, report: Path, limit: int = 50) -> None:
     """The dry run in the terminal: the verdict, the counts, the findings, where the report is."""
-    from validators.report import STATUS_TEXT
+    from validators.report_page import STATUS_TEXT
 
     r = prepared.result
     name = prepared.candidate.path.name

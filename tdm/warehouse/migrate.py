@@ -1,4 +1,7 @@
-"""Create and upgrade the warehouse through alembic, then (re)create the curated views."""
+"""Create and upgrade the warehouse through alembic, then (re)create the curated views.
+
+alembic's DuckDB implementation lives with the migrations (``schema/migrations/env.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.ddl.impl import DefaultImpl
 
 import schema
 from schema.views import create_views_sql, drop_views_sql
 from tdm.errors import WarehouseError
 
 MIGRATIONS = Path(schema.__file__).parent / "migrations"
-
-
-class DuckDBImpl(DefaultImpl):
-    """alembic has no DuckDB implementation; defining this subclass registers one for 'duckdb'."""
-
-    __dialect__ = "duckdb"
-    transactional_ddl = True
 
 
 def alembic_config(url: str, script_location: Path = MIGRATIONS) -> Config:

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from tdm.config import Settings
-from validators.report import STATUS_TEXT
+from validators.report_page import STATUS_TEXT
 from tdm.errors import TdmError
 from tdm.web import routes_centres, routes_queries, routes_study
 from tdm.web.accounts import account_store
