@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics._rocbase import as_outcome
 from analytics.group_tests import (CATEGORICAL_TESTS, CONTINUOUS_TESTS, compare_categorical, numeric_values, t_test_pooled,
                                    wilcoxon_rank_sum)
 
@@ -105,7 +106,6 @@ def _format_continuous(x, var: Variable, quantile_method: str) -> tuple[int, str
 def _as_bool(s: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("boolean")
-    from analytics._rocbase import as_outcome
 
     arr = as_outcome(s, name=str(s.name))
     out = pd.Series(arr == 1.0, index=s.index, dtype="boolean")

@@ -22,6 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import gammaln
 
 CONTINUOUS_TESTS = ("wilcoxon", "ttest", "none")
 CATEGORICAL_TESTS = ("auto", "chisq", "fisher", "none")
@@ -178,8 +179,6 @@ def _fisher_2xc(t: np.ndarray) -> float:
     probabilities ``<= P(observed) * (1 + 1e-7)`` (R's tolerance).  NaN if more than 5e6 partial
     tables would be needed.
     """
-    from scipy.special import gammaln
-
     cols = t.sum(0)
     m = int(t[0].sum())
     N = int(cols.sum())

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from analytics.design import Design, build_design, detect_separation
 from tdm.errors import AnalysisError
@@ -57,9 +59,6 @@ class RawFit:
 
 def fit_matrix(X: np.ndarray, y: np.ndarray) -> RawFit:
     """Maximum-likelihood logistic fit of ``y`` on ``X`` (which includes the intercept column)."""
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
-
     messages: list[str] = []
     sep = detect_separation(X, y)
     p = X.shape[1]

@@ -11,17 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
+import platform
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 
 from benchmarks import gen
+from benchmarks.startup import bench_startup
 from benchmarks.worker import run_in_subprocess
 
 ROOT = Path(__file__).resolve().parent
@@ -47,8 +49,6 @@ def fmt_n(n: int) -> str:
 # -- machine ---------------------------------------------------------------------------------------------
 
 def machine_info() -> dict:
-    import platform
-
     info = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
             "platform": platform.platform(), "cores": os.cpu_count(),
             "load_avg_1m": round(os.getloadavg()[0], 2)}
@@ -59,7 +59,6 @@ def machine_info() -> dict:
         info["cpu"] = cpu[0].split(":", 1)[1].strip() if cpu else ""
     except OSError:
         pass
-    from importlib.metadata import PackageNotFoundError, version
 
     for pkg in ("pandas", "numpy", "pyarrow", "duckdb", "pandera", "polars", "prefect", "prefect-dask",
                 "scikit-learn", "scipy", "statsmodels"):
@@ -445,8 +444,6 @@ def main(argv=None) -> int:
     if "publication" in only:
         res["publication"] = bench_publication()
     if "startup" in only:
-        from benchmarks.startup import bench_startup
-
         res["startup"] = bench_startup(WORK / "startup", repeat=3 if a.mode != "tiny" else 1)
     for name, df in res.items():
         if name in only:

@@ -10,10 +10,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 import schema
 from schema.views import create_views_sql, drop_views_sql
 from tdm.errors import WarehouseError
+from tdm.warehouse.connection import open_writer, publish_snapshot
 
 MIGRATIONS = Path(schema.__file__).parent / "migrations"
 
@@ -57,15 +59,11 @@ def _has_schema(conn, name: str) -> bool:
 
 def head_revision(script_location: Path = MIGRATIONS) -> str:
     """The newest migration's revision id (what ``upgrade`` brings a warehouse to)."""
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config("duckdb://", script_location)).get_current_head()
 
 
 def current_revision(path: Path) -> str | None:
     """The alembic revision of the warehouse at ``path`` (None when absent or never migrated)."""
-    from tdm.warehouse.connection import open_writer
-
     if not Path(path).exists():
         return None
     # waits for a concurrent writer (another ingestion pass) instead of failing on DuckDB's file lock
@@ -81,8 +79,6 @@ def current_revision(path: Path) -> str | None:
 
 def init_warehouse(settings) -> str | None:
     """Idempotent: create folders, migrate the warehouse to head, publish the read snapshot."""
-    from tdm.warehouse.connection import open_writer, publish_snapshot
-
     settings.ensure_dirs()
     upgrade(settings.warehouse)
     with open_writer(settings.warehouse,
