@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics._rocbase import Tabulation, clean, tabulate
+from analytics._rocbase import Tabulation, as_marker, as_outcome, clean, tabulate
 from tdm.errors import AnalysisError
 
 __all__ = ["DelongAuc", "AucComparison", "delong_auc", "delong_placements", "delong_test",
@@ -215,8 +215,6 @@ def delong_test_paired(marker1, marker2, outcome, *, conf_level: float = 0.95) -
     ``z = (AUC1 - AUC2)/sqrt(Var)``.  Same as pROC ``roc.test(r1, r2, method = "delong",
     paired = TRUE)``.
     """
-    from analytics._rocbase import as_marker, as_outcome
-
     x1 = as_marker(marker1, name="marker1")
     x2 = as_marker(marker2, name="marker2")
     y = as_outcome(outcome)

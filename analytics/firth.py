@@ -28,12 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from analytics.logistic import (
-    UNIVARIATE_COLUMNS,
-    build_design,
-    detect_separation,
-    univariate_logistic,
-)
+from analytics.design import build_design, detect_separation
+from analytics.logistic import UNIVARIATE_COLUMNS, univariate_logistic
 from tdm.errors import AnalysisError
 
 __all__ = ["FirthFit", "fit_firth", "firth_matrix", "block_test", "univariate_firth", "METHOD_LABEL", "FIRTH_WHEN"]

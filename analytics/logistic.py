@@ -12,7 +12,7 @@ Conventions (fixed, documented in ``docs/ANALYSES.md`` "Logistic models"):
 * Wald 95% CI for the OR is ``exp(beta +/- z_{1-alpha/2} * SE)`` (SAS "Wald Confidence Interval
   for Odds Ratios", R ``confint.default``); the Wald chi-square is ``(beta/SE)^2`` on 1 df;
 * complete or quasi-complete separation (detected by linear programming, Albert & Anderson 1984
-  / Konis 2007) and non-convergence are reported in :attr:`LogisticFit.status`; the OR, CI and p
+  / Konis 2007: :func:`analytics.design.detect_separation`) and non-convergence are reported in :attr:`LogisticFit.status`; the OR, CI and p
   of a non-estimable fit are NaN, never a silent huge number.
 
 Fitting uses :class:`statsmodels.discrete.discrete_model.Logit` (Newton-Raphson, as SAS's
@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
-from scipy.optimize import linprog
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
+from analytics.design import Design, build_design, detect_separation
 from tdm.errors import AnalysisError
 
 #: Status values of a fit.
@@ -37,131 +39,6 @@ STATUSES = ("ok", "quasi_complete_separation", "complete_separation", "not_conve
 
 _MAXITER = 100
 _TOL = 1e-10
-
-
-# --------------------------------------------------------------------------------------------
-# design
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Design:
-    """A model matrix with its term structure.
-
-    ``columns[0]`` is ``"Intercept"``; ``blocks`` maps each covariate (term) to the indices of its
-    columns in ``X``.
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    columns: tuple[str, ...]
-    blocks: dict[str, tuple[int, ...]]
-    n_dropped: int
-
-
-def _is_binary_numeric(s: pd.Series) -> bool:
-    vals = pd.unique(s.dropna())
-    return len(vals) <= 2 and set(float(v) for v in vals) <= {0.0, 1.0}
-
-
-def _term_columns(s: pd.Series, name: str) -> tuple[list[str], np.ndarray]:
-    """Columns for one covariate (already complete-case)."""
-    if pd.api.types.is_bool_dtype(s.dtype) or (
-        s.dtype == object and s.map(lambda v: isinstance(v, (bool, np.bool_))).all()
-    ):
-        return [name], s.astype(float).to_numpy()[:, None]
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        return [name], s.astype(float).to_numpy()[:, None]
-    levels = sorted(pd.unique(s.astype(str)))
-    if len(levels) < 2:
-        return [f"{name}[{levels[0]}]"] if levels else [], np.zeros((len(s), 0 if not levels else 1))
-    ref, rest = levels[0], levels[1:]
-    cols = [f"{name}[{lv}]" for lv in rest]
-    mat = np.column_stack([(s.astype(str) == lv).to_numpy(dtype=float) for lv in rest])
-    del ref
-    return cols, mat
-
-
-def outcome_array(values: pd.Series, name: str) -> np.ndarray:
-    """Binary outcome as float 0/1 with NaN for missing; raises AnalysisError otherwise."""
-    from analytics._rocbase import as_outcome
-
-    return as_outcome(values, name=name)
-
-
-def build_design(data: pd.DataFrame, outcome: str, covariates: list[str] | tuple[str, ...],
-                 *, complete_over: list[str] | tuple[str, ...] | None = None) -> Design:
-    """Model matrix for ``outcome ~ covariates`` on complete cases.
-
-    ``complete_over`` (default: the covariates) names the variables over which complete cases are
-    taken, so that nested models in a stepwise selection share one set of rows (as SAS does).
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError("data must be a pandas DataFrame")
-    covariates = list(covariates)
-    over = list(complete_over) if complete_over is not None else covariates
-    missing = [c for c in dict.fromkeys([outcome, *covariates, *over]) if c not in data.columns]  # each once
-    if missing:
-        raise ValueError(
-            f"unknown column(s) {', '.join(map(repr, missing))}; valid columns: {', '.join(map(str, data.columns))}"
-        )
-    if len(set(covariates)) != len(covariates):
-        raise ValueError("covariates must be distinct")
-    if outcome in covariates:
-        raise ValueError(f"the outcome {outcome!r} cannot also be a covariate")
-    y_all = outcome_array(data[outcome], outcome)
-    keep = ~np.isnan(y_all)
-    for c in dict.fromkeys([*over, *covariates]):
-        keep &= data[c].notna().to_numpy()
-    sub = data.loc[keep]
-    y = y_all[keep]
-    cols: list[str] = ["Intercept"]
-    mats = [np.ones((len(sub), 1))]
-    blocks: dict[str, tuple[int, ...]] = {}
-    for c in covariates:
-        names, mat = _term_columns(sub[c], c)
-        blocks[c] = tuple(range(len(cols), len(cols) + len(names)))
-        cols += names
-        mats.append(mat)
-    X = np.hstack(mats) if mats else np.ones((len(sub), 1))
-    return Design(X=X, y=y, columns=tuple(cols), blocks=blocks, n_dropped=int((~keep).sum()))
-
-
-# --------------------------------------------------------------------------------------------
-# separation
-# --------------------------------------------------------------------------------------------
-def detect_separation(X: np.ndarray, y: np.ndarray, *, tol: float = 1e-7) -> str | None:
-    """Complete or quasi-complete separation of ``y`` by the columns of ``X``.
-
-    Returns ``"complete"``, ``"quasi-complete"`` or ``None`` (the MLE exists).
-
-    Notes
-    -----
-    With ``s_i = 2 y_i - 1`` and ``a_i = s_i x_i``, the data are (quasi-)separated when some
-    ``b != 0`` has ``a_i' b >= 0`` for all ``i`` with at least one strict inequality (Albert &
-    Anderson 1984).  Linear programme (Konis 2007): maximise ``sum_i a_i' b`` subject to
-    ``a_i' b >= 0`` and ``-1 <= b_j <= 1``; a positive optimum means separation.  Complete
-    separation (all strict) is then checked by maximising ``t`` subject to ``a_i' b >= t``,
-    ``t <= 1``.  Columns are scaled to unit maximum absolute value first (the cone of separating
-    directions is invariant to column scaling).
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if len(y) == 0:
-        return None
-    scale = np.abs(X).max(axis=0)
-    scale[scale == 0] = 1.0
-    Xs = X / scale
-    A = (2 * y - 1)[:, None] * Xs
-    n, p = A.shape
-    res = linprog(-A.sum(axis=0), A_ub=-A, b_ub=np.zeros(n), bounds=[(-1, 1)] * p, method="highs")
-    if res.status != 0 or -res.fun <= tol * max(n, 1):
-        return None
-    c = np.zeros(p + 1)
-    c[-1] = -1.0
-    A_ub = np.hstack([-A, np.ones((n, 1))])
-    res2 = linprog(c, A_ub=A_ub, b_ub=np.zeros(n), bounds=[(-1, 1)] * p + [(None, 1)], method="highs")
-    if res2.status == 0 and -res2.fun > tol:
-        return "complete"
-    return "quasi-complete"
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,9 +59,6 @@ class RawFit:
 
 def fit_matrix(X: np.ndarray, y: np.ndarray) -> RawFit:
     """Maximum-likelihood logistic fit of ``y`` on ``X`` (which includes the intercept column)."""
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
-
     messages: list[str] = []
     sep = detect_separation(X, y)
     p = X.shape[1]
@@ -504,6 +378,5 @@ def univariate_logistic(data: pd.DataFrame, outcome: str, covariates: list[str] 
 
 
 __all__ = [
-    "STATUSES", "Design", "LogisticFit", "RawFit", "build_design", "detect_separation", "fit_matrix",
-    "fit_logistic", "score_statistic", "score_test", "univariate_logistic", "UNIVARIATE_COLUMNS",
+    "STATUSES", "LogisticFit", "RawFit", "fit_matrix", "fit_logistic", "score_statistic", "score_test", "univariate_logistic", "UNIVARIATE_COLUMNS",
 ]

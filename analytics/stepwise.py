@@ -27,16 +27,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
+from analytics.design import build_design
 from analytics.logistic import (
     LogisticFit,
     _assemble,
     _check_alpha,
     _require_two_classes,
     _wald_block,
-    build_design,
     fit_logistic,
     fit_matrix,
     score_statistic,

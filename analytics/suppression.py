@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 __all__ = ["suppress_publication", "CENTRE_TABLE_GROUPS", "MARGINS", "CELLS", "REASONS", "parse_suppressed"]
 
@@ -128,8 +129,6 @@ def _relations(value: Mapping[tuple, int], centres: list[str]) -> list[tuple[lis
 
 def _pinned(value: Mapping[tuple, int], mask: Mapping[tuple, str], rel, k: int) -> set[str]:
     """Centres with a masked count that the published relations determine exactly (integer programs, counts >= 0)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
     masked = sorted(mask, key=str)
     if not masked:
         return set()

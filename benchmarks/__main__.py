@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import gen
+from benchmarks.machine import machine_info, run_r
+from benchmarks.startup import bench_startup
+from benchmarks.summary import fmt_n, write_summary
 from benchmarks.worker import run_in_subprocess
 
 ROOT = Path(__file__).resolve().parent
@@ -37,76 +37,6 @@ ALL = ("ingest", "validate", "analysis", "e2e", "publication", "chunked", "start
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def fmt_n(n: int) -> str:
-    n = int(n)
-    return f"1e{len(str(n)) - 1}" if str(n).strip("0") == "1" else str(n)
-
-
-# -- machine ---------------------------------------------------------------------------------------------
-
-def machine_info() -> dict:
-    import platform
-
-    info = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
-            "platform": platform.platform(), "cores": os.cpu_count(),
-            "load_avg_1m": round(os.getloadavg()[0], 2)}
-    try:
-        mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
-        info["memory_gb"] = round(int(mem) / 1024 ** 2, 1)
-        cpu = [ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")]
-        info["cpu"] = cpu[0].split(":", 1)[1].strip() if cpu else ""
-    except OSError:
-        pass
-    from importlib.metadata import PackageNotFoundError, version
-
-    for pkg in ("pandas", "numpy", "pyarrow", "duckdb", "pandera", "polars", "prefect", "prefect-dask",
-                "scikit-learn", "scipy", "statsmodels"):
-        try:
-            info[pkg] = version(pkg)
-        except PackageNotFoundError:
-            info[pkg] = None
-    r = r_versions()
-    info.update(r)
-    return info
-
-
-def rscript() -> str | None:
-    return shutil.which("Rscript")
-
-
-def r_versions() -> dict:
-    if not rscript():
-        return {"R": None}
-    try:
-        p = subprocess.run([rscript(), "-e", 'cat(R.version$major, R.version$minor, " ");'
-                            'for (p in c("pROC","cutpointr")) cat(p, tryCatch(as.character(packageVersion(p)),'
-                            ' error=function(e) "absent"), " ")'], capture_output=True, text=True, timeout=60)
-        parts = p.stdout.split()
-        return {"R": ".".join(parts[:2]), "pROC": parts[3] if len(parts) > 3 else None,
-                "cutpointr": parts[5] if len(parts) > 5 else None}
-    except Exception:
-        return {"R": None}
-
-
-def run_r(script: str, *args) -> dict:
-    """Run benchmarks/r/<script> and parse its ``BENCH-R k=v ...`` line; {} when R is absent."""
-    if not rscript():
-        return {"skipped": "Rscript not found"}
-    p = subprocess.run([rscript(), str(ROOT / "r" / script), *map(str, args)], capture_output=True, text=True,
-                       timeout=7200)
-    for line in p.stdout.splitlines():
-        if line.startswith("BENCH-R "):
-            out = {}
-            for kv in line[len("BENCH-R "):].split():
-                k, v = kv.split("=", 1)
-                try:
-                    out[k] = float(v)
-                except ValueError:
-                    out[k] = v
-            return out
-    return {"skipped": f"R failed: {(p.stderr or p.stdout)[-500:]}"}
 
 
 # -- inputs ----------------------------------------------------------------------------------------------
@@ -291,120 +221,6 @@ def bench_chunked(sizes: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# -- summary ---------------------------------------------------------------------------------------------
-
-def _pick(df, **kw):
-    if df is None or not len(df):
-        return None
-    m = pd.Series(True, index=df.index)
-    for k, v in kw.items():
-        if k not in df.columns:
-            return None
-        m &= df[k] == v
-    return df[m].iloc[0] if m.any() else None
-
-
-def summary_rows(res: dict[str, pd.DataFrame]) -> list[dict]:
-    out = []
-
-    def add(what, measured, peer, ratio, target, ok, cond=""):
-        out.append({"measure": what, "measured": measured, "peer": peer, "ratio": ratio, "target": target,
-                    "result": "n/a" if ok is None else ("PASS" if ok else "FAIL"), "conditions": cond})
-
-    ing = res.get("ingest")
-    if ing is not None:
-        for _, r in ing.iterrows():
-            if r.get("seconds") is None or pd.isna(r.get("seconds")):
-                add(f"ingest {r['format']} {fmt_n(r['rows'])} rows", "skipped", f"DuckDB {r['duckdb_seconds']:.2f} s",
-                    None, "", None, str(r.get("error"))[:120])
-                continue
-            tgt, ok = "", None
-            if r["format"] == "canonical" and r["rows"] == 1_000_000:
-                tgt, ok = ">= 0.75 of DuckDB (aim 0.90)", r["ratio_to_duckdb"] >= 0.75
-            add(f"ingest {r['format']} {fmt_n(r['rows'])} rows: whole path",
-                f"{r['seconds']:.2f} s ({r['rows_per_s']:,.0f} rows/s, peak {r['peak_rss_mb']:.0f} MB)",
-                f"DuckDB read_csv {r['duckdb_seconds']:.2f} s ({r['duckdb_rows_per_s']:,.0f} rows/s)",
-                r["ratio_to_duckdb"], tgt, ok, f"status {r['status']}, {r['rows_loaded']} lines loaded")
-            if r.get("normalising_seconds") is not None and not pd.isna(r.get("normalising_seconds")):
-                add(f"ingest {r['format']} {fmt_n(r['rows'])} rows: vs DuckDB normalising load",
-                    f"{r['seconds']:.2f} s", f"DuckDB read_csv + INSERT into core.* {r['normalising_seconds']:.2f} s",
-                    r["ratio_to_normalising"], "", None, "the same rows into the same 4 tables, no harmonising/checks")
-    ch = res.get("chunked")
-    if ch is not None:
-        for _, r in ch.iterrows():
-            if "peak_rss_mb" in r and not pd.isna(r.get("seconds", float("nan"))):
-                big = r["rows"] >= 10_000_000
-                add(f"ingest lab_long {fmt_n(r['rows'])} rows: streamed in chunks", f"{r['seconds']:.1f} s, peak "
-                    f"{r['peak_rss_mb']:.0f} MB", None, None, "peak < 2 GB at 1e7" if big else "",
-                    (r["peak_rss_mb"] < 2048) if big else None, f"{int(r.get('chunk_rows'))} rows/chunk, one transaction")
-    val = res.get("validate")
-    if val is not None:
-        for _, r in val.iterrows():
-            if r.get("seconds_per_million_rows") is not None and not pd.isna(r.get("seconds_per_million_rows")):
-                add(f"validate {r['format']}: {r['backend']}", f"{r['seconds_per_million_rows']:.2f} s per 1e6 rows",
-                    None, None, "", None, f"{r['checks']}, {int(r['entity_rows']):,} entity rows measured")
-    an = res.get("analysis")
-    if an is not None:
-        for _, r in an.iterrows():
-            boot = "bootstrap" in r["task"]
-            peer = r.get("cutpointr_s") if boot else r.get("pROC_s")
-            pname = "cutpointr" if boot else "pROC"
-            tgt, ok = "", None
-            if not boot and r["n"] == 1_000_000:
-                tgt, ok = ">= 2x faster than pROC", (r["speedup_vs_R"] or 0) >= 2 if peer else None
-            if boot and r["n"] == 10_000:
-                tgt, ok = ">= 10x faster than cutpointr", (r["speedup_vs_R"] or 0) >= 10 if peer else None
-            sk = r.get("sklearn_s")
-            add(f"{'bootstrap 2000' if boot else 'ROC+DeLong+Youden'} n={fmt_n(r['n'])}",
-                f"{r['ours_s']:.4g} s" if r.get("ours_s") is not None else "-",
-                (f"{pname} {peer:.4g} s" if peer is not None and not pd.isna(peer) else f"{pname} -")
-                + (f"; sklearn {sk:.4g} s" if sk is not None and not pd.isna(sk) else ""),
-                r.get("speedup_vs_R"), tgt, ok, f"CI ours {r.get('ci_ours')} / peer {r.get('ci_peer')}")
-    e2e = res.get("e2e")
-    if e2e is not None and len(e2e):
-        r = e2e.iloc[0]
-        q = r.get("queryable_s")
-        add("drop -> report -> queryable, 10,000 rows", f"report {r.get('report_s')} s, queryable {q} s", None, None,
-            "< 10 s", (q is not None and not pd.isna(q) and q < 10),
-            f"tdm watch loop every {r.get('interval_s')} s, empty pass {r.get('empty_pass_s')} s, "
-            f"first pass after start {r.get('first_pass_s')} s")
-    pub = res.get("publication")
-    if pub is not None and len(pub):
-        r = pub.iloc[0]
-        add("full publication, demo data", f"{r['seconds']} s" if "seconds" in r and not pd.isna(r["seconds"])
-            else str(r.get("skipped") or r.get("error"))[:100], None, None, "", None, "")
-    st = res.get("startup")
-    if st is not None:
-        for _, r in st.iterrows():
-            tgt = r.get("target_s")
-            has = tgt is not None and not pd.isna(tgt)
-            add(f"tdm start-up from the shell: {r['case']}", f"{r['wall_s']} s wall, {r['cpu_s']} s CPU", None, None,
-                f"<= {tgt:g} s" if has else "", (r["wall_s"] <= tgt) if has else None,
-                f"median of {r['runs']} fresh process(es), max {r['wall_max_s']} s, load average {r['load_avg_1m']}")
-    return out
-
-
-def write_summary(res: dict[str, pd.DataFrame], info: dict, mode: str) -> str:
-    rows = summary_rows(res)
-    df = pd.DataFrame(rows)
-    df.to_csv(RESULTS / "summary.csv", index=False)
-    lines = [f"# Benchmark summary ({mode})", "",
-             f"{info['when']}; {info['cores']} cores ({info.get('cpu', '')}), {info.get('memory_gb')} GB, "
-             f"load average at start {info['load_avg_1m']}; Python {info['python']}, pandas {info['pandas']}, "
-             f"pyarrow {info['pyarrow']}, DuckDB {info['duckdb']}, pandera {info['pandera']}, polars {info['polars']}, "
-             f"Prefect {info['prefect']}, scikit-learn {info['scikit-learn']}, R {info.get('R')} "
-             f"(pROC {info.get('pROC')}, cutpointr {info.get('cutpointr')}).", "",
-             "Ratio: peer time / our time (ingestion: share of DuckDB's throughput; analysis: speed-up).", ""]
-    cols = ["measure", "measured", "peer", "ratio", "target", "result", "conditions"]
-    lines.append("| " + " | ".join(cols) + " |")
-    lines.append("|" + "---|" * len(cols))
-    for r in rows:
-        lines.append("| " + " | ".join("" if r[c] is None else str(r[c]).replace("|", "/") for c in cols) + " |")
-    text = "\n".join(lines) + "\n"
-    (RESULTS / "SUMMARY.md").write_text(text)
-    return text
-
-
 def main(argv=None) -> int:
     global RESULTS
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
@@ -445,13 +261,11 @@ def main(argv=None) -> int:
     if "publication" in only:
         res["publication"] = bench_publication()
     if "startup" in only:
-        from benchmarks.startup import bench_startup
-
         res["startup"] = bench_startup(WORK / "startup", repeat=3 if a.mode != "tiny" else 1)
     for name, df in res.items():
         if name in only:
             df.to_csv(RESULTS / f"{name}.csv", index=False)
-    text = write_summary(res, info, a.mode)
+    text = write_summary(res, info, a.mode, RESULTS)
     print(text)
     log(f"done in {time.time() - t0:.0f} s; results in {RESULTS}")
     return 0

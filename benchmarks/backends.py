@@ -10,9 +10,19 @@ frames (in-database validation).  Each returns {entity: failing cells}.
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
+import pandera.pandas as pa
 
-from schema.dictionary import BY_ENTITY
+from schema.dictionary import BY_ENTITY, entity_columns
+from schema.models import SOURCE_LINE, entity_model_as_of
+
+try:        # optional (the polars extra): without it the polars backend is reported as not installed
+    import pandera.polars as pap
+    import polars as pl
+except ImportError as exc:
+    pap = pl = None
+    _POLARS_MISSING = exc
 
 
 def _checks(entity: str):
@@ -22,11 +32,6 @@ def _checks(entity: str):
 
 
 def pandera_pandas(frames: dict[str, pd.DataFrame], ctx) -> dict[str, int]:
-    import pandera.pandas as pa
-
-    from schema.dictionary import entity_columns
-    from schema.models import SOURCE_LINE, entity_model_as_of
-
     out = {}
     for ent, df in frames.items():
         schema = entity_model_as_of(ent, ctx.today)
@@ -39,8 +44,8 @@ def pandera_pandas(frames: dict[str, pd.DataFrame], ctx) -> dict[str, int]:
 
 
 def to_polars(frames: dict[str, pd.DataFrame]):
-    import polars as pl
-
+    if pl is None:
+        raise ImportError(str(_POLARS_MISSING))
     return {ent: pl.from_pandas(df) for ent, df in frames.items()}
 
 
@@ -50,32 +55,28 @@ _PL_SCHEMAS: dict = {}
 def _polars_schema(entity: str):
     if entity in _PL_SCHEMAS:
         return _PL_SCHEMAS[entity]
-    import pandera.polars as pa
-
     cols = {}
     for name, required, codes, lo, hi in _checks(entity):
         checks = []
         if codes:
-            checks.append(pa.Check.isin(list(codes)))
+            checks.append(pap.Check.isin(list(codes)))
         if lo is not None:
-            checks.append(pa.Check.ge(lo))
+            checks.append(pap.Check.ge(lo))
         if hi is not None:
-            checks.append(pa.Check.le(hi))
-        cols[name] = pa.Column(nullable=not required, checks=checks, required=False)
-    _PL_SCHEMAS[entity] = pa.DataFrameSchema(cols)
+            checks.append(pap.Check.le(hi))
+        cols[name] = pap.Column(nullable=not required, checks=checks, required=False)
+    _PL_SCHEMAS[entity] = pap.DataFrameSchema(cols)
     return _PL_SCHEMAS[entity]
 
 
 def pandera_polars(frames: dict[str, pd.DataFrame], ctx) -> dict[str, int]:
     """Includes the pandas -> polars conversion (the frames arrive as pandas)."""
-    import pandera.polars as pa
-
     out = {}
     for ent, df in to_polars(frames).items():
         try:
             _polars_schema(ent).validate(df, lazy=True)
             out[ent] = 0
-        except pa.errors.SchemaErrors as exc:
+        except pap.errors.SchemaErrors as exc:
             out[ent] = int(len(exc.failure_cases))
     return out
 
@@ -102,8 +103,6 @@ def _sql(entity: str, columns) -> str:
 
 def duckdb_checks(frames: dict[str, pd.DataFrame], ctx, con=None) -> dict[str, int]:
     """The dictionary's column checks as SQL over the registered frames (Arrow scan, 2 threads)."""
-    import duckdb
-
     own = con is None
     con = con or duckdb.connect()
     out = {}

@@ -17,21 +17,20 @@ import time
 from pathlib import Path
 
 from benchmarks import gen
-from benchmarks.tasks import _fresh_home, _place
+from benchmarks.tasks.common import fresh_home, place
+from tdm import ingest as st
+from tdm.runtime import quiet_prefect_environment
 
 WORK = Path(__file__).resolve().parent / "work"
 
 
 def run(runner: str, rows: int = 10_000) -> dict:
-    os.environ.setdefault("TDM_MODE", "demo")
     home = WORK / "homes" / f"scaleout-{runner}"
-    _fresh_home(str(home))
+    fresh_home(str(home))
     os.environ["PREFECT_HOME"] = str(home / ".prefect")
-    from tdm.runtime import quiet_prefect_environment
-
     quiet_prefect_environment(home)
+    # lazy: Prefect reads PREFECT_HOME and its settings when imported, so they are set first (above)
     from flows.ingest import ingest_flow
-    from tdm import ingest as st
 
     data = WORK / "data"
     smc = data / f"scaleout_smc_{rows}.csv"
@@ -42,10 +41,10 @@ def run(runner: str, rows: int = 10_000) -> dict:
         gen.write_knuh_labs(labs, rows, max(1000, rows // 100))
     settings, profiles, key = st.setup(str(home))
     for centre, f in (("smc", smc), ("knuh", base), ("knuh", labs)):
-        _place(settings, centre, str(f))
+        place(settings, centre, str(f))
     flow = ingest_flow
     if runner == "dask":
-        from prefect_dask import DaskTaskRunner
+        from prefect_dask import DaskTaskRunner    # optional: only this runner needs it
 
         flow = ingest_flow.with_options(task_runner=DaskTaskRunner(
             cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True}))

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from tdm.centres.profile import load_profiles
+from tdm.synth import generate_cohort, write_exports
+
 TARGETS = {"empty pass": 3.0, "10-line file (warm)": 5.0}
 
 
@@ -40,9 +43,6 @@ def _timed(args: list[str], env: dict) -> tuple[float, float, int]:
 
 
 def _ten_line_file(home: Path, stage: Path) -> Path:
-    from tdm.centres.profile import load_profiles
-    from tdm.synth import generate_cohort, write_exports
-
     profiles = load_profiles(home / "centres")
     write_exports(generate_cohort(10, ("smc",), 1), {"smc": profiles["smc"]}, stage, seed=1)
     (f,) = (stage / "smc").iterdir()

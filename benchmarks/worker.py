@@ -14,6 +14,9 @@ import resource
 import subprocess
 import sys
 import time
+import traceback
+
+from benchmarks.tasks import task_function
 
 PREFIX = "BENCH-RESULT "
 
@@ -54,16 +57,11 @@ def run_in_subprocess(task: str, args: dict, *, timeout: float = 3600, env: dict
 
 def main(argv: list[str]) -> int:
     task, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
-    from benchmarks import tasks
-
-    fn = getattr(tasks, task)
-    tasks.warm_imports(task)
+    fn = task_function(task)         # imports the task's module: the warm-up before the baseline
     base = peak_rss_mb()
     try:
         out = fn(**args)
     except Exception as exc:  # reported as a failed measurement, never a crash of the harness
-        import traceback
-
         out = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     out["baseline_rss_mb"] = round(base, 1)

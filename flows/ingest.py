@@ -21,8 +21,8 @@ from flows.retry import only_transient
 
 
 @task(name="read-and-harmonise", task_run_name="read {candidate.centre_id}/{candidate.path.name}")
-def read_task(profile, candidate, key):
-    return stages.read_and_harmonise(profile, candidate, key)
+def read_task(profile, candidate, key, limits):
+    return stages.read_and_harmonise(profile, candidate, key, limits=limits)
 
 
 @task(name="validate", task_run_name="validate {read.candidate.centre_id}/{read.candidate.path.name}")
@@ -58,10 +58,10 @@ def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
             break
         started = time.perf_counter()
         try:
-            if stages.should_stream(profile, cand):
+            if stages.should_stream(profile, cand, settings.limits):
                 committed = stream_load_task(settings, profile, cand, key)
             else:
-                read = read_task(profile, cand, key)
+                read = read_task(profile, cand, key, settings.limits)
                 prepared = validate_task(settings, profile, read)
                 committed = load_task(settings, prepared)
             archive_task(cand, committed)

@@ -1,4 +1,5 @@
-"""Settings resolved once from the environment: where the home is and what lives in it.
+"""Settings resolved once from the environment: where the home is, what lives in it, and every
+``TDM_*`` variable as a typed, validated field (docs/CONFIGURATION.md is the table of them).
 
 All state lives under one folder, ``TDM_HOME`` (default ``./tdm-home``)::
 
@@ -12,23 +13,56 @@ All state lives under one folder, ``TDM_HOME`` (default ``./tdm-home``)::
       warehouse.read.duckdb     read-only snapshot analysts query (replaced after each load)
       secrets/                  demo-mode pseudonymisation key (never used in production mode)
       web/accounts.sqlite       web app accounts and sessions (``tdm users``, ``tdm serve``)
+
+:func:`load_settings` is the one place that reads the environment; nothing reads a ``TDM_*``
+variable at import time or anywhere else, and the values reach the code that uses them as
+arguments (``settings.limits`` for the size and memory bounds).  A bad value is a
+:class:`~tdm.errors.ConfigError` naming the variable (the CLI exits 2).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tdm.errors import ConfigError, HomeNotFound
 
 MODES = ("demo", "production")
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The size and memory bounds of ingestion, the web upload and the writer (defaults: the
+    documented ones; tests and benchmarks ``dataclasses.replace`` them)."""
+
+    max_line_bytes: int = 1024 << 10              # TDM_MAX_LINE_KB: a longer CSV line is refused
+    xlsx_max_bytes: int = 512 * MB                # TDM_XLSX_MAX_MB: a workbook's uncompressed total
+    xlsx_max_cells: int = 4_000_000               # TDM_XLSX_MAX_CELLS: value cells (or the dense range read)
+    writer_memory_limit: str = "1GB"              # TDM_WRITER_MEMORY_LIMIT: DuckDB's buffer pool of the writer
+    upload_max_bytes: int = 512 * MB              # TDM_UPLOAD_MAX_MB: one web upload
+    stream_threshold_bytes: int = 64 * MB         # TDM_STREAM_THRESHOLD_MB: a larger CSV is streamed in chunks
+    stream_chunk_rows: int = 500_000              # TDM_STREAM_CHUNK_ROWS
+    columnar: bool = True                         # TDM_COLUMNAR: the columnar path on/off
+    columnar_max_bytes: int = 2048 * MB           # TDM_COLUMNAR_MAX_MB
+    columnar_memory_limit: str = "4GB"            # TDM_COLUMNAR_MEMORY_LIMIT: the writer's while staging a file
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
     mode: str = "demo"
+    pseudonym_key: str | None = field(default=None, repr=False)   # TDM_PSEUDONYM_KEY (a secret: never printed)
+    pseudonym_key_file: Path | None = None                        # TDM_PSEUDONYM_KEY_FILE
+    debug: bool = False                                           # TDM_DEBUG: tracebacks and library warnings
+    chromium: str | None = None        # TDM_CHROMIUM: None = search PATH, "" = no PDF, else the program
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def centres_dir(self) -> Path:
@@ -76,13 +110,120 @@ class Settings:
             d.mkdir(parents=True, exist_ok=True)
 
 
-def load_settings(home: str | os.PathLike | None = None, mode: str | None = None) -> Settings:
-    """Resolve settings from arguments, then ``TDM_HOME`` / ``TDM_MODE``, then defaults."""
-    home_path = Path(home or os.environ.get("TDM_HOME") or "tdm-home").expanduser().resolve()
-    mode = mode or os.environ.get("TDM_MODE") or "demo"
-    if mode not in MODES:
-        raise ConfigError(f"TDM_MODE must be one of {', '.join(MODES)}", value=mode)
-    return Settings(home=home_path, mode=mode)
+# --- parsing one variable --------------------------------------------------------------------------
+
+def _bad(name: str, raw: str, expected: str) -> ConfigError:
+    return ConfigError(f"environment variable {name} must be {expected}", code="bad_setting", value=raw,
+                       hint=f"set {name} to {expected}, or unset it for the default (docs/CONFIGURATION.md)")
+
+
+def _megabytes(scale: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not value >= 0 or value == float("inf"):
+            raise _bad(name, raw, "a number >= 0 (for example 64 or 0.5)")
+        return int(value * scale)
+    return parse
+
+
+def _count(name: str, raw: str) -> int:
+    if not re.fullmatch(r"\s*[0-9][0-9_]*\s*", raw) or int(raw) < 1:
+        raise _bad(name, raw, "a whole number >= 1 (for example 500000)")
+    return int(raw)
+
+
+_MEMORY = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.I)
+
+
+def _memory(name: str, raw: str) -> str:
+    if not _MEMORY.fullmatch(raw):
+        raise _bad(name, raw, "a DuckDB memory size such as 1GB or 512MB")
+    return raw.strip()
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise _bad(name, raw, "1 or 0 (also true/false, yes/no, on/off)")
+    return value in _TRUE
+
+
+def _mode(name: str, raw: str) -> str:
+    raw = raw or "demo"
+    if raw not in MODES:
+        raise _bad(name, raw, f"one of {', '.join(MODES)}")
+    return raw
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One ``TDM_*`` variable: the field it sets (``limits.x`` for :class:`Limits`) and its parser."""
+
+    name: str
+    field: str
+    parse: Callable[[str, str], object]
+    default: str
+    meaning: str
+
+
+#: Every TDM_* variable the code knows; docs/CONFIGURATION.md has the same table (a test checks both).
+VARIABLES: tuple[Variable, ...] = (
+    Variable("TDM_HOME", "home", _text, "./tdm-home", "the home folder (all state); `--home` wins"),
+    Variable("TDM_MODE", "mode", _mode, "demo", "demo or production (production needs a pseudonymisation key)"),
+    Variable("TDM_PSEUDONYM_KEY", "pseudonym_key", _text, "(none)", "the pseudonymisation key itself (text)"),
+    Variable("TDM_PSEUDONYM_KEY_FILE", "pseudonym_key_file", _text, "(none)",
+             "a file holding the key (>= 16 bytes); used when TDM_PSEUDONYM_KEY is unset"),
+    Variable("TDM_DEBUG", "debug", _flag, "0", "1: tracebacks for unexpected errors, library warnings shown"),
+    Variable("TDM_CHROMIUM", "chromium", _text, "(search PATH)",
+             "the Chromium program that prints report.pdf; empty: no PDF"),
+    Variable("TDM_MAX_LINE_KB", "limits.max_line_bytes", _megabytes(1 << 10), "1024",
+             "longest CSV line accepted, in KB (a longer one refuses the file: `line_too_long`)"),
+    Variable("TDM_XLSX_MAX_MB", "limits.xlsx_max_bytes", _megabytes(MB), "512",
+             "a workbook's uncompressed size limit, in MB (`workbook_too_large`)"),
+    Variable("TDM_XLSX_MAX_CELLS", "limits.xlsx_max_cells", _count, "4000000",
+             "value cells of one sheet (and the dense range the fast reader reads)"),
+    Variable("TDM_WRITER_MEMORY_LIMIT", "limits.writer_memory_limit", _memory, "1GB",
+             "DuckDB's memory limit for the warehouse writer (it spills to disk beyond)"),
+    Variable("TDM_UPLOAD_MAX_MB", "limits.upload_max_bytes", _megabytes(MB), "512", "largest web upload, in MB"),
+    Variable("TDM_STREAM_THRESHOLD_MB", "limits.stream_threshold_bytes", _megabytes(MB), "64",
+             "a CSV larger than this (MB) that the columnar path cannot take is streamed in chunks"),
+    Variable("TDM_STREAM_CHUNK_ROWS", "limits.stream_chunk_rows", _count, "500000", "rows per streamed chunk"),
+    Variable("TDM_COLUMNAR", "limits.columnar", _flag, "1", "0: every file takes the reference (pandas) path"),
+    Variable("TDM_COLUMNAR_MAX_MB", "limits.columnar_max_bytes", _megabytes(MB), "2048",
+             "largest file the columnar path takes, in MB"),
+    Variable("TDM_COLUMNAR_MEMORY_LIMIT", "limits.columnar_memory_limit", _memory, "4GB",
+             "the writer's DuckDB memory limit while the columnar path stages a file"),
+)
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The parsed value of every set ``TDM_*`` variable, by field (``limits.x`` for limits)."""
+    env = os.environ if environ is None else environ
+    return {v.field: v.parse(v.name, env[v.name]) for v in VARIABLES if v.name in env}
+
+
+def load_settings(home: str | os.PathLike | None = None, mode: str | None = None, *,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Resolve settings from arguments, then the ``TDM_*`` environment, then defaults (the one reader)."""
+    values = read_environment(environ)
+    if mode:
+        values["mode"] = _mode("TDM_MODE", mode)
+    limits = {k.removeprefix("limits."): values.pop(k) for k in list(values) if k.startswith("limits.")}
+    home_path = Path(home or values.pop("home", None) or "tdm-home").expanduser().resolve()
+    values.pop("home", None)
+    key_file = values.pop("pseudonym_key_file", None)
+    return Settings(home=home_path, pseudonym_key_file=Path(key_file).expanduser() if key_file else None,
+                    limits=Limits(**limits), **values)
 
 
 def require_home(settings: Settings) -> Settings:

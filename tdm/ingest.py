@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tdm.config import Settings
+from tdm.config import DEFAULT_LIMITS, Limits, Settings
 from tdm.errors import FileNotReady, FileRejected, HomeNotFound, TdmError
 from tdm.runtime import STOP
 from tdm.version import code_version
@@ -353,7 +353,8 @@ def deferred(candidate: Candidate, error: TdmError | None = None, status: str = 
     return Committed(candidate.centre_id, candidate.path.name, None, status, 0, 0, 0, 0, message, None, None)
 
 
-def read_and_harmonise(profile, candidate: Candidate, key: bytes, *, columnar: bool = True) -> ReadResult:
+def read_and_harmonise(profile, candidate: Candidate, key: bytes, *, columnar: bool = True,
+                       limits: Limits = DEFAULT_LIMITS) -> ReadResult:
     """Read one export, refuse direct identifiers, map it onto harmonised frames. Never raises.
 
     A wide CSV export is read by the columnar path (``tdm/columnar``: DuckDB) when its profile
@@ -380,13 +381,13 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes, *, columnar: b
                 code="no_matching_spec", file=candidate.path.name,
                 hint="rename the file to one of the patterns in the centre profile, or add a pattern",
             )
-        if columnar and columnar_reason(profile, candidate) is None:
-            fast = _plan_columnar(profile, spec, candidate, key, checksum)
+        if columnar and columnar_reason(profile, candidate, limits) is None:
+            fast = _plan_columnar(profile, spec, candidate, key, checksum, limits)
             if fast is not None:
                 return fast
-        if candidate.size_bytes > STREAM_THRESHOLD_BYTES and spec.reading_format(candidate.path.name) == "csv":
+        if candidate.size_bytes > limits.stream_threshold_bytes and spec.reading_format(candidate.path.name) == "csv":
             return ReadResult(candidate, checksum, kind, stream=True, harmonised_key=key)   # never read whole
-        raw = read_export(candidate.path, spec)
+        raw = read_export(candidate.path, spec, limits=limits)
         if not unchanged_since_discovery(candidate):   # the checksum and the rows must be of the same bytes
             raise not_ready(candidate)
         refuse_identifiers(raw, candidate.path.name)
@@ -397,14 +398,14 @@ def read_and_harmonise(profile, candidate: Candidate, key: bytes, *, columnar: b
         return ReadResult(candidate, checksum, kind, error=_as_file_error(exc, candidate))
 
 
-def columnar_reason(profile, candidate: Candidate) -> str | None:
+def columnar_reason(profile, candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str | None:
     """Why the columnar path (``tdm/columnar``) cannot take this file; None when it can."""
     from tdm.columnar import unsupported
 
-    return unsupported(profile.match(candidate.path.name), candidate.path.name, candidate.size_bytes)
+    return unsupported(profile.match(candidate.path.name), candidate.path.name, candidate.size_bytes, limits)
 
 
-def _plan_columnar(profile, spec, candidate: Candidate, key: bytes, checksum: str) -> ReadResult | None:
+def _plan_columnar(profile, spec, candidate: Candidate, key: bytes, checksum: str, limits: Limits) -> ReadResult | None:
     """A ReadResult whose ``harmonised`` is the columnar plan of a wide CSV, or None when the reference
     path must read the file (logged why)."""
     import logging
@@ -412,7 +413,7 @@ def _plan_columnar(profile, spec, candidate: Candidate, key: bytes, checksum: st
     from tdm.columnar import Fallback, plan
 
     try:
-        compiled = plan(candidate.path, spec, profile, key)
+        compiled = plan(candidate.path, spec, profile, key, max_line_bytes=limits.max_line_bytes)
     except Fallback as why:
         logging.getLogger("tdm.columnar").info("%s: reference path (%s)", candidate.path.name, why)
         return None
@@ -446,7 +447,8 @@ def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
             key, candidate = read.harmonised_key, read.candidate
 
             def reference() -> Prepared:
-                return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
+                return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False,
+                                                                           limits=settings.limits))
 
             return Prepared(candidate, read.checksum, read.file_kind,
                             columnar=ColumnarJob(read.harmonised, context, reference))
@@ -457,7 +459,8 @@ def validate_read(settings: Settings, profile, read: ReadResult) -> Prepared:
     key, candidate = read.harmonised_key, read.candidate
 
     def again() -> Prepared:      # reads the file again: the harmonised frames are not kept meanwhile
-        return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
+        return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False,
+                                                                   limits=settings.limits))
 
     return Prepared(read.candidate, read.checksum, read.file_kind, result=result, rows_read=read.rows_read,
                     again=again if key is not None else None)
@@ -476,12 +479,13 @@ def dry_run(settings: Settings, profile, path: Path, key: bytes) -> Prepared:
     the writer's transaction)."""
     st = os.stat(path)
     candidate = Candidate(profile.centre_id, Path(path), st.st_size, st.st_mtime)
-    return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False))
+    return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, columnar=False,
+                                                               limits=settings.limits))
 
 
 def prepare(settings: Settings, profile, candidate: Candidate, key: bytes) -> Prepared:
     """Read-only stages for one file (read, harmonise, validate)."""
-    return validate_read(settings, profile, read_and_harmonise(profile, candidate, key))
+    return validate_read(settings, profile, read_and_harmonise(profile, candidate, key, limits=settings.limits))
 
 
 @dataclass(frozen=True)
@@ -528,7 +532,7 @@ def archive_file(candidate: Candidate, committed: "Committed") -> str | None:
 
 def process_file(settings: Settings, profile, candidate: Candidate, key: bytes) -> "Committed":
     """All stages for one file, as plain calls (the flow runs the same stages as tasks)."""
-    if should_stream(profile, candidate):
+    if should_stream(profile, candidate, settings.limits):
         committed = commit_streaming(settings, profile, candidate, key)
     else:
         committed = commit(settings, prepare(settings, profile, candidate, key))
@@ -567,7 +571,7 @@ def _commit_once(settings: Settings, prepared: Prepared) -> Committed:
         size_bytes=cand.size_bytes, received_at=dt.datetime.fromtimestamp(cand.mtime),
         code_version=code_version(), file_kind=prepared.file_kind,
     )
-    with WRITE_LOCK, open_writer(settings.warehouse) as con:
+    with WRITE_LOCK, open_writer(settings.warehouse, memory_limit=settings.limits.writer_memory_limit) as con:
         slot = _claim_file(con, settings, cand, meta)
         if isinstance(slot, Committed):
             return slot
@@ -628,7 +632,7 @@ def _commit_columnar(con, settings: Settings, meta, file_id: int, stem: str, pre
     job = prepared.columnar
     try:
         with _transaction(con):
-            staged = stage(con, job.plan, job.context)
+            staged = stage(con, job.plan, job.context, memory_limit=settings.limits.columnar_memory_limit)
             if not unchanged_since_discovery(prepared.candidate):   # the checksum and the rows: same bytes
                 raise not_ready(prepared.candidate)
             result = clean_result(staged.accepted_for(_quarantined_patients(con, meta.centre_id)), staged.rows_read)
@@ -645,7 +649,7 @@ def _commit_columnar(con, settings: Settings, meta, file_id: int, stem: str, pre
         return replace(prepared, columnar=None,
                        error=exc if exc.transient else _as_file_error(exc, prepared.candidate))
     finally:
-        restore_memory(con)
+        restore_memory(con, settings.limits.writer_memory_limit)
 
 
 def _quarantined_patients(con, centre_id: str) -> list[str]:
@@ -745,24 +749,21 @@ def process_file_guarded(settings: Settings, profile, candidate: Candidate, key:
 
 
 # --- large files: streamed in chunks ----------------------------------------------------------------
-# A file above STREAM_THRESHOLD_BYTES is never held in memory whole: each chunk is read, screened,
+# A file above ``limits.stream_threshold_bytes`` (TDM_STREAM_THRESHOLD_MB) is never held in memory
+# whole: each chunk is read, screened,
 # harmonised, validated and inserted inside ONE writer transaction, so the file still commits
 # atomically and memory stays bounded by the chunk size.  Limits (documented): rules that compare
 # rows (duplicate rows, a second assessment) see one chunk at a time, and the report's
 # resubmission diff is not computed for streamed files.
 
-STREAM_THRESHOLD_BYTES = int(float(os.environ.get("TDM_STREAM_THRESHOLD_MB", "64")) * 1024 * 1024)
-STREAM_CHUNK_ROWS = int(os.environ.get("TDM_STREAM_CHUNK_ROWS", "500000"))
 
-
-def should_stream(profile, candidate: Candidate, threshold: int | None = None) -> bool:
+def should_stream(profile, candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> bool:
     spec = profile.match(candidate.path.name)
     if spec is None:
         return False
-    limit = STREAM_THRESHOLD_BYTES if threshold is None else threshold
-    if candidate.size_bytes <= limit or spec.reading_format(candidate.path.name) != "csv":
+    if candidate.size_bytes <= limits.stream_threshold_bytes or spec.reading_format(candidate.path.name) != "csv":
         return False
-    return columnar_reason(profile, candidate) is not None    # DuckDB spills: no need to stream
+    return columnar_reason(profile, candidate, limits) is not None    # DuckDB spills: no need to stream
 
 
 def _merge_results(parts: list, rows_read: int):
@@ -799,7 +800,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
     from validators import validate_file
 
     spec = profile.match(candidate.path.name)
-    chunk_rows = chunk_rows or STREAM_CHUNK_ROWS
+    chunk_rows = chunk_rows or settings.limits.stream_chunk_rows
     if not unchanged_since_discovery(candidate):
         return deferred(candidate, not_ready(candidate))
     kind = getattr(spec, "kind", None)
@@ -815,7 +816,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
         code_version=code_version(), file_kind=kind,
     )
     max_fraction = getattr(profile, "max_error_fraction", 0.5)
-    with WRITE_LOCK, open_writer(settings.warehouse) as con:
+    with WRITE_LOCK, open_writer(settings.warehouse, memory_limit=settings.limits.writer_memory_limit) as con:
         slot = _claim_file(con, settings, candidate, meta)
         if isinstance(slot, Committed):
             return slot
@@ -829,7 +830,7 @@ def commit_streaming(settings: Settings, profile, candidate: Candidate, key: byt
             context = load_context(settings, candidate.centre_id, candidate.path.name, kind, 1.0)
             parts, rows_read = [], 0
             try:
-                for i, raw in enumerate(iter_csv_chunks(candidate.path, spec, chunk_rows)):
+                for i, raw in enumerate(iter_csv_chunks(candidate.path, spec, chunk_rows, limits=settings.limits)):
                     if i == 0:
                         refuse_identifiers(raw, candidate.path.name)
                     h = harmonise(raw, spec, profile, key, file_name=candidate.path.name)

@@ -12,25 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 
 import pandas as pd
 
+from tdm.config import Settings
 from tdm.errors import ConfigError
 
 PSEUDONYM_PREFIX = "P"
 PSEUDONYM_HEX_CHARS = 16  # 64 bits: collision-free for any study size
 
 
-def load_key(settings, *, create: bool = False) -> bytes:
-    value = os.environ.get("TDM_PSEUDONYM_KEY")
-    if value:
-        return value.encode("utf-8")
-    key_file = os.environ.get("TDM_PSEUDONYM_KEY_FILE")
-    if key_file:
-        path = Path(key_file).expanduser()
+def load_key(settings: Settings, *, create: bool = False) -> bytes:
+    """The home's key: ``settings.pseudonym_key``, else ``settings.pseudonym_key_file`` (read from
+    ``TDM_PSEUDONYM_KEY`` / ``TDM_PSEUDONYM_KEY_FILE`` by :func:`tdm.config.load_settings`)."""
+    if settings.pseudonym_key:
+        return settings.pseudonym_key.encode("utf-8")
+    if settings.pseudonym_key_file is not None:
+        path = settings.pseudonym_key_file
         if not path.is_file():
             raise ConfigError("pseudonymisation key file not found", file=str(path),
                               hint="point TDM_PSEUDONYM_KEY_FILE at an existing key file")

@@ -16,12 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from validators.report import (INDEX_COLUMNS, ReportMeta, Supersedes, issues_csv, render_html, render_index,
-                               report_json)
+from schema.dictionary import ENTITIES
+from tdm.warehouse.connection import open_reader
+from tdm.warehouse.load import error_outcome, plan_outcome
+from validators.report import ReportMeta, Supersedes, issues_csv, render_html, report_json
+from validators.report_index import INDEX_COLUMNS, render_index
+from validators.resubmission import resubmission_diff
+from validators.scorecard import build_scorecard, render_scorecard_html
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -62,8 +68,6 @@ def write_held_notice(settings, centre_id: str, notice: str) -> Path:
 # ------------------------------------------------------------------------------- the lead's entry point
 def _snapshot_frames(settings, centre_id: str, file_kind: str | None) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
     """(files of the centre, quarantine rows of the previous file of the same kind, its ingest.files row)."""
-    from tdm.warehouse.connection import open_reader
-
     empty = pd.DataFrame(columns=INDEX_COLUMNS)
     if not settings.snapshot.exists():
         return empty, None, {}
@@ -93,8 +97,6 @@ def write_file_report_for(settings, meta, outcome, prepared, stem: str) -> Path:
     When an earlier file of the same centre and kind had quarantined rows, the report shows what
     this file changed (:func:`validators.resubmission.resubmission_diff`).
     """
-    from validators.resubmission import resubmission_diff
-
     result = getattr(prepared, "result", None)
     error = getattr(prepared, "error", None)
     message = getattr(outcome, "message", None) or (str(error) if error is not None else None)
@@ -140,8 +142,6 @@ def write_file_report_for(settings, meta, outcome, prepared, stem: str) -> Path:
 def write_dry_run_report(settings, prepared, out_dir: Path | None = None) -> Path:
     """Write the report a dry run (``tdm centres --file``) would give, under ``out_dir`` (default:
     ``reports/<centre>/dry-run/``); the centre's index is not touched."""
-    from tdm.warehouse.load import error_outcome, plan_outcome
-
     cand = prepared.candidate
     result = getattr(prepared, "result", None)
     outcome = plan_outcome(None, result) if result is not None else error_outcome(None, prepared.error,
@@ -156,8 +156,6 @@ def write_dry_run_report(settings, prepared, out_dir: Path | None = None) -> Pat
 
 
 def _write_into(folder: Path, result, meta: ReportMeta, stem: str) -> Path:
-    from dataclasses import replace
-
     meta = replace(meta, csv_name=f"{stem}.csv", json_name=f"{stem}.json")
     _atomic_write(folder / f"{stem}.csv", issues_csv(result, meta))
     _atomic_write(folder / f"{stem}.json", report_json(result, meta))
@@ -168,11 +166,6 @@ def _write_into(folder: Path, result, meta: ReportMeta, stem: str) -> Path:
 
 def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: dt.datetime | None = None) -> Path:
     """Read one centre's state from the snapshot and write its scorecard HTML."""
-    from schema.dictionary import ENTITIES
-    from tdm.warehouse.connection import open_reader
-    from validators.report import render_scorecard
-    from validators.scorecard import build_scorecard
-
     con = open_reader(settings.snapshot)
     try:
         tables = {}
@@ -191,7 +184,7 @@ def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: 
     path = Path(out_dir or settings.reports / centre_id) / "scorecard.html"
     if out_dir is not None:
         path = Path(out_dir) / f"scorecard-{centre_id}.html"
-    _atomic_write(path, render_scorecard(card))
+    _atomic_write(path, render_scorecard_html(card))
     return path
 
 

@@ -44,10 +44,11 @@ def prefect_home_under(home: Path) -> Path:
     return Path(os.environ["PREFECT_HOME"])
 
 
-def quiet_library_warnings() -> None:
+def quiet_library_warnings(debug: bool = False) -> None:
     """Library warnings (statsmodels overflow, pandas/pandera deprecations) are not for users: the
-    analyses report what matters (separation, non-convergence) in their own words."""
-    if not os.environ.get("TDM_DEBUG") and not os.environ.get("PYTHONWARNINGS"):
+    analyses report what matters (separation, non-convergence) in their own words.  ``debug``
+    (``settings.debug``, TDM_DEBUG) or Python's own ``PYTHONWARNINGS`` keeps them."""
+    if not debug and not os.environ.get("PYTHONWARNINGS"):
         warnings.simplefilter("ignore")
 
 

@@ -6,8 +6,9 @@
 * :func:`issues_csv` - every issue, spreadsheet formulas neutralised (a cell starting with
   ``= + - @``, tab or CR gets a leading ``'``).
 * :func:`report_json` - metadata, counts, per-rule counts and every issue.
-* :func:`render_index` - a centre's files, newest first, with status and links.
-* :func:`render_scorecard` - see :mod:`validators.scorecard`.
+
+The centre's index page is :mod:`validators.report_index`, the scorecard :mod:`validators.scorecard`;
+what the pages share (stylesheet, head, status wording) is :mod:`validators.report_page`.
 
 Writing them to disk is :mod:`tdm.reports`.
 """
@@ -16,26 +17,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
-from pathlib import PurePath
-from urllib.parse import quote
+from dataclasses import dataclass
 
-import jinja2
 import pandas as pd
 
 from validators.core import ISSUE_COLUMNS, rule_counts
 from validators.registry import get_rule
+from validators.report_page import CSS, ENV, HEAD, STATUS_TEXT, cell_text, href
 
 MAX_ROWS = 500
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-STATUS_TEXT = {
-    "loaded": "Loaded",
-    "loaded_with_rejections": "Loaded with rejected rows",
-    "rejected": "File rejected",
-    "duplicate": "Duplicate (already received)",
-    "validated": "Validated (not loaded yet)",
-}
 
 
 @dataclass(frozen=True)
@@ -110,17 +102,6 @@ def _file_error(result, meta: ReportMeta) -> dict | None:
     return None
 
 
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    try:
-        if pd.isna(v):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return str(v)
-
-
 def _rows_for_page(issues: pd.DataFrame, cap: int) -> tuple[list[dict], dict]:
     """Errors first (by line), then warnings, capped at ``cap`` rows; plus what was left out."""
     sev = {"file_error": 0, "error": 1, "warning": 2}
@@ -130,39 +111,11 @@ def _rows_for_page(issues: pd.DataFrame, cap: int) -> tuple[list[dict], dict]:
     info = {"total": len(issues), "shown": len(shown),
             "errors": int((issues["severity"] == "error").sum()),
             "warnings": int((issues["severity"] == "warning").sum())}
-    rows = [{c: _cell(v) for c, v in zip(ISSUE_COLUMNS, rec)} for rec in shown[ISSUE_COLUMNS].itertuples(index=False)]
+    rows = [{c: cell_text(v) for c, v in zip(ISSUE_COLUMNS, rec)} for rec in shown[ISSUE_COLUMNS].itertuples(index=False)]
     return rows, info
 
 
-_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1d2430;max-width:1400px}
-h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin:1.6rem 0 .5rem;border-bottom:1px solid #dde}
-table{border-collapse:collapse;width:100%;font-size:.85rem} th,td{border:1px solid #d6d9e0;padding:.25rem .45rem;
-text-align:left;vertical-align:top} th{background:#f1f3f7;position:sticky;top:0}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.meta td:first-child{font-weight:600;width:12rem;background:#f8f9fb}
-.badge{display:inline-block;padding:.15rem .5rem;border-radius:.6rem;font-weight:600;font-size:.85rem}
-.st-loaded{background:#d9f2df;color:#145a27}.st-loaded_with_rejections{background:#fff1c9;color:#6b4d00}
-.st-rejected,.st-duplicate{background:#fbd9d9;color:#7a1111}.st-validated{background:#e3e8f5;color:#223}
-.sev-error,.sev-file_error{color:#9b1111;font-weight:600}.sev-warning{color:#7a5a00;font-weight:600}
-.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #d6d9e0;border-radius:.4rem;padding:.6rem 1rem;min-width:9rem}
-.card .n{font-size:1.6rem;font-weight:700}.card .l{font-size:.8rem;color:#556}
-.op{align-self:center;font-size:1.4rem;color:#556}
-.fileerror{border:2px solid #b31b1b;background:#fff4f4;padding:.8rem 1rem;border-radius:.4rem}
-.note{color:#556;font-size:.85rem} code{background:#f1f3f7;padding:0 .2rem}
-td.val{font-family:ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
-"""
-
-_HEAD = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title><style>{{ css }}</style></head><body>
-"""
-
-_FILE_TEMPLATE = _ENV.from_string(_HEAD + """
+_FILE_TEMPLATE = ENV.from_string(HEAD + """
 <h1>Validation report: {{ meta.file_name }}</h1>
 <nav id="nav"><a href="{{ up }}index.html">All files of {{ meta.centre_id }}</a> ·
 <a href="{{ up }}scorecard.html">Data-quality scorecard</a></nav>
@@ -254,10 +207,6 @@ Errors reject the whole line (all its records); warnings are loaded and flagged.
 """)
 
 
-def _href(name: str | None) -> str:
-    return quote(PurePath(name).name) if name else ""
-
-
 def render_html(result, meta: ReportMeta) -> str:
     """The data managers' report for one file (self-contained HTML, every value escaped).
 
@@ -271,21 +220,21 @@ def render_html(result, meta: ReportMeta) -> str:
     rc = getattr(result, "rule_counts", None)
     if rc is None or not len(rc):
         rc = rule_counts(issues) if len(issues) else None
-    rules = [] if rc is None else [{k: _cell(v) for k, v in r.items()} for r in rc.to_dict("records")]
+    rules = [] if rc is None else [{k: cell_text(v) for k, v in r.items()} for r in rc.to_dict("records")]
     sup = meta.supersedes
     diff = getattr(sup, "diff", None) if sup else None
     diff_rows, diff_more = [], 0
     if diff is not None and len(diff.rows):
         d = diff.rows.sort_values(["status", "source_line"], kind="stable")
-        diff_rows = [{k: _cell(v) for k, v in r.items()} for r in d.head(meta.max_rows).to_dict("records")]
+        diff_rows = [{k: cell_text(v) for k, v in r.items()} for r in d.head(meta.max_rows).to_dict("records")]
         diff_more = max(len(d) - meta.max_rows, 0)
     return _FILE_TEMPLATE.render(
-        title=f"Validation report: {meta.file_name}", css=_CSS, meta=meta,
+        title=f"Validation report: {meta.file_name}", css=CSS, meta=meta,
         status_text=STATUS_TEXT.get(meta.status, meta.status), counts=_counts(result, meta),
         file_error=fe, rules=rules, rows=rows, page=page, sup=sup, diff=diff, diff_rows=diff_rows,
         diff_more=diff_more, suppressed=getattr(result, "warnings_suppressed", 0),
         generated_at=(meta.generated_at or dt.datetime.now()).replace(microsecond=0),
-        csv_href=_href(meta.csv_name), json_href=_href(meta.json_name), up="../" if meta.dry_run else "",
+        csv_href=href(meta.csv_name), json_href=href(meta.json_name), up="../" if meta.dry_run else "",
     )
 
 
@@ -348,59 +297,5 @@ def report_json(result, meta: ReportMeta) -> str:
     return json.dumps(doc, indent=1, ensure_ascii=False)
 
 
-# ------------------------------------------------------------------------------- index page
-INDEX_COLUMNS = ["file_id", "file_name", "file_kind", "received_at", "status", "rows_read", "rows_loaded",
-                 "rows_warned", "rows_rejected", "message", "report_path", "superseded_by"]
-
-_INDEX_TEMPLATE = _ENV.from_string(_HEAD + """
-<h1>Files received: {{ centre }}</h1>
-<nav id="nav"><a href="scorecard.html">Data-quality scorecard</a></nav>
-{% if notice %}<p id="held" class="badge st-rejected">{{ notice }}</p>{% endif %}
-<p class="note">{{ n }} file(s), newest first. Generated {{ generated_at }}.</p>
-<table id="files"><thead><tr><th>received</th><th>file</th><th>kind</th><th>status</th><th class="num">read</th>
-<th class="num">loaded</th><th class="num">warned</th><th class="num">rejected</th><th>message</th><th>report</th></tr></thead><tbody>
-{% for f in files %}<tr><td>{{ f.received_at }}</td><td>{{ f.file_name }}{% if f.file_id %} <span class="note">#{{ f.file_id }}</span>{% endif %}
-{% if f.superseded_by %}<br><span class="note">superseded by {{ f.superseded_by }}</span>{% endif %}</td>
-<td>{{ f.file_kind }}</td><td><span class="badge st-{{ f.status }}">{{ f.status_text }}</span></td>
-<td class="num">{{ f.rows_read }}</td><td class="num">{{ f.rows_loaded }}</td><td class="num">{{ f.rows_warned }}</td>
-<td class="num">{{ f.rows_rejected }}</td><td>{{ f.message }}</td>
-<td>{% if f.href %}<a href="{{ f.href }}">report</a>{% endif %}</td></tr>
-{% endfor %}</tbody></table>
-</body></html>
-""")
-
-
-def render_index(files: pd.DataFrame, centre_id: str | None = None, notice: str | None = None) -> str:
-    """A centre's index page: every file received with its status, newest first; ``notice`` (e.g.
-    "its profile is invalid, files wait") is shown above the table.
-
-    ``files`` has (a subset of) :data:`INDEX_COLUMNS` (the ``ingest.files`` columns); report links are
-    made relative (the file name only) so the folder can be moved or zipped.
-    """
-    df = files.reindex(columns=INDEX_COLUMNS).copy()
-    if centre_id is None and "centre_id" in files.columns and len(files):
-        centre_id = str(files["centre_id"].iloc[0])
-    df["_t"] = pd.to_datetime(df["received_at"], errors="coerce")
-    df = df.sort_values(["_t", "file_id"], ascending=[False, False], na_position="last", kind="stable")
-    rows = []
-    for r in df.drop(columns="_t").to_dict("records"):
-        rec = {k: _cell(v) for k, v in r.items()}
-        for k in ("file_id", "rows_read", "rows_loaded", "rows_warned", "rows_rejected"):
-            v = r.get(k)
-            rec[k] = "" if v is None or pd.isna(v) else str(int(v))
-        rec["href"] = _href(rec["report_path"]) if rec["report_path"] else ""
-        rec["status_text"] = STATUS_TEXT.get(rec["status"], rec["status"])
-        rows.append(rec)
-    return _INDEX_TEMPLATE.render(title=f"Files received: {centre_id or ''}", css=_CSS, centre=centre_id or "",
-                                  n=len(rows), files=rows, generated_at=dt.datetime.now().replace(microsecond=0), notice=notice)
-
-
-def render_scorecard(card) -> str:
-    """The per-centre data-quality scorecard (see :func:`validators.scorecard.build_scorecard`)."""
-    from validators.scorecard import render_scorecard_html
-
-    return render_scorecard_html(card)
-
-
-__all__ = ["ReportMeta", "Supersedes", "MAX_ROWS", "render_html", "issues_csv", "report_json", "render_index",
-           "render_scorecard", "neutralise", "CSV_COLUMNS", "INDEX_COLUMNS"]
+__all__ = ["ReportMeta", "Supersedes", "MAX_ROWS", "render_html", "issues_csv", "report_json", "neutralise",
+           "CSV_COLUMNS"]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from schema.dictionary import ANALYTES, BY_ENTITY
 from validators.registry import get_rule
+from validators.report_page import CSS
 
 ENTITY_ORDER = ("patient", "assessment", "elisa", "lab")
 
@@ -162,14 +163,12 @@ _TEMPLATE = _ENV.from_string("""<!DOCTYPE html>
 
 
 def render_scorecard_html(card: Scorecard) -> str:
-    from validators.report import _CSS
-
     comp = []
     for r in card.completeness.to_dict("records"):
         pct = r["pct_filled"]
         r["pct"] = None if pd.isna(pct) else float(max(0.0, min(100.0, pct)))
         comp.append(r)
-    return _TEMPLATE.render(c=card, css=_CSS, months=card.files_over_time.to_dict("records"),
+    return _TEMPLATE.render(c=card, css=CSS, months=card.files_over_time.to_dict("records"),
                             rules=card.rule_rates.to_dict("records"), comp=comp)
 
 

@@ -6,8 +6,12 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 
+import matplotlib
 import numpy as np
 import pandas as pd
+
+matplotlib.use("Agg", force=True)   # figures go to PNG files: no display, whatever the environment says
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 
 from analytics.render.formats import format_p
 
@@ -21,19 +25,10 @@ OUTCOME_LABELS = {
 }
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
+    plt.close(fig)
     return buf.getvalue()
 
 
@@ -45,7 +40,6 @@ def _p_text(p) -> str:
 def figure_trough_boxplots(data: pd.DataFrame, marker: str, outcomes: Sequence[str],
                            p_values: Mapping[str, float] | None = None) -> bytes:
     """Figure 1: box plots of the marker by each binary outcome (one panel per outcome)."""
-    plt = _plt()
     k = max(1, len(outcomes))
     fig, axes = plt.subplots(1, k, figsize=(3.2 * k, 3.6), squeeze=False)
     for ax, o, letter in zip(axes[0], outcomes, "ABCDEFGH"):
@@ -108,7 +102,6 @@ def figure_rate_bars(quartiles: pd.DataFrame | None, bands: pd.DataFrame | None,
     ci_low, ci_high``) panel B is drawn on the trough axis with the modelled probability and its
     CI over the bars, and ``window`` (its ``window_frame``) shades the therapeutic window.
     """
-    plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.9), squeeze=False)
     for ax, tab, title in zip(axes[0], (quartiles, bands), ("A  Quartiles of IFX trough level",
                                                           "B  IFX trough level bands (µg/mL)")):
@@ -139,7 +132,6 @@ def figure_roc_curves(curves: Mapping[str, pd.DataFrame], summaries: Mapping[str
     has ``auc, ci_low, ci_high, p_value`` and optionally ``youden_sensitivity``,
     ``youden_specificity``, ``youden_cutoff``.
     """
-    plt = _plt()
     keys = list(curves)
     k = max(1, len(keys))
     ncol = min(k, 2)

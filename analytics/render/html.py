@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 
+from jinja2 import Environment, PackageLoader, select_autoescape
+
 from analytics.render.layouts import DisplayTable
 
 __all__ = ["render_report", "Section"]
@@ -28,8 +30,6 @@ def render_report(*, title: str, meta: Sequence[tuple[str, object]], parameters:
     ``source_files``: dicts with ``centre, file, received, rows, checksum``; ``sections``: see
     :func:`Section`; ``figures``: name -> PNG bytes; ``skipped``: ``analysis`` and ``reason``.
     """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     env = Environment(loader=PackageLoader("analytics.render", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     tpl = env.get_template("report.html.j2")

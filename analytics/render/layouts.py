@@ -81,7 +81,7 @@ def table1_layout(t: pd.DataFrame) -> DisplayTable:
     by = gcols[0].split("=", 1)[0] if gcols else ""
     head = t[t["variable"] == "n"]
     sizes = {c: head.iloc[0][c] if len(head) else "" for c in ["overall", *gcols]}
-    columns = [f"Characteristic", f"All (n = {sizes['overall']})"]
+    columns = ["Characteristic", f"All (n = {sizes['overall']})"]
     columns += [f"{_group_header(c, by)[1]} (n = {sizes[c]})" for c in gcols]
     columns += ["Test", "Statistic", "p"]
     rows, classes = [], []

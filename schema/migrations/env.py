@@ -1,7 +1,7 @@
 """alembic environment for the DuckDB warehouse.
 
-alembic has no DuckDB implementation of its own: a ``DefaultImpl`` subclass with
-``__dialect__ = "duckdb"`` (in :mod:`tdm.warehouse.migrate`) is enough for our hand-written migrations.
+alembic has no DuckDB implementation of its own: the ``DefaultImpl`` subclass below with
+``__dialect__ = "duckdb"`` (defining it registers it) is enough for our hand-written migrations.
 The connection is passed in by :func:`tdm.warehouse.migrate.upgrade` (``config.attributes``) so the
 migration runs inside the caller's process and lock; a URL is the fallback for the alembic CLI.
 """
@@ -9,10 +9,18 @@ migration runs inside the caller's process and lock; a URL is the fallback for t
 from __future__ import annotations
 
 from alembic import context
+from alembic.ddl.impl import DefaultImpl
 from sqlalchemy import create_engine
 
 from schema.tables import metadata
-from tdm.warehouse.migrate import DuckDBImpl  # noqa: F401  (registers alembic's DuckDB implementation)
+
+
+class DuckDBImpl(DefaultImpl):
+    """alembic's implementation for the 'duckdb' dialect (registered by being defined)."""
+
+    __dialect__ = "duckdb"
+    transactional_ddl = True
+
 
 config = context.config
 target_metadata = metadata

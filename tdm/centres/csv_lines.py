@@ -9,7 +9,7 @@ numpy (no loop over lines), that counts the fields of every line outside quotes.
   stored as the CRP), so such a line is never loaded; the message names the line and both counts;
 * a last line cut off in the middle (``truncated_file``), a quote that is never closed
   (``malformed_csv``);
-* a line longer than :data:`MAX_LINE_BYTES` (``line_too_long``): no export line is that long; the
+* a line longer than ``max_line_bytes`` (``Limits.max_line_bytes``, ``TDM_MAX_LINE_KB``; ``line_too_long``): no export line is that long; the
   line breaks were lost or the file is not a line-by-line export.  Refused as soon as the limit is
   passed, so memory stays bounded by one block.
 
@@ -21,15 +21,14 @@ cell holds a line break.
 from __future__ import annotations
 
 import codecs
-import os
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 import numpy as np
 
+from tdm.config import DEFAULT_LIMITS
 from tdm.errors import FileRejected
 
-MAX_LINE_BYTES = int(float(os.environ.get("TDM_MAX_LINE_KB", "1024")) * 1024)
 BLOCK_BYTES = 4 << 20
 MAX_LISTED = 5            # bad lines named in the message
 
@@ -70,12 +69,12 @@ def decoded_blocks(fh, encoding: str, size: int = BLOCK_BYTES) -> Iterator[bytes
 
 
 def check_lines(blocks: Iterable[bytes], *, delimiter: str, quotechar: str, header_row: int, file_name: str,
-                newline: str = "\n", max_line_bytes: int | None = None) -> int:
+                newline: str = "\n", max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes) -> int:
     """Refuse a file whose lines do not all have the header's number of fields (module docstring).
 
     ``blocks``: the file's text as UTF-8 bytes, in order; ``header_row``: the 1-based line
     (record) of the header; lines before it are not checked.  Returns the header's field count."""
-    limit = MAX_LINE_BYTES if max_line_bytes is None else max_line_bytes
+    limit = max_line_bytes
     d, q, nl = ord(delimiter), ord(quotechar), ord(newline)
     st = _State(header_index=header_row - 1)
     for block in blocks:

@@ -37,14 +37,16 @@ from python_calamine import CalamineWorkbook
 
 from tdm.centres.csv_lines import check_lines, decoded_blocks, utf8_blocks
 from tdm.centres.profile import FileSpec, norm_label
-from tdm.centres.workbook import MAX_CELLS, SheetFacts, inspect_workbook
+from tdm.centres.workbook import SheetFacts, inspect_workbook
+from tdm.config import DEFAULT_LIMITS, Limits
 from tdm.errors import FileRejected
 
 SOURCE_LINE = "source_line"
 
 
-def read_export(path: str | Path, spec: FileSpec) -> pd.DataFrame:
-    """Read one export file as strings plus ``source_line`` (see the module docstring)."""
+def read_export(path: str | Path, spec: FileSpec, *, limits: Limits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """Read one export file as strings plus ``source_line`` (see the module docstring); ``limits``:
+    the settings' line, workbook size and cell bounds."""
     path = Path(path)
     if not path.is_file():
         raise FileRejected("file not found or not a regular file", code="unreadable", file=path.name)
@@ -54,9 +56,9 @@ def read_export(path: str | Path, spec: FileSpec) -> pd.DataFrame:
     fmt = spec.reading_format(path.name)
     check_file_type(path, fmt)
     if fmt == "xlsx":
-        df, meta = _read_xlsx(path, spec)
+        df, meta = _read_xlsx(path, spec, limits)
     else:
-        df, meta = _read_csv(path, spec)
+        df, meta = _read_csv(path, spec, limits)
     df.attrs.update(meta)
     df.attrs["source_file"] = path.name
     df.attrs["format"] = fmt
@@ -202,7 +204,7 @@ def _decode(path: Path, encodings: list[str]) -> tuple[str, str]:
     )
 
 
-def _read_csv(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
+def _read_csv(path: Path, spec: FileSpec, limits: Limits) -> tuple[pd.DataFrame, dict]:
     opts = spec.csv
     assert opts is not None
     text, encoding = _decode(path, opts.encoding)
@@ -214,7 +216,7 @@ def _read_csv(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
         text = text.replace("\r", "\n")       # Excel's "CSV (Macintosh)": CR-only line ends
     skip = spec.header_row - 1 + _sep_line(text, opts.delimiter, path.name)
     check_lines(utf8_blocks(text.encode("utf-8")), delimiter=opts.delimiter, quotechar=opts.quotechar,
-                header_row=skip + 1, file_name=path.name)
+                header_row=skip + 1, file_name=path.name, max_line_bytes=limits.max_line_bytes)
     try:
         df = pd.read_csv(
             io.StringIO(text), sep=opts.delimiter, quotechar=opts.quotechar, header=0, skiprows=skip,
@@ -317,10 +319,10 @@ def _pick_sheet(opts, file_name: str):
     return pick
 
 
-def _sheet_rows(path: Path, sheet_name: str, facts: SheetFacts) -> list[list]:
+def _sheet_rows(path: Path, sheet_name: str, facts: SheetFacts, max_cells: int) -> list[list]:
     """The sheet's rows up to the last one holding a value.  The fast parser materialises the whole
     used range, so a mostly empty range (a stray cell at row 1,048,576) is streamed instead."""
-    if facts.dense_cells <= MAX_CELLS:
+    if facts.dense_cells <= max_cells:
         wb = CalamineWorkbook.from_path(str(path))
         rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
         if facts.last_value_row and len(rows) > facts.last_value_row:
@@ -342,15 +344,15 @@ def _sheet_rows(path: Path, sheet_name: str, facts: SheetFacts) -> list[list]:
         wb.close()
 
 
-def _read_xlsx(path: Path, spec: FileSpec) -> tuple[pd.DataFrame, dict]:
+def _read_xlsx(path: Path, spec: FileSpec, limits: Limits) -> tuple[pd.DataFrame, dict]:
     opts = spec.xlsx
     assert opts is not None
-    sheet_name, facts = inspect_workbook(path, _pick_sheet(opts, path.name))
+    sheet_name, facts = inspect_workbook(path, _pick_sheet(opts, path.name), limits=limits)
     try:
         if sheet_name is None:       # not a zip the inspection could open: let the parser say why
             CalamineWorkbook.from_path(str(path))
             raise ValueError("no sheets")
-        rows = _sheet_rows(path, sheet_name, facts)
+        rows = _sheet_rows(path, sheet_name, facts, limits.xlsx_max_cells)
     except FileRejected:
         raise
     except Exception as exc:  # calamine raises its own error types for corrupt/non-workbook files
@@ -459,7 +461,8 @@ def _missing_header(df: pd.DataFrame, headers: list[str], first_data_line: int, 
 
 # -- streaming (large CSV exports) -------------------------------------------------------------------
 
-def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = 500_000):
+def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = DEFAULT_LIMITS.stream_chunk_rows, *,
+                    limits: Limits = DEFAULT_LIMITS):
     """Yield a large CSV export in frames of at most ``chunk_rows`` rows, same shape as :func:`read_export`.
 
     Memory stays bounded by the chunk, not the file: the bytes are decoded incrementally (a bad
@@ -483,7 +486,7 @@ def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = 500_000)
         with open(path, "rb") as fh:
             check_lines(decoded_blocks(fh, "utf-8-sig" if encoding.lower() in _UTF8 else encoding),
                         delimiter=opts.delimiter, quotechar=opts.quotechar, header_row=skip + 1, file_name=path.name,
-                        newline="\r" if cr_only else "\n")
+                        newline="\r" if cr_only else "\n", max_line_bytes=limits.max_line_bytes)
     except UnicodeDecodeError as exc:
         raise FileRejected(f"the file cannot be decoded as {encoding} ({exc.reason})", code="encoding",
                            file=path.name, hint="export the file in the profile's encoding") from None

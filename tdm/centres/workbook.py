@@ -6,11 +6,12 @@ allocate the whole used range (3 GB).  :func:`inspect_workbook` reads the zip's 
 streams every part through the decompressor (never more than one block in memory) and refuses:
 
 * more than :data:`MAX_ENTRIES` parts, a declared or actual uncompressed total above
-  :data:`MAX_UNCOMPRESSED_BYTES`, or a part inflating more than :data:`MAX_RATIO` times
+  ``Limits.xlsx_max_bytes`` (``TDM_XLSX_MAX_MB``), or a part inflating more than :data:`MAX_RATIO` times
   (``workbook_too_large`` / ``unsafe_workbook``: a zip bomb);
 * any part with a document type declaration (``<!DOCTYPE``/``<!ENTITY``: XML external entities,
   "billion laughs"); Excel never writes one (``unsafe_workbook``, "refused as unsafe");
-* a sheet whose cells holding values exceed :data:`MAX_CELLS` (``workbook_too_large``).
+* a sheet whose cells holding values exceed ``Limits.xlsx_max_cells`` (``TDM_XLSX_MAX_CELLS``;
+  ``workbook_too_large``).
 
 It also measures the chosen sheet on the way (without parsing it): the last row holding a value,
 the width, the number of value cells, error cells (``#DIV/0!``, which the fast parser reads as
@@ -21,20 +22,18 @@ empty (trailing empty rows are not lines).
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tdm.config import DEFAULT_LIMITS, Limits
 from tdm.errors import FileRejected
 
 MAX_ENTRIES = 2_000
-MAX_UNCOMPRESSED_BYTES = int(float(os.environ.get("TDM_XLSX_MAX_MB", "512")) * 1024 * 1024)
 MAX_RATIO = 200                 # inflation factor of one part (typical sheets: 5-30)
 RATIO_FLOOR = 16 << 20          # parts smaller than this are never refused for their ratio
-MAX_CELLS = int(os.environ.get("TDM_XLSX_MAX_CELLS", "4000000"))    # value cells, or the dense range read
 _BLOCK = 4 << 20
 
 _ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>(?:<f\b[^>]*(?:/>|>.*?</f>))?<v>([^<]*)</v>',
@@ -117,9 +116,10 @@ def sheet_member(z: zipfile.ZipFile, sheet_name: str) -> str | None:
     return None
 
 
-def inspect_workbook(path: Path, pick=None) -> tuple[str | None, SheetFacts]:
+def inspect_workbook(path: Path, pick=None, *, limits: Limits = DEFAULT_LIMITS) -> tuple[str | None, SheetFacts]:
     """Refuse an unsafe or oversized workbook (module docstring); ``pick(sheet names)`` chooses the
     sheet to measure (it may raise).  Returns the chosen sheet's name and facts."""
+    max_bytes, max_cells = limits.xlsx_max_bytes, limits.xlsx_max_cells
     name = path.name
     try:
         z = zipfile.ZipFile(path)
@@ -131,9 +131,9 @@ def inspect_workbook(path: Path, pick=None) -> tuple[str | None, SheetFacts]:
             raise _refuse(name, f"the workbook has {len(infos):,} parts (an Excel workbook has a few dozen; the limit is "
                                 f"{MAX_ENTRIES:,}): refused as unsafe")
         declared = sum(i.file_size for i in infos)
-        if declared > MAX_UNCOMPRESSED_BYTES:
+        if declared > max_bytes:
             raise _refuse(name, f"the workbook would inflate to {declared / 2**20:,.0f} MB (the limit is "
-                                f"{MAX_UNCOMPRESSED_BYTES / 2**20:,.0f} MB): too large to read safely", "workbook_too_large")
+                                f"{max_bytes / 2**20:,.0f} MB): too large to read safely", "workbook_too_large")
         if any(i.filename.startswith("xl/") and i.filename.endswith(".xml") and i.file_size > RATIO_FLOOR
                and i.file_size > MAX_RATIO * max(1, i.compress_size) for i in infos):
             bad = next(i for i in infos if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(1, i.compress_size))
@@ -146,14 +146,15 @@ def inspect_workbook(path: Path, pick=None) -> tuple[str | None, SheetFacts]:
         for info in infos:
             if info.is_dir():
                 continue
-            total += _stream_part(z, info, name, total, facts if info.filename == member else None)
-        if facts.value_cells > MAX_CELLS:
+            total += _stream_part(z, info, name, total, facts if info.filename == member else None, max_bytes)
+        if facts.value_cells > max_cells:
             raise _refuse(name, f"the sheet {sheet_name!r} holds {facts.value_cells:,} cells with values (the limit is "
-                                f"{MAX_CELLS:,})", "workbook_too_large")
+                                f"{max_cells:,})", "workbook_too_large")
         return sheet_name, facts
 
 
-def _stream_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, total: int, facts: SheetFacts | None) -> int:
+def _stream_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, total: int, facts: SheetFacts | None,
+                 max_bytes: int) -> int:
     """Decompress one part block by block: its actual size (zipfile checks it against the declared
     size and CRC), a DOCTYPE anywhere, and the sheet's facts.  Returns the part's size."""
     size = 0
@@ -163,8 +164,8 @@ def _stream_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, total: in
         with z.open(info) as fh:
             while block := fh.read(_BLOCK):
                 size += len(block)
-                if total + size > MAX_UNCOMPRESSED_BYTES:
-                    raise _refuse(name, f"the workbook inflates to more than {MAX_UNCOMPRESSED_BYTES / 2**20:,.0f} MB: "
+                if total + size > max_bytes:
+                    raise _refuse(name, f"the workbook inflates to more than {max_bytes / 2**20:,.0f} MB: "
                                         "too large to read safely", "workbook_too_large")
                 if size > RATIO_FLOOR and size > MAX_RATIO * max(1, info.compress_size):
                     raise _refuse(name, f"part {info.filename!r} inflates more than {MAX_RATIO} times its stored size "
@@ -218,5 +219,5 @@ def _measure(seg: bytes, facts: SheetFacts) -> None:
             facts.formula_cells[(int(row) - 1, column_index(col))] = "=" + (formula.decode("utf-8", "replace") or "...")
 
 
-__all__ = ["MAX_CELLS", "MAX_ENTRIES", "MAX_RATIO", "MAX_UNCOMPRESSED_BYTES", "SheetFacts", "inspect_workbook",
+__all__ = ["MAX_ENTRIES", "MAX_RATIO", "SheetFacts", "inspect_workbook",
            "sheet_member", "sheet_names", "column_index"]

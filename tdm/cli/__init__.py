@@ -7,13 +7,15 @@ No traceback reaches a user.  :func:`main` maps every outcome to one exit code:
 * 130 / 143 interrupted by SIGINT / SIGTERM (``tdm ingest`` stops after the current file);
 * 1 anything unexpected, with a pointer to ``TDM_DEBUG=1``.
 
+Every ``TDM_*`` variable is read and validated once, before any command runs
+(:func:`tdm.config.load_settings`): a bad value exits 2 naming the variable.
+
 Typer ships its own copy of click (``typer._click``), so its exceptions are caught from there: the
 standalone ``click`` package's classes never match them (shared/stack-notes.md).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Literal
@@ -21,7 +23,9 @@ from typing import Literal
 import typer
 
 from tdm import __version__
+from tdm.config import load_settings, require_home
 from tdm.errors import TdmError
+from tdm.runtime import prefect_home_under, quiet_library_warnings, quiet_prefect_environment
 
 from typer.core import TyperGroup
 
@@ -84,9 +88,6 @@ def home_settings(home: Path | None):
     Only ``tdm init`` and ``tdm demo`` create a home (and its pseudonymisation key); every other
     command stops here on a missing or uninitialised one, so a mistyped TDM_HOME never becomes a
     second warehouse with a second key."""
-    from tdm.config import load_settings, require_home
-    from tdm.runtime import prefect_home_under
-
     settings = require_home(load_settings(home))
     prefect_home_under(settings.home)
     return settings
@@ -98,11 +99,11 @@ from tdm.cli import (analysis_cmds, centre_cmds, core_cmds, flow_cmds, query_cmd
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tdm.runtime import quiet_prefect_environment, quiet_library_warnings
-
     quiet_prefect_environment()
-    quiet_library_warnings()
+    debug = False
     try:
+        debug = load_settings().debug        # every TDM_* variable checked before any command runs
+        quiet_library_warnings(debug)
         rv = app(args=argv, standalone_mode=False, prog_name="tdm")
         return rv if isinstance(rv, int) else 0
     except TdmError as exc:
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the unexpected
-        if os.environ.get("TDM_DEBUG"):
+        if debug:
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (set TDM_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1

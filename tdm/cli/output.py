@@ -55,6 +55,7 @@ def text_frame(df: pd.DataFrame, formats: dict[str, Callable[[object], str]] | N
 
 def records(df: pd.DataFrame) -> list[dict]:
     """JSON records as the publication stores them (NaN -> null; dates ISO)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.publication import jsonable
 
     return [{str(k): jsonable(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
@@ -90,6 +91,7 @@ def print_table(df: pd.DataFrame, *, title: str | None = None, formats: dict | N
                 right: Sequence[str] = (), echo: Callable[[str], None] | None = None,
                 width: int | None = None, console=None) -> None:
     """``df`` as a table for people that fits the terminal (see the module docstring)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from rich import box
     from rich.console import Console
     from rich.table import Table

@@ -7,6 +7,8 @@ import contextlib
 import sys
 import threading
 
+from tdm.runtime import observe_files, observe_steps
+
 
 def interactive() -> bool:
     return sys.stderr.isatty()
@@ -23,6 +25,7 @@ class Steps:
 
     def __enter__(self) -> "Steps":
         if interactive():
+            # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -49,8 +52,6 @@ class Steps:
 @contextlib.contextmanager
 def file_progress(total: int):
     """Progress of an ingestion pass: one step per file with its lines per second."""
-    from tdm.runtime import observe_files
-
     with Steps("ingesting", total, unit="file") as steps:
         def on_file(centre_id, file_name, status, rows_read, seconds):
             rate = f", {rows_read / seconds:,.0f} lines/s" if seconds > 0 and rows_read else ""
@@ -63,8 +64,6 @@ def file_progress(total: int):
 @contextlib.contextmanager
 def step_progress(title: str):
     """Progress of a publication: one step per analysis (table, figure, bootstrap)."""
-    from tdm.runtime import observe_steps
-
     with Steps(title, None) as steps:
         def on_step(name, outcome, seconds):
             steps.done(f"{name}: {outcome} ({seconds:.1f} s)")

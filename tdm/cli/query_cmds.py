@@ -27,6 +27,7 @@ ACTOR_HELP = "Who makes the change (recorded in the audit trail)."
 @contextmanager
 def snapshot(home: Path | None) -> Iterator:
     """A read-only connection on the analysts' snapshot."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse.connection import open_reader
 
     con = open_reader(home_settings(home).snapshot)
@@ -38,6 +39,7 @@ def snapshot(home: Path | None) -> Iterator:
 
 def print_queries(qs, now: dt.datetime | None = None) -> None:
     """One table row per query (what a data manager needs to find it in the file)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from rich.console import Console
     from rich.table import Table
 
@@ -84,6 +86,7 @@ def list_cmd(
     home: Path = HomeOpt,
 ) -> None:
     """List queries (default: those still waiting: open or answered)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
 
     states = None if state.strip() == "all" else [s.strip() for s in state.split(",") if s.strip()]
@@ -96,6 +99,7 @@ def list_cmd(
 def show_cmd(query_id: int = typer.Argument(..., help="Query id (from 'tdm queries list')."),
              home: Path = HomeOpt) -> None:
     """One query with its whole history (who, when, what, why)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
 
     with snapshot(home) as con:
@@ -115,6 +119,7 @@ def answer_cmd(
     home: Path = HomeOpt,
 ) -> None:
     """Answer a query: --confirm the value, or --will-correct it."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
 
     if confirm == will_correct:
@@ -134,6 +139,7 @@ def close_cmd(
     home: Path = HomeOpt,
 ) -> None:
     """Study coordinator: accept an answered query and close it."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
 
     with Q.write_session(home_settings(home)) as con:
@@ -150,6 +156,7 @@ def reopen_cmd(
     home: Path = HomeOpt,
 ) -> None:
     """Revoke an answer (or an acceptance): the query is open again."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
 
     with Q.write_session(home_settings(home)) as con:

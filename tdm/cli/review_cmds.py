@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
 
 from tdm.cli import HomeOpt, app, home_settings
+from tdm.cli.centre_cmds import _profiles
+from tdm.cli.query_cmds import print_queries, snapshot
 from tdm.errors import TdmError
 
 
@@ -16,15 +19,12 @@ app.add_typer(review_app, name="review")
 
 
 def _known_centres(settings) -> list[str]:
-    from tdm.cli.centre_cmds import _profiles
-
     return sorted(_profiles(settings))
 
 
 def _patient_ids(settings, patient: str) -> list[str]:
     """What ``--patient`` may mean: the pseudonym itself, or a study number (pseudonymised here)."""
-    import re
-
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     import pandas as pd
 
     from tdm.privacy import PSEUDONYM_HEX_CHARS, PSEUDONYM_PREFIX, load_key, pseudonymise
@@ -40,6 +40,7 @@ def find_finding(con, settings, *, centre: str, patient: str, rule: str | None, 
     """The one waiting query a data manager means (open or answered, of their centre), or a clear
     error: an unknown centre, no such finding (with what there is for that patient), or several
     (with their ids, to choose with --query or --record)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
 
     if centre not in _known_centres(settings):
@@ -83,6 +84,7 @@ def confirm(
     home: Path = HomeOpt,
 ) -> None:
     """Confirm exactly one warning as a true value; it is not reported again unless the value changes."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
     from validators.registry import RULES
 
@@ -109,6 +111,7 @@ def revoke(
     home: Path = HomeOpt,
 ) -> None:
     """Revoke a confirmation: the query is open again and the warning is reported again."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
 
     settings = home_settings(home)
@@ -125,7 +128,7 @@ def list_reviews(
     home: Path = HomeOpt,
 ) -> None:
     """List confirmed warnings (who, when, why), still in force."""
-    from tdm.cli.query_cmds import print_queries, snapshot
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse import queries as Q
 
     with snapshot(home) as con:
@@ -144,6 +147,7 @@ def scorecard(
     home: Path = HomeOpt,
 ) -> None:
     """Write the data-quality scorecard (completeness, rule failure rates, files over time) per centre."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.reports import write_scorecard
     from tdm.warehouse.connection import open_reader
 

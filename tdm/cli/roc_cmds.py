@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from tdm.cli import Format, FormatOpt, app
+from tdm.cli.spline_output import print_spline, spline_json
 from tdm.errors import AnalysisError, FileRejected
 
 
@@ -54,6 +55,7 @@ def _json_safe(obj):
 
 
 def _read(path: Path, marker: str, outcome: str):
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     import pandas as pd
 
     if not path.exists():
@@ -125,10 +127,10 @@ def roc(
     seed: int | None = typer.Option(None, "--seed", help="With --spline: bootstrap seed (drawn and shown if omitted)."),
 ) -> None:
     """ROC analysis: AUC with DeLong CI, Youden and target cut-offs (rule marker >= c), cut-off table."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from analytics.cutoffs import cutoff_table
     from analytics.roc import roc_analysis
     from analytics.spline import concentration_response
-    from tdm.cli.spline_output import print_spline, spline_json
 
     for name, v in (("--target-specificity", target_specificity), ("--target-sensitivity", target_sensitivity)):
         if v is not None and not 0 < v <= 1:

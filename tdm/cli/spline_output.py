@@ -29,6 +29,7 @@ def spline_json(res: ConcentrationResponse) -> dict:
 
 def print_spline(con, res: ConcentrationResponse, marker: str, outcome: str) -> None:
     """A short table of the modelled rate over the marker and the window with its bootstrap CI."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from rich.table import Table
 
     pct = round(100 * res.conf_level)

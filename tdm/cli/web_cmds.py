@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 
 from tdm.cli import HomeOpt, app, home_settings
+from tdm.errors import TdmError
+from tdm.web.accounts import account_store
 
 users_app = typer.Typer(help="Web app accounts: data managers (one centre), the coordinator, analysts.",
                         no_args_is_help=True)
@@ -36,9 +38,9 @@ def serve(
     home: Path = HomeOpt,
 ) -> None:
     """Start the web app: data managers' workspace, coordinator and analyst pages (Ctrl-C stops it)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     import uvicorn
 
-    from tdm.errors import TdmError
     from tdm.web.app import LOOPBACK_HOSTS, create_app
 
     settings = home_settings(home)
@@ -63,8 +65,6 @@ def _password(password_stdin: bool) -> str:
 
 
 def _store(home):
-    from tdm.web.accounts import account_store
-
     return account_store(home_settings(home).home)
 
 
@@ -77,6 +77,7 @@ def users_add(
     home: Path = HomeOpt,
 ) -> None:
     """Create a web app account (the password is asked twice, or read from stdin)."""
+    # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.web.data import configured_centres
 
     settings = home_settings(home)

@@ -19,7 +19,6 @@ line (docs/PERFORMANCE.md).
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,15 +27,12 @@ import pandas as pd
 
 from schema.dictionary import ENTITIES, entity_columns
 from schema.models import SOURCE_LINE
-from tdm.centres.csv_lines import MAX_LINE_BYTES
 from tdm.centres.profile import norm_label
 from tdm.centres.readers import clean_header
 from tdm.columnar import sql as S
 from tdm.columnar.harmonise import WideSelect, compile_wide, entity_selects, label_sql
+from tdm.config import DEFAULT_LIMITS, Limits
 
-ENABLED = os.environ.get("TDM_COLUMNAR", "1") != "0"
-MAX_BYTES = int(float(os.environ.get("TDM_COLUMNAR_MAX_MB", "2048")) * 1024 * 1024)
-MEMORY_LIMIT = os.environ.get("TDM_COLUMNAR_MEMORY_LIMIT", "4GB")   # the writer's while staging a file
 MAX_LABELS = 5000          # distinct cells of one label column beyond which the CASE map is not worth it
 UTF8 = {"utf-8", "utf-8-sig", "utf8", "utf_8", "utf_8_sig"}
 TEMP_VIEWS = tuple(ENTITIES)                  # patient, assessment, elisa, lab (the screen's names)
@@ -47,9 +43,9 @@ class Fallback(Exception):
     """The columnar path does not decide this file; the reference path does (the reason is logged)."""
 
 
-def unsupported(spec, file_name: str, size_bytes: int) -> str | None:
-    """Why the columnar path cannot take this file (None: it can), from the profile alone."""
-    if not ENABLED:
+def unsupported(spec, file_name: str, size_bytes: int, limits: Limits = DEFAULT_LIMITS) -> str | None:
+    """Why the columnar path cannot take this file (None: it can), from the profile and the settings' limits."""
+    if not limits.columnar:
         return "disabled (TDM_COLUMNAR=0)"
     if spec is None or spec.kind != "wide":
         return f"file kind {getattr(spec, 'kind', None)} (only wide exports)"
@@ -59,8 +55,8 @@ def unsupported(spec, file_name: str, size_bytes: int) -> str | None:
         return f"encoding {spec.csv.encoding[:1]} (UTF-8 only)"
     if len(spec.csv.delimiter) != 1 or len(spec.csv.quotechar) != 1:
         return "multi-character delimiter or quote"
-    if size_bytes > MAX_BYTES:
-        return f"larger than TDM_COLUMNAR_MAX_MB ({MAX_BYTES >> 20} MB): streamed instead"
+    if size_bytes > limits.columnar_max_bytes:
+        return f"larger than TDM_COLUMNAR_MAX_MB ({limits.columnar_max_bytes >> 20} MB): streamed instead"
     return None
 
 
@@ -76,12 +72,12 @@ class Plan:
     compiled: WideSelect = field(repr=False)
 
 
-def _read_header(path: Path, spec) -> list[str]:
+def _read_header(path: Path, spec, max_line_bytes: int) -> list[str]:
     with open(path, "rb") as fh:
         line = b""
         for _ in range(spec.header_row):
-            line = fh.readline(MAX_LINE_BYTES + 1)     # bounded: a file without line breaks is one huge line
-            if len(line) > MAX_LINE_BYTES or b"\r" in line.rstrip(b"\r\n"):
+            line = fh.readline(max_line_bytes + 1)     # bounded: a file without line breaks is one huge line
+            if len(line) > max_line_bytes or b"\r" in line.rstrip(b"\r\n"):
                 raise Fallback("no line break within the line-length limit, or CR-only line ends")
     if line.startswith(b"sep=") or line.startswith(b"SEP="):
         raise Fallback("an Excel 'sep=' first line")
@@ -100,7 +96,8 @@ def _read_header(path: Path, spec) -> list[str]:
     return headers
 
 
-def plan(path: Path, spec, profile, key: bytes, file_name: str | None = None) -> Plan:
+def plan(path: Path, spec, profile, key: bytes, file_name: str | None = None, *,
+         max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes) -> Plan:
     """Compile the mapping of one wide CSV; raises :class:`Fallback` for anything the reference
     reader should see (wrong file type, odd header, missing or unknown columns: its messages)."""
     from tdm.centres.harmonise import _resolve
@@ -112,7 +109,7 @@ def plan(path: Path, spec, profile, key: bytes, file_name: str | None = None) ->
         check_file_type(path, "csv")
     except Exception as exc:
         raise Fallback(str(exc)) from exc
-    headers = _read_header(path, spec)
+    headers = _read_header(path, spec, max_line_bytes)
     try:
         resolved = _resolve(pd.DataFrame(columns=headers + [SOURCE_LINE]), spec, file_name)
     except Exception as exc:
@@ -217,7 +214,8 @@ class Staged:
             self.con.execute(f"DROP TABLE IF EXISTS temp.{name}").fetchall()
 
 
-def stage(con: duckdb.DuckDBPyConnection, p: Plan, ctx) -> Staged:
+def stage(con: duckdb.DuckDBPyConnection, p: Plan, ctx, *,
+          memory_limit: str = DEFAULT_LIMITS.columnar_memory_limit) -> Staged:
     """Read, harmonise and screen ``p`` in the caller's transaction on ``con`` (temporary tables and
     views ``h``, ``patient``, ``assessment``, ``elisa``, ``lab``).  Raises :class:`Fallback` when
     anything is suspect, or the reference's :class:`~tdm.errors.PrivacyError` for direct identifiers
@@ -226,7 +224,7 @@ def stage(con: duckdb.DuckDBPyConnection, p: Plan, ctx) -> Staged:
     from validators.screen import screen_query
 
     source, params = _read_csv_sql(p)
-    con.execute(f"SET memory_limit = {S.literal(MEMORY_LIMIT)}").fetchall()   # restored by restore_memory()
+    con.execute(f"SET memory_limit = {S.literal(memory_limit)}").fetchall()   # restored by restore_memory()
     try:
         sample = con.execute(f"SELECT * FROM {source} LIMIT 2000", params).df()
     except duckdb.Error as exc:
@@ -269,11 +267,9 @@ def stage(con: duckdb.DuckDBPyConnection, p: Plan, ctx) -> Staged:
     return Staged(con=con, centre_id=ctx.centre_id, rows_read=int(n))
 
 
-def restore_memory(con: duckdb.DuckDBPyConnection) -> None:
+def restore_memory(con: duckdb.DuckDBPyConnection, writer_memory_limit: str = DEFAULT_LIMITS.writer_memory_limit) -> None:
     """Back to the writer's own memory limit after :func:`stage` raised it."""
-    from tdm.warehouse.connection import WRITER_MEMORY_LIMIT
-
-    con.execute(f"SET memory_limit = {S.literal(WRITER_MEMORY_LIMIT)}").fetchall()
+    con.execute(f"SET memory_limit = {S.literal(writer_memory_limit)}").fetchall()
 
 
-__all__ = ["restore_memory", "Fallback", "Plan", "Staged", "plan", "stage", "unsupported", "ENABLED", "MAX_BYTES"]
+__all__ = ["restore_memory", "Fallback", "Plan", "Staged", "plan", "stage", "unsupported"]

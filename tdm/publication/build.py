@@ -81,7 +81,7 @@ def build_publication(settings: Settings, *, parameters: dict | PublicationParam
                 "parameters": params_json, "seed": bundle.seed, "n_patients": bundle.n_patients,
                 "tables": list(bundle.tables), "figures": list(figures), "not_computed": list(bundle.skipped)}
     write_files(tmp, tables=bundle.tables, skipped=bundle.skipped, figures=figures, html=html, manifest=manifest)
-    pdf = write_pdf(tmp / "report.html", tmp / "report.pdf")
+    pdf = write_pdf(tmp / "report.html", tmp / "report.pdf", settings.chromium)
     manifest["pdf"] = pdf.message
     (tmp / "publication.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     folder = commit(settings, tmp, pub_id=pub_id, created=created, version=version, checksums=checksums,

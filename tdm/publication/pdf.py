@@ -6,7 +6,6 @@ or fails, :func:`write_pdf` says so in its result and the publication goes on wi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -25,16 +24,17 @@ class PdfResult:
     message: str
 
 
-def find_chromium() -> str | None:
-    """``TDM_CHROMIUM`` if set (empty disables the PDF), else the first Chromium on PATH."""
-    if "TDM_CHROMIUM" in os.environ:
-        return os.environ["TDM_CHROMIUM"] or None
+def find_chromium(chromium: str | None = None) -> str | None:
+    """``chromium`` (``settings.chromium``, TDM_CHROMIUM) if given ("" disables the PDF), else the
+    first Chromium on PATH."""
+    if chromium is not None:
+        return chromium or None
     return next((p for p in map(shutil.which, CANDIDATES) if p), None)
 
 
-def write_pdf(html: Path, pdf: Path) -> PdfResult:
-    """Print ``html`` to ``pdf`` with headless Chromium."""
-    exe = find_chromium()
+def write_pdf(html: Path, pdf: Path, chromium: str | None = None) -> PdfResult:
+    """Print ``html`` to ``pdf`` with headless Chromium (``chromium``: as :func:`find_chromium`)."""
+    exe = find_chromium(chromium)
     if exe is None:
         return PdfResult(None, "report.pdf not written: no Chromium found (TDM_CHROMIUM, or one of "
                                f"{', '.join(CANDIDATES)} on PATH). Install it (Debian: apt-get install chromium) "

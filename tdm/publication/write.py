@@ -77,7 +77,8 @@ def commit(settings: Settings, tmp: Path, *, pub_id: str, created: dt.datetime, 
     rows_df = pd.DataFrame(rows, columns=["publication_id", "table_name", "row_number", "row_json"])
     rows_df["row_number"] = rows_df["row_number"].astype("int32")
     try:
-        with open_writer(settings.warehouse) as con:
+        with open_writer(settings.warehouse,
+                         memory_limit=settings.limits.writer_memory_limit) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(

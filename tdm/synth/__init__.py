@@ -7,6 +7,7 @@
 """
 
 from tdm.synth.cohort import Cohort, generate_cohort
-from tdm.synth.exports import ERROR_KINDS, INJECTED_COLUMNS, Manifest, write_exports
+from tdm.synth.exports import Manifest, write_exports
+from tdm.synth.inject import ERROR_KINDS, INJECTED_COLUMNS
 
 __all__ = ["Cohort", "generate_cohort", "Manifest", "write_exports", "ERROR_KINDS", "INJECTED_COLUMNS"]

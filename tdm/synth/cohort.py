@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -147,8 +148,6 @@ def _solve_intercept(lin: np.ndarray, target: float) -> float:
 
 def _inflamed_share(remission_target: float) -> float:
     """Share in the inflamed state that gives ``remission_target`` with CRP < 0.3 mg/dL."""
-    from statistics import NormalDist
-
     below = [NormalDist(mu, sd).cdf(np.log(0.3)) for mu, sd in (CRP_QUIET, CRP_INFLAMED)]
     return float(np.clip((below[0] - remission_target) / (below[0] - below[1]), 0.0, 1.0))
 

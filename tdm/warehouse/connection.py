@@ -21,12 +21,10 @@ from pathlib import Path
 
 import duckdb
 
+from tdm.config import DEFAULT_LIMITS
 from tdm.errors import WarehouseBusy, WarehouseError
 
 LOCK_WAIT_SECONDS = 30.0
-# The writer only loads; capping DuckDB's buffer pool (it spills to <db>.tmp beyond it) keeps a
-# streamed multi-GB file's ingestion at a bounded footprint instead of caching every block it wrote.
-WRITER_MEMORY_LIMIT = os.environ.get("TDM_WRITER_MEMORY_LIMIT", "1GB")
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -35,13 +33,18 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 @contextlib.contextmanager
-def open_writer(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse for writing, waiting up to ``wait_seconds`` for another writer."""
+def open_writer(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS,
+                memory_limit: str = DEFAULT_LIMITS.writer_memory_limit) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for writing, waiting up to ``wait_seconds`` for another writer.
+
+    The writer only loads; capping DuckDB's buffer pool at ``memory_limit`` (``settings.limits``,
+    TDM_WRITER_MEMORY_LIMIT; it spills to <db>.tmp beyond it) keeps a streamed multi-GB file's
+    ingestion at a bounded footprint instead of caching every block it wrote."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), config={"memory_limit": WRITER_MEMORY_LIMIT})
+            con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
             break
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):

@@ -1,4 +1,7 @@
-"""Create and upgrade the warehouse through alembic, then (re)create the curated views."""
+"""Create and upgrade the warehouse through alembic, then (re)create the curated views.
+
+alembic's DuckDB implementation lives with the migrations (``schema/migrations/env.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.ddl.impl import DefaultImpl
+from alembic.script import ScriptDirectory
 
 import schema
 from schema.views import create_views_sql, drop_views_sql
 from tdm.errors import WarehouseError
+from tdm.warehouse.connection import open_writer, publish_snapshot
 
 MIGRATIONS = Path(schema.__file__).parent / "migrations"
-
-
-class DuckDBImpl(DefaultImpl):
-    """alembic has no DuckDB implementation; defining this subclass registers one for 'duckdb'."""
-
-    __dialect__ = "duckdb"
-    transactional_ddl = True
 
 
 def alembic_config(url: str, script_location: Path = MIGRATIONS) -> Config:
@@ -62,15 +59,11 @@ def _has_schema(conn, name: str) -> bool:
 
 def head_revision(script_location: Path = MIGRATIONS) -> str:
     """The newest migration's revision id (what ``upgrade`` brings a warehouse to)."""
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config("duckdb://", script_location)).get_current_head()
 
 
 def current_revision(path: Path) -> str | None:
     """The alembic revision of the warehouse at ``path`` (None when absent or never migrated)."""
-    from tdm.warehouse.connection import open_writer
-
     if not Path(path).exists():
         return None
     # waits for a concurrent writer (another ingestion pass) instead of failing on DuckDB's file lock
@@ -86,10 +79,9 @@ def current_revision(path: Path) -> str | None:
 
 def init_warehouse(settings) -> str | None:
     """Idempotent: create folders, migrate the warehouse to head, publish the read snapshot."""
-    from tdm.warehouse.connection import open_writer, publish_snapshot
-
     settings.ensure_dirs()
     upgrade(settings.warehouse)
-    with open_writer(settings.warehouse) as con:
+    with open_writer(settings.warehouse,
+                     memory_limit=settings.limits.writer_memory_limit) as con:
         publish_snapshot(con, settings.warehouse, settings.snapshot)
     return current_revision(settings.warehouse)

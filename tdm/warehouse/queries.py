@@ -195,7 +195,8 @@ def confirmed_findings(con: duckdb.DuckDBPyConnection, centre_id: str) -> pd.Dat
 def write_session(settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short writer connection on the warehouse; the analysts' snapshot is republished after the
     block succeeds (so readers see the change).  Raises WarehouseBusy while an ingestion holds it."""
-    with open_writer(settings.warehouse) as con:
+    with open_writer(settings.warehouse,
+                     memory_limit=settings.limits.writer_memory_limit) as con:
         yield con
         publish_snapshot(con, settings.warehouse, settings.snapshot)
 

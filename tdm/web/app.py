@@ -25,13 +25,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from tdm.config import Settings
-from validators.report import STATUS_TEXT
+from validators.report_page import STATUS_TEXT
 from tdm.errors import TdmError
 from tdm.web import routes_centres, routes_queries, routes_study
 from tdm.web.accounts import account_store
 from tdm.web.auth import COOKIE, LOGIN_COOKIE, NotSignedIn, current_session, home_path, render
 from tdm.web.data import configured_centres
-from tdm.web.dropzone import UploadRefused, max_upload_bytes
+from tdm.web.dropzone import UploadRefused
 from tdm.web.security import Refused, SecurityHeaders, check_token
 
 HERE = Path(__file__).parent
@@ -159,7 +159,7 @@ def create_app(settings: Settings, *, allowed_hosts: list[str] | None = None, se
     app.state.templates.env.globals["status_text"] = lambda status: STATUS_TEXT.get(status, status or "")
     app.state.centres = lambda: configured_centres(settings)
     app.state.secure = secure_cookies
-    app.state.max_upload = max_upload if max_upload is not None else max_upload_bytes()
+    app.state.max_upload = max_upload if max_upload is not None else settings.limits.upload_max_bytes
     return app
 
 

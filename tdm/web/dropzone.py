@@ -21,9 +21,6 @@ from tdm.config import Settings
 from tdm.errors import TdmError
 from tdm.ingest import MAX_NAME_BYTES, Committed, discover, is_temporary, process_file_guarded, setup
 
-DEFAULT_MAX_UPLOAD_MB = 512
-
-
 class UploadRefused(TdmError):
     """An upload that cannot be put in the inbox (its name, its size, a file waiting under that name)."""
 
@@ -32,10 +29,6 @@ class UploadRefused(TdmError):
     def __init__(self, message: str, *, status: int = 400, **kw):
         super().__init__(message, **kw)
         self.status = status
-
-
-def max_upload_bytes() -> int:
-    return int(float(os.environ.get("TDM_UPLOAD_MAX_MB", DEFAULT_MAX_UPLOAD_MB)) * 1024 * 1024)
 
 
 def too_large(limit: int) -> UploadRefused:
@@ -124,4 +117,4 @@ def ingest_uploaded(settings: Settings, centre_id: str, path: Path) -> Committed
     return process_file_guarded(settings, profiles[centre_id], cand, key)
 
 
-__all__ = ["UploadRefused", "check_upload_name", "receive_upload", "ingest_uploaded", "max_upload_bytes", "too_large"]
+__all__ = ["UploadRefused", "check_upload_name", "receive_upload", "ingest_uploaded", "too_large"]

@@ -10,16 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.descriptive import (
-    Variable,
+from analytics.descriptive import Variable, compare_continuous_by, describe, table1
+from analytics.group_tests import (
     chi_square,
     compare_categorical,
-    compare_continuous_by,
-    describe,
     fisher_exact,
     small_expected,
     t_test_pooled,
-    table1,
     wilcoxon_rank_sum,
 )
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.design import detect_separation
 from analytics.logistic import (
-    detect_separation,
     fit_logistic,
     score_statistic,
     score_test,
@@ -134,7 +134,7 @@ def test_quasi_complete_separation_is_reported():
 
 
 def test_no_separation_on_overlapping_data(small):
-    from analytics.logistic import build_design
+    from analytics.design import build_design
 
     d = build_design(small, "y", ["x1", "x2", "x3", "g"])
     assert detect_separation(d.X, d.y) is None

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks import __main__ as bench
 from benchmarks import gen
+from benchmarks.summary import write_summary
 from benchmarks.worker import run_in_subprocess
 
 
-def test_one_tiny_measurement_and_summary_table(tmp_path, monkeypatch):
+def test_one_tiny_measurement_and_summary_table(tmp_path):
     csv = gen.write_roc_csv(tmp_path / "roc.csv", 500)
     r = run_in_subprocess("analysis_python", dict(csv=str(csv), repeat=1, boot=False))
     assert "error" not in r, r
@@ -22,10 +22,9 @@ def test_one_tiny_measurement_and_summary_table(tmp_path, monkeypatch):
         {"n": 500, "task": "ROC + DeLong CI + Youden", "ours_s": r["roc_s"], "pROC_s": None,
          "sklearn_s": r.get("sklearn_roc_s"), "speedup_vs_R": None, "ci_ours": "x", "ci_peer": None},
     ])
-    monkeypatch.setattr(bench, "RESULTS", tmp_path)
     info = {"when": "now", "cores": 2, "cpu": "", "memory_gb": 1, "load_avg_1m": 0, "python": "3", "pandas": "3",
             "pyarrow": "x", "duckdb": "x", "pandera": "x", "polars": None, "prefect": "x", "scikit-learn": None}
-    text = bench.write_summary({"analysis": analysis}, info, "tiny")
+    text = write_summary({"analysis": analysis}, info, "tiny", tmp_path)
     table = pd.read_csv(tmp_path / "summary.csv", keep_default_na=False)
     assert list(table.columns) == ["measure", "measured", "peer", "ratio", "target", "result", "conditions"]
     assert len(table) == 1 and table.loc[0, "result"] == "n/a"

@@ -21,6 +21,7 @@ import tdm.ingest as ingest
 from tdm.centres import builtin_profiles
 from tdm.centres.csv_lines import check_lines, utf8_blocks
 from tdm.centres.readers import iter_csv_chunks
+from tdm.config import Limits
 from tdm.errors import FileRejected
 
 cell = st.text(alphabet=st.sampled_from(list('ab1,"\n ')), max_size=4)
@@ -76,14 +77,12 @@ def test_workbook_limits_refuse_before_parsing(tmp_path, monkeypatch):
     with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/workbook.xml", "<workbook/>")
         z.writestr("xl/big.xml", b" " * (2 << 20))
-    monkeypatch.setattr(W, "MAX_UNCOMPRESSED_BYTES", 1 << 20)
     with pytest.raises(FileRejected, match="inflate to 2 MB") as exc:
-        W.inspect_workbook(p)
+        W.inspect_workbook(p, limits=Limits(xlsx_max_bytes=1 << 20))
     assert exc.value.code == "workbook_too_large"
-    monkeypatch.setattr(W, "MAX_UNCOMPRESSED_BYTES", 8 << 20)
     monkeypatch.setattr(W, "RATIO_FLOOR", 1 << 20)
     with pytest.raises(FileRejected, match="zip bomb"):
-        W.inspect_workbook(p)
+        W.inspect_workbook(p, limits=Limits(xlsx_max_bytes=8 << 20))
 
 
 def test_an_unreadable_file_is_reported_not_left_waiting(tmp_path, monkeypatch):

@@ -164,12 +164,12 @@ def test_commands_without_a_home_exit_codes(argv, code, tmp_path, monkeypatch, c
                                              (KeyboardInterrupt(), 130, ""),   # typer maps it to exit 130
                                              (SystemExit(3), 3, "")])
 def test_the_unexpected_is_one_line_and_exit_1(exc, code, text, tmp_path, monkeypatch, capsys):
-    import schema.docs
+    import tdm.cli.core_cmds
 
     def fail():
         raise exc
 
-    monkeypatch.setattr(schema.docs, "template_csv", fail)
+    monkeypatch.setattr(tdm.cli.core_cmds, "template_csv", fail)
     assert main(["template", "-o", str(tmp_path)]) == code
     err = capsys.readouterr().err
     assert text in err and "Traceback" not in err

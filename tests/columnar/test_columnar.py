@@ -22,6 +22,7 @@ from schema.dictionary import ENTITIES
 from tdm.centres.harmonise import ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, _parse_dates, _parse_number
 from tdm.columnar import sql as S
 from tdm.columnar.harmonise import _pseudonym
+from tdm.config import DEFAULT_LIMITS
 from tdm.ingest import run_pass
 from tdm.synth import ERROR_KINDS, generate_cohort, write_exports
 
@@ -95,7 +96,7 @@ def test_dates_the_sql_accepts_read_identically_on_the_reference_path(formats):
 
 def _ingest(home, inbox_src, columnar: bool, monkeypatch, extra: list | None = None) -> dict:
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", KEY)
-    monkeypatch.setattr(engine, "ENABLED", columnar)
+    monkeypatch.setenv("TDM_COLUMNAR", "1" if columnar else "0")
     shutil.copytree(inbox_src, home / "inbox")
     calls = []
     real = engine.Staged.insert
@@ -275,7 +276,7 @@ def test_unsupported_profiles_and_sizes_are_named():
         name = spec.example_name or "x.csv"
         assert engine.unsupported(spec, name, 10)
     assert "wide" in engine.unsupported(knuh.files[-1], "x.csv", 10)
-    assert "streamed" in engine.unsupported(smc.match("a.csv"), "a.csv", engine.MAX_BYTES + 1)
+    assert "streamed" in engine.unsupported(smc.match("a.csv"), "a.csv", DEFAULT_LIMITS.columnar_max_bytes + 1)
 
 
 def test_random_cell_noise_never_changes_the_result(smc_exports, tmp_path, monkeypatch):

@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 
-import tdm.ingest as ingest
 from tdm.ingest import run_pass
 from tdm.synth import generate_cohort, write_exports
 from tests.ingest.test_crash_safety import state
@@ -25,8 +24,8 @@ def exports(tmp_path_factory):
 
 def _run(tmp_path, exports, monkeypatch, *, stream: bool) -> dict:
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
-    monkeypatch.setattr(ingest, "STREAM_THRESHOLD_BYTES", 0 if stream else 10**12)
-    monkeypatch.setattr(ingest, "STREAM_CHUNK_ROWS", 97)   # many chunks, boundaries mid-patient
+    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0" if stream else "1000000")
+    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", "97")   # many chunks, boundaries mid-patient
     home = tmp_path / ("stream" if stream else "memory")
     shutil.copytree(exports, home / "inbox")
     run_pass(str(home), stable_seconds=0)
@@ -41,8 +40,8 @@ def test_streamed_and_in_memory_loads_are_identical(tmp_path, exports, monkeypat
 
 def test_a_bad_chunk_rejects_the_whole_streamed_file(tmp_path, exports, monkeypatch):
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
-    monkeypatch.setattr(ingest, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(ingest, "STREAM_CHUNK_ROWS", 50)
+    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0")
+    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", "50")
     home = tmp_path / "h"
     shutil.copytree(exports, home / "inbox")
     labs = next((home / "inbox" / "knuh").glob("*lis_labs*"))
@@ -62,10 +61,10 @@ KILL_STREAM = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 os.environ["TDM_PSEUDONYM_KEY"] = "stream-test-key-0123456789"
+os.environ["TDM_STREAM_THRESHOLD_MB"] = "0"
+os.environ["TDM_STREAM_CHUNK_ROWS"] = "97"
 import tdm.ingest as ingest
 from tdm.warehouse import load as loader
-ingest.STREAM_THRESHOLD_BYTES = 0
-ingest.STREAM_CHUNK_ROWS = 97
 real, seen = loader.load_chunk, []
 def killer(con, file_id, result):
     real(con, file_id, result)
@@ -103,8 +102,8 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_warehouse(tmp_p
 
     orphans, visible = uncommitted(home / "warehouse.duckdb"), uncommitted(home / "warehouse.read.duckdb")
     assert orphans > 0 and visible == 0   # committed chunks exist, but no reader ever sees them
-    monkeypatch.setattr(ingest, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(ingest, "STREAM_CHUNK_ROWS", 97)
+    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0")
+    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", "97")
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
     run_pass(str(home), stable_seconds=0)
     assert state(str(home)) == reference
@@ -118,8 +117,8 @@ def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, mo
     labs = next((home / "archive" / "knuh").glob("*lis_labs*"))
     corrected = home / "inbox" / "knuh" / labs.name.split("-", 1)[1]
     corrected.write_bytes(labs.read_bytes() + b"\n")          # same rows, new content checksum
-    monkeypatch.setattr(ingest, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(ingest, "STREAM_CHUNK_ROWS", 97)
+    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0")
+    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", "97")
     (out,) = run_pass(str(home), stable_seconds=0)
     assert out.status == "loaded"
     import duckdb
@@ -151,7 +150,7 @@ def test_a_large_wide_file_the_columnar_screen_flags_is_streamed_not_read_whole(
     home = tmp_path / "home"
     (home / "inbox" / "smc").mkdir(parents=True)
     (home / "inbox" / "smc" / src.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    monkeypatch.setattr(ingest, "STREAM_THRESHOLD_BYTES", 1000)
+    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", str(1000 / 2**20))   # 1,000 bytes
 
     def whole(*a, **kw):
         raise AssertionError("a large file was read whole into memory")

@@ -34,18 +34,21 @@ def test_production_mode_requires_a_key(tmp_path, monkeypatch):
 
 
 def test_key_from_file_and_environment(tmp_path, monkeypatch):
-    prod = load_settings(tmp_path / "h", mode="production")
+    def prod():          # the settings read the environment once, when they are built
+        return load_settings(tmp_path / "h", mode="production")
+
     keyfile = tmp_path / "key"
     keyfile.write_text("0123456789abcdef0123456789abcdef\n")
     monkeypatch.delenv("TDM_PSEUDONYM_KEY", raising=False)
     monkeypatch.setenv("TDM_PSEUDONYM_KEY_FILE", str(keyfile))
-    assert load_key(prod) == b"0123456789abcdef0123456789abcdef"
+    assert load_key(prod()) == b"0123456789abcdef0123456789abcdef"
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "from-env-secret-value")
-    assert load_key(prod) == b"from-env-secret-value"
+    assert load_key(prod()) == b"from-env-secret-value"
+    assert "from-env-secret-value" not in repr(prod())          # the key never shows in a log line
     keyfile.write_text("short")
     monkeypatch.delenv("TDM_PSEUDONYM_KEY")
     with pytest.raises(ConfigError):
-        load_key(prod)
+        load_key(prod())
 
 
 def test_demo_mode_creates_one_random_key(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
@@ -78,9 +79,7 @@ def printed(tmp_path_factory):
     cohorts = synthetic_cohort(150, 5, centres=("c1", "c2", "c3"))
     cohorts.update(synthetic_cohort(14, 8, centres=("knuh",)))
     load_cohort(settings, cohorts)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TDM_CHROMIUM", CHROMIUM)
-        s = build_publication(settings, parameters={"seed": 3, "bootstrap_resamples": 50})
+    s = build_publication(replace(settings, chromium=CHROMIUM), parameters={"seed": 3, "bootstrap_resamples": 50})
     parser = Tables()
     parser.feed(s.report_path.read_text(encoding="utf-8"))
     info = subprocess.run(["pdfinfo", str(s.pdf_path)], capture_output=True, text=True).stdout
@@ -135,13 +134,7 @@ def test_print_stylesheet_repeats_headers_of_a_long_table(tmp_path):
     html = render_report(title="t", meta=[("Publication", "p")], parameters=[], source_files=[],
                          sections=[Section("long", "A long table", table)], figures={}, skipped=[])
     (tmp_path / "r.html").write_text(html, encoding="utf-8")
-    import os
-
-    os.environ["TDM_CHROMIUM"] = CHROMIUM
-    try:
-        res = write_pdf(tmp_path / "r.html", tmp_path / "r.pdf")
-    finally:
-        os.environ["TDM_CHROMIUM"] = ""
+    res = write_pdf(tmp_path / "r.html", tmp_path / "r.pdf", CHROMIUM)
     assert res.path is not None, res.message
     text = subprocess.run([PDFTOTEXT, "-raw", str(res.path), "-"], capture_output=True, text=True).stdout
     pages = [p for p in text.split("\f") if p.strip()]
@@ -158,8 +151,7 @@ def test_without_chromium_the_publication_says_so_and_succeeds(warehouse, monkey
     from tdm.publication import build_publication
 
     load_cohort(warehouse, synthetic_cohort(60, 5))
-    monkeypatch.setenv("TDM_CHROMIUM", "")
-    s = build_publication(warehouse, parameters={"seed": 1, "bootstrap_resamples": 10})
+    s = build_publication(replace(warehouse, chromium=""), parameters={"seed": 1, "bootstrap_resamples": 10})
     assert s.pdf_path is None and not (s.folder / "report.pdf").exists()
     assert "no Chromium found" in s.pdf_message and "apt-get install chromium" in s.pdf_message
     assert json.loads((s.folder / "publication.json").read_text())["pdf"] == s.pdf_message

@@ -101,8 +101,8 @@ def test_a_file_replaced_while_being_read_is_read_again_once(tmp_path, sources, 
     real = readers.read_export
     replaced = []
 
-    def read_then_replace(path, spec):
-        df = real(path, spec)
+    def read_then_replace(path, spec, **kw):
+        df = real(path, spec, **kw)
         if Path(path).name == "smc_export.csv" and not replaced:     # the sender replaces it mid-read
             tmp = Path(path).with_name(".smc_export.csv.part")
             tmp.write_bytes(second)

@@ -14,7 +14,8 @@ import pytest
 
 from tests.validators.factory import ctx, make_frames, set_cell
 from validators import validate_file
-from validators.report import ReportMeta, render_html, render_index
+from validators.report import ReportMeta, render_html
+from validators.report_index import render_index
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
                  if p and os.path.exists(p)), None)

@@ -12,8 +12,8 @@ import pandas as pd
 
 from tests.validators.factory import ctx, make_frames, set_cell
 from validators import validate_file
-from validators.report import (ReportMeta, Supersedes, issues_csv, neutralise, render_html, render_index,
-                               report_json)
+from validators.report import ReportMeta, Supersedes, issues_csv, neutralise, render_html, report_json
+from validators.report_index import render_index
 from validators.resubmission import resubmission_diff
 
 SCRIPT = '<script>document.title="pwned"</script>'

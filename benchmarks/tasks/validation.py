@@ -1,0 +1,59 @@
+"""The validation backends side by side on the same harmonised frames (the project's
+``validate_file``, pandera on pandas, pandera.polars, one DuckDB aggregate)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import tdm.ingest as st
+import validators
+from benchmarks import backends
+from benchmarks.tasks.common import fresh_home, place
+
+
+def _harmonised(path: str, centre: str, home: str):
+    fresh_home(home)
+    settings, profiles, key = st.setup(home)
+    profile = profiles[centre]
+    dst = place(settings, centre, path)
+    cand = st.Candidate(centre, dst, dst.stat().st_size, dst.stat().st_mtime)
+    read = st.read_and_harmonise(profile, cand, key, columnar=False)   # the frames are what is validated
+    if read.error is not None:
+        raise RuntimeError(str(read.error))
+    return settings, profile, read
+
+
+def validate_backends(path: str, centre: str, home: str, repeat: int = 3) -> dict:
+    """Validation of the same harmonised frames: the project's ``validate_file`` (pandera on pandas +
+    the cross-field rules), pandera's schema checks alone on pandas, the same column checks in
+    pandera.polars, and the same checks as one SQL aggregate in DuckDB (in-database)."""
+    settings, profile, read = _harmonised(path, centre, home)
+    frames = read.harmonised.frames
+    ctx = st.load_context(settings, centre, Path(path).name, read.file_kind, 0.5)
+    rows = sum(len(df) for df in frames.values())
+    out = {"rows": rows, "lines": read.rows_read}
+
+    def med(fn):
+        ts = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        return round(statistics.median(ts), 4)
+
+    res = validators.validate_file(frames, read.harmonised.cell_issues, ctx)
+    out["validate_file_s"] = med(lambda: validators.validate_file(frames, read.harmonised.cell_issues, ctx))
+    out["validate_file_issues"] = int(len(res.issues))
+    out["pandera_pandas_s"] = med(lambda: backends.pandera_pandas(frames, ctx))
+    try:
+        out["pandera_polars_s"] = med(lambda: backends.pandera_polars(frames, ctx))
+        out["polars_convert_s"] = med(lambda: backends.to_polars(frames))
+    except ImportError as exc:
+        out["pandera_polars_s"] = None
+        out["pandera_polars_note"] = f"not installed: {exc}"
+    out["duckdb_sql_s"] = med(lambda: backends.duckdb_checks(frames, ctx))
+    out["failures"] = {"pandera_pandas": backends.pandera_pandas(frames, ctx),
+                       "duckdb_sql": backends.duckdb_checks(frames, ctx)}
+    return out
