@@ -50,17 +50,16 @@ def register(rule: Rule) -> Rule:
 
 
 def get_rule(name: str) -> Rule:
-    """The registered rule ``name``; an unknown code (e.g. a new adapter code) becomes a generic error."""
+    """The registered rule ``name``; an unknown code is a programming error (every code the adapters,
+    the dictionary checks and the rules emit is registered: tests/validators/test_registry.py)."""
     try:
         return RULES[name]
     except KeyError:
-        return Rule(name, "error", "adapter", f"Finding '{name}' reported by the centre adapter.",
-                    "Correct the value in the export and send the file again.")
+        raise KeyError(f"unknown rule code {name!r}: register it (validators/registry.py or its family module "
+                       f"in validators/setwise/) with its severity, description and fix") from None
 
 
 _ALL = ("patient", "assessment", "elisa", "lab")
-_CLINICAL = ("assessment", "elisa", "lab")
-_COHORT = "will be excluded from the analysis cohort"
 
 # --- from the pandera models (schema.models), one per kind of column check ----------------------
 register(Rule("required", "error", "schema", "A required value is empty.",
@@ -97,66 +96,18 @@ register(Rule("unknown_code", "error", "adapter", "A code in the export is not i
               "study's data team to accept it.", _ALL))
 register(Rule("unparseable_date", "error", "adapter", "A date cell could not be read as a date.",
               "Write the date in the centre's agreed date format.", _ALL))
-register(Rule("unparseable_number", "error", "adapter", "A numeric cell could not be read as a number.",
-              "Write a plain number (no units or text in the cell).", _ALL))
-register(Rule("unparseable_value", "error", "adapter", "A cell could not be read.",
-              "Correct the cell to the format in the data dictionary.", _ALL))
+register(Rule("not_a_number", "error", "adapter", "A numeric cell could not be read as a number (text, a "
+              "decimal comma, a thousands separator, a placeholder, an Excel error, a value too large or not finite).",
+              "Write a plain number with '.' as the decimal mark and no units or text in the cell.", _ALL))
+register(Rule("not_an_integer", "error", "adapter", "A cell that counts something (e.g. the number of infusions) "
+              "holds a fractional number.", "Write a whole number.", _ALL))
+register(Rule("unknown_unit", "error", "adapter",
+              "A lab result's unit cannot be converted to the analyte's unit of the data dictionary.",
+              "Write the result in one of the units the data dictionary lists for the analyte (or ask the study's "
+              "data team to add the unit).", ("lab",)))
 
-# --- cross-field and cross-record rules (validators.rules) -------------------------------------
-register(Rule("date_order", "error", "rule",
-              "Dates are out of order: birth <= diagnosis <= first IFX <= colonoscopy is required.",
-              "Check the birth, diagnosis, IFX start and colonoscopy dates against the source record.",
-              ("patient", "assessment")))
-register(Rule("trough_after_infusion", "error", "rule",
-              "The trough sample was drawn after the infusion it belongs to (it must be drawn "
-              "immediately before the infusion).",
-              "Check the sample date/time; a sample drawn after the infusion is not a trough level.",
-              ("elisa",)))
-register(Rule("ses_cd_sum_mismatch", "error", "rule",
-              "The SES-CD total does not equal the sum of the segment scores (or is smaller than "
-              "the sum of the segments given).",
-              "Recompute the SES-CD total from the five segment scores.", ("assessment",)))
-register(Rule("ati_titre_inconsistent", "error", "rule",
-              "The ATI status contradicts the ATI titre (positive below the cut-off, negative at or "
-              "above it, or positive with a zero titre).",
-              "Check the ATI status, titre and the assay cut-off in the lab report.", ("elisa",)))
-register(Rule("censored_trough_inconsistent", "error", "rule",
-              "A censored trough does not match the assay limits: '<' must carry the LLOQ itself, "
-              "'>' the ULOQ, and a quantified value must lie between the limits.",
-              "For a result below the limit, write '<LLOQ' (the limit, never 0); check the assay limits.",
-              ("elisa",)))
-register(Rule("second_assessment", "error", "rule",
-              "A second follow-up assessment for the same patient (one per patient per study).",
-              "Send only the follow-up ileocolonoscopy that qualifies for the study; if the earlier "
-              "one was wrong, correct it (same colonoscopy date) instead of adding another.",
-              ("assessment",)))
-register(Rule("orphan_record", "error", "rule",
-              "A visit, ELISA or lab record whose patient is not in this centre's baseline data.",
-              "Send the patient's baseline record first (or check the study number).", _CLINICAL))
-register(Rule("duplicate_row", "error", "rule", "The whole line repeats an earlier line of the file.",
-              "Delete the repeated line.", _ALL))
-register(Rule("duplicate_key", "error", "rule",
-              "Two different records with the same key (patient; patient + colonoscopy date; "
-              "patient + sample time; patient + sample date + analyte).",
-              "Keep one record per key: delete or correct the conflicting line.", _ALL))
-register(Rule("patient_in_other_centre", "error", "rule",
-              "The same pseudonymised patient id is already registered by another centre.",
-              "Check the study number; a patient transferred between centres must be reported by "
-              "one centre only (contact the coordinating centre).", _ALL))
-# Eligibility is decided in the warehouse (schema.derived.EXCLUSIONS); these warnings only tell the
-# data manager early that a record will be excluded. They never reject a row.
-register(Rule("colonoscopy_not_on_infusion_day", "warning", "rule",
-              f"The colonoscopy was not on the IFX infusion day: {_COHORT}.",
-              "If the dates are wrong, correct them; otherwise no action (the record is kept).",
-              ("assessment",)))
-register(Rule("age_18_or_over", "warning", "rule",
-              f"Aged 18 or over at diagnosis or at the first IFX infusion: {_COHORT}.",
-              "If the birth, diagnosis or IFX start date is wrong, correct it; otherwise no action.",
-              ("patient",)))
-register(Rule("ifx_under_1_year", "warning", "rule",
-              f"IFX for less than 1 year at the colonoscopy: {_COHORT}.",
-              "If the IFX start or colonoscopy date is wrong, correct it; otherwise no action.",
-              ("assessment",)))
+# --- cross-field, cross-record and warehouse-context rules: registered beside their queries in
+# validators/setwise/ (dates, values, records, cohort); validators/__init__ imports them all.
 
 # --- whole-file checks ---------------------------------------------------------------------------
 register(Rule("missing_column", "file_error", "file", "A required column is missing from the file.",
@@ -189,13 +140,13 @@ def rules_frame():
 
 
 def rules_markdown() -> str:
-    """A Markdown table of every rule, for docs/VALIDATION.md."""
+    """A Markdown table of every rule, for docs/VALIDATION.md (grouped by origin, then by name)."""
     lines = ["| rule | severity | origin | entities | what it checks | how to fix |",
              "|---|---|---|---|---|---|"]
-    for r in RULES.values():
+    for r in sorted(RULES.values(), key=lambda r: (ORIGINS.index(r.origin), r.name)):
         cells = [f"`{r.name}`", r.severity, r.origin, ", ".join(r.entities), r.description, r.fix]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["Rule", "RULES", "SEVERITIES", "register", "get_rule", "rules_frame", "rules_markdown"]
+__all__ = ["ORIGINS", "Rule", "RULES", "SEVERITIES", "register", "get_rule", "rules_frame", "rules_markdown"]
