@@ -3,8 +3,9 @@
 Every rule query selects :data:`FINDING_FIELDS` (``entity, source_line, patient_id, record,
 column_name, value, message, expected``); :func:`validators.setwise.rule_findings` adds the rule
 code, its severity and fix from the registry.  Values are shown as a data manager typed them and as
-:func:`validators.rules.fmt` shows them: dates ``YYYY-MM-DD``, date-times ``YYYY-MM-DD HH:MM`` (just
-the day when the time is midnight), whole floats without ``.0`` (DuckDB's ``DOUBLE -> VARCHAR`` is
+:func:`validators.rules.fmt` shows them: dates ``YYYY-MM-DD``, date-times ``YYYY-MM-DD HH:MM`` (always,
+as the record label spells them; ``fmt`` drops the time when every value of the set is midnight),
+whole floats without ``.0`` (DuckDB's ``DOUBLE -> VARCHAR`` is
 Python's shortest round-trip ``repr``, so ``0.1``, ``1e-07`` read the same on both paths).
 """
 
@@ -41,8 +42,7 @@ def show(entity: str, column: str, alias: str) -> str:
     if dtype == "date":
         return ymd(expr)
     if dtype == "datetime":
-        return (f"CASE WHEN {expr} = date_trunc('day', {expr}) THEN strftime({expr}, '%Y-%m-%d') "
-                f"ELSE strftime({expr}, '%Y-%m-%d %H:%M') END")
+        return f"strftime({expr}, '%Y-%m-%d %H:%M')"
     if dtype == "float":
         return f"regexp_replace(CAST({expr} AS VARCHAR), '\\.0$', '')"
     return f"CAST({expr} AS VARCHAR)"
