@@ -120,6 +120,53 @@ register(Rule("too_many_errors", "file_error", "file",
               "More rows failed than the centre's policy allows (max_error_fraction): the whole file "
               "is rejected.",
               "Fix the problem rows listed in the report and send the corrected file again.", _ALL))
+# --- files the adapter cannot read or map (tdm/centres: FileRejected / MappingError / PrivacyError codes)
+_FILE_CODES = {
+    "unreadable": ("The file cannot be read (missing, not a regular file, unreadable bytes, a corrupt workbook, "
+                   "access denied).", "Export the file again and send it; if it keeps failing, contact the study's "
+                   "data team with the report."),
+    "empty_file": ("The file (or its sheet) is empty or has no header line.",
+                   "Export the file again with its header and data rows."),
+    "header_only": ("The file has a header but no data rows.", "Export the file again with its data rows."),
+    "encoding": ("The file's text is not in the encoding agreed for the centre (e.g. UTF-8).",
+                 "Re-export the file as UTF-8 CSV (the report names the first byte that could not be read)."),
+    "encrypted_workbook": ("The workbook is password-protected.", "Remove the password and send the file again."),
+    "wrong_file_type": ("The file's contents do not match its name (e.g. a PDF or an HTML page named .xlsx).",
+                        "Export the data again as the file type agreed for the centre (CSV or XLSX)."),
+    "wrong_delimiter": ("The CSV columns are separated by another character than the one agreed for the centre.",
+                        "Export the CSV with the agreed separator, or tell the study's data team which one you use."),
+    "malformed_csv": ("The CSV is malformed (a quote never closed, a line that cannot be split into fields).",
+                      "Export the file again from the source system (do not edit it in a text editor)."),
+    "truncated_file": ("The file ends in the middle of a line: it looks truncated.",
+                       "Export and send the whole file again."),
+    "line_too_long": ("A line is far longer than any export line can be (a missing line break or quote).",
+                      "Export the file again; check that text cells contain no stray quotes."),
+    "field_count": ("A line has more or fewer fields than the header: its values would sit under the wrong "
+                    "columns.", "Remove the extra separators or fill in the missing cells on the line named in the "
+                    "problem, then send the file again."),
+    "missing_header": ("The header line is missing or is not the first line (a title or group-header row above it).",
+                       "Export the file with the column names on the first line."),
+    "duplicate_columns": ("Two columns of the file have the same header.",
+                          "Rename or remove the repeated column and send the file again."),
+    "missing_sheet": ("The workbook has no sheet of the agreed name or position.",
+                      "Keep the data in the agreed sheet (the problem names it) and send the file again."),
+    "missing_columns": ("Columns the centre's export must carry are missing.",
+                        "Export the file with every column of the agreed layout (the problem names them)."),
+    "unknown_columns": ("The file has columns the centre's agreed layout does not know.",
+                        "Remove the extra columns, or ask the study's data team to add them to your layout."),
+    "no_matching_spec": ("The file's name or layout matches none of the centre's agreed exports.",
+                         "Name the file as agreed for your centre (or ask the study's data team which name to use)."),
+    "direct_identifier": ("The file holds a direct identifier (a name, a national ID, a phone number) that must "
+                          "never reach the study.", "Remove the identifying column or values and send the file "
+                          "again; delete the copy that was sent."),
+    "file_rejected": ("The file was rejected before validation.", "Correct the file as the problem says and send it "
+                      "again."),
+    "mapping_error": ("A column or code of the export cannot be mapped to the data dictionary.",
+                      "Correct the column or code as the problem says and send the file again."),
+}
+for _code, (_what, _fix) in _FILE_CODES.items():
+    register(Rule(_code, "file_error", "file", _what, _fix, _ALL))
+
 register(Rule("unit_profile_suspect", "file_error", "file",
               "A lab analyte or the trough level of the whole file sits at the factor of a standard unit "
               "mix-up (10, 100, 1000) from the study's values: the file's unit is probably not the one "
