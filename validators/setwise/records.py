@@ -47,7 +47,8 @@ _BASELINE_IDS = "SELECT patient_id FROM patient WHERE patient_id IS NOT NULL UNI
 ORPHAN_SQL = "\nUNION ALL\n".join(
     f"""SELECT {finding(ent, "r", "patient_id", lit("no baseline record for this patient in this centre"),
                         lit("a patient in the centre's baseline data"))}
-        FROM {ent} r WHERE r.patient_id IS NOT NULL AND r.patient_id NOT IN ({_BASELINE_IDS})"""
+        FROM {ent} r WHERE r.patient_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM ({_BASELINE_IDS}) b WHERE b.patient_id = r.patient_id)"""
     for ent in _CLINICAL)
 
 DUPLICATE_ROW = register(Rule("duplicate_row", "error", "rule", "The whole line repeats an earlier line of the file.",
@@ -62,12 +63,14 @@ def _line_parts(ent: str) -> str:
 
 
 def _first_row_on_line(lines: str) -> str:
-    """The first record (entity order, then row order) on each line of ``lines`` (``source_line, _note``)."""
+    """The first record (entity order, then row order) on each line of ``lines`` (``source_line`` and
+    the finding's ``_note, _value, _expected``), computed once for the four entities."""
     rows = "\nUNION ALL\n".join(
         f"SELECT {finding(ent, 't', None, 'x._note', 'x._expected', value='x._value')}, {k} AS _e, t.rowid AS _r "
-        f"FROM {ent} t JOIN ({lines}) x ON x.source_line = t.source_line"
+        f"FROM {ent} t JOIN x ON x.source_line = t.source_line"
         for k, ent in enumerate(ENTITY_ORDER))
-    return (f"SELECT entity, source_line, patient_id, record, column_name, value, message, expected FROM ({rows}) "
+    return (f"WITH x AS MATERIALIZED ({lines}) "
+            f"SELECT entity, source_line, patient_id, record, column_name, value, message, expected FROM ({rows}) "
             "QUALIFY row_number() OVER (PARTITION BY source_line ORDER BY _e, _r) = 1")
 
 
@@ -79,14 +82,17 @@ _SIGNATURES = f"""
                    f"coalesce(sum(n) FILTER (WHERE entity = '{e}'), 0) AS {e}_n" for e in ENTITY_ORDER)}
     FROM ({" UNION ALL ".join(_line_parts(e) for e in ENTITY_ORDER)}) GROUP BY source_line"""
 _OTHERS = " + ".join(f"{e}_n" for e in ENTITY_ORDER if e != "patient")
-_KEYED = ", ".join([f"CASE WHEN {_OTHERS} > 0 THEN 0 ELSE patient_s END",
+_KEYED = ([f"CASE WHEN {_OTHERS} > 0 THEN 0 ELSE patient_s END",
                     f"CASE WHEN {_OTHERS} > 0 THEN 0 ELSE patient_n END"]
-                   + [f"{e}_{x}" for e in ENTITY_ORDER if e != "patient" for x in ("s", "n")])
+                   + [f"{e}_{x}" for e in ENTITY_ORDER if e != "patient" for x in ("s", "n")])  # noqa: E501
+_SIG_COLS = [f"k{i}" for i in range(2 * len(ENTITY_ORDER))]
 DUPLICATE_ROW_SQL = _first_row_on_line(f"""
-    SELECT source_line, 'line repeats line ' || _orig AS _note, 'line ' || _orig AS _value,
+    WITH sig AS MATERIALIZED (SELECT source_line, {", ".join(f"{c} AS {k}" for c, k in zip(_KEYED, _SIG_COLS))}
+                 FROM ({_SIGNATURES})),
+    repeated AS (SELECT {", ".join(_SIG_COLS)}, min(source_line) AS _orig FROM sig GROUP BY ALL HAVING count(*) > 1)
+    SELECT sig.source_line, 'line repeats line ' || _orig AS _note, 'line ' || _orig AS _value,
            'no repeated lines' AS _expected
-    FROM (SELECT source_line, min(source_line) OVER (PARTITION BY {_KEYED}) AS _orig FROM ({_SIGNATURES}))
-    WHERE source_line > _orig""")
+    FROM sig JOIN repeated USING ({", ".join(_SIG_COLS)}) WHERE sig.source_line > _orig""")
 
 DUPLICATE_KEY = register(Rule(
     "duplicate_key", "error", "rule",
@@ -96,17 +102,20 @@ DUPLICATE_KEY = register(Rule(
 
 
 def _duplicate_key(ent: str) -> str:
-    """A record repeating an earlier record's key (in line order) with content no earlier one has."""
+    """A record repeating an earlier record's key (in line order) with content no earlier one has.
+
+    Only keys that occur more than once are ordered (most keys of a file are unique)."""
     key = [k for k in ENTITIES[ent].key if k != "centre_id"]
-    by = ", ".join(f"t.{k}" for k in key)
+    keys = ", ".join(key)
     return f"""
         SELECT {finding(ent, "k", key[-1], "'another record with the same key on line ' || CAST(k._first AS VARCHAR)",
                         lit(f"one {ent} record per " + " + ".join(key)))}
-        FROM (SELECT t.*, row_number() OVER (PARTITION BY {by} ORDER BY t.source_line, t.rowid) AS _kn,
-                     row_number() OVER (PARTITION BY {by}, hash({entity_columns_sql(ent, 't')})
-                                        ORDER BY t.source_line, t.rowid) AS _hn,
-                     min(t.source_line) OVER (PARTITION BY {by}) AS _first
-              FROM {ent} t WHERE {" AND ".join(f"t.{k} IS NOT NULL" for k in key)}) k
+        FROM (SELECT t.*, row_number() OVER (PARTITION BY {keys} ORDER BY t.source_line, t._r) AS _kn,
+                     row_number() OVER (PARTITION BY {keys}, t._h ORDER BY t.source_line, t._r) AS _hn,
+                     min(t.source_line) OVER (PARTITION BY {keys}) AS _first
+              FROM (SELECT d.*, d.rowid AS _r, hash({entity_columns_sql(ent, 'd')}) AS _h FROM {ent} d
+                    JOIN (SELECT {keys} FROM {ent} WHERE {" AND ".join(f"{k} IS NOT NULL" for k in key)}
+                          GROUP BY ALL HAVING count(*) > 1) USING ({keys})) t) k
         WHERE k._kn > 1 AND k._hn = 1"""
 
 
