@@ -65,23 +65,24 @@ TROUGH_AFTER_INFUSION = register(Rule(
 # otherwise the patient's known infusion nearest the sample's day within TROUGH_MATCH_DAYS (a tie
 # goes to the earlier infusion).  An assessment without an infusion date counts on its colonoscopy day.
 TROUGH_AFTER_INFUSION_SQL = f"""
-    WITH e AS (SELECT el.*, el.rowid AS _r, CAST(el.trough_sample_datetime AS DATE) AS _day FROM elisa el
+    WITH e AS (SELECT el.rowid AS _r, el.patient_id, CAST(el.trough_sample_datetime AS DATE) AS _day, o.inf AS _line_inf
+               FROM elisa el LEFT JOIN (
+                   SELECT source_line, coalesce(infusion_date, colonoscopy_date) AS inf FROM assessment
+                   WHERE source_line IS NOT NULL QUALIFY row_number() OVER (PARTITION BY source_line ORDER BY rowid) = 1
+               ) o ON o.source_line = el.source_line
                WHERE el.trough_sample_datetime IS NOT NULL),
-    on_line AS (SELECT source_line, coalesce(infusion_date, colonoscopy_date) AS inf FROM assessment
-                WHERE source_line IS NOT NULL
-                QUALIFY row_number() OVER (PARTITION BY source_line ORDER BY rowid) = 1),
     known AS (SELECT patient_id, coalesce(infusion_date, colonoscopy_date) AS inf FROM assessment
               UNION SELECT patient_id, coalesce(infusion_date, colonoscopy_date) FROM ctx_assess),
-    near AS (SELECT e._r, k.inf FROM e JOIN known k ON k.patient_id = e.patient_id AND k.inf IS NOT NULL
-                 AND abs(date_diff('day', k.inf, e._day)) <= {TROUGH_MATCH_DAYS}
+    near AS (SELECT e._r, k.inf FROM e JOIN known k ON k.patient_id = e.patient_id
+             WHERE e._line_inf IS NULL AND k.inf IS NOT NULL AND abs(date_diff('day', k.inf, e._day)) <= {TROUGH_MATCH_DAYS}
              QUALIFY row_number() OVER (PARTITION BY e._r ORDER BY abs(date_diff('day', k.inf, e._day)), k.inf) = 1),
-    matched AS (SELECT e.*, coalesce(o.inf, n.inf) AS _inf FROM e LEFT JOIN on_line o ON o.source_line = e.source_line
-                LEFT JOIN near n ON n._r = e._r)
+    bad AS (SELECT e._r, coalesce(e._line_inf, n.inf) AS _inf FROM e LEFT JOIN near n ON n._r = e._r
+            WHERE e._day > coalesce(e._line_inf, n.inf))
     SELECT {finding("elisa", "m", "trough_sample_datetime",
-                    lit("trough sample drawn after the infusion of ") + " || " + ymd("m._inf"),
-                    lit("on the infusion day ") + " || " + ymd("m._inf") + " || " + lit(", before the infusion"),
+                    lit("trough sample drawn after the infusion of ") + " || " + ymd("b._inf"),
+                    lit("on the infusion day ") + " || " + ymd("b._inf") + " || " + lit(", before the infusion"),
                     value=show("elisa", "trough_sample_datetime", "m"))}
-    FROM matched m WHERE m._day > m._inf"""
+    FROM elisa m JOIN bad b ON b._r = m.rowid"""
 
 QUERIES: dict[str, str] = {DATE_ORDER.name: DATE_ORDER_SQL, TROUGH_AFTER_INFUSION.name: TROUGH_AFTER_INFUSION_SQL}
 

@@ -43,7 +43,7 @@ ORPHAN_RECORD = register(Rule(
     "A visit, ELISA or lab record whose patient is not in this centre's baseline data.",
     "Send the patient's baseline record first (or check the study number).", _CLINICAL))
 
-_BASELINE_IDS = "SELECT patient_id FROM patient WHERE patient_id IS NOT NULL UNION SELECT patient_id FROM ctx_known"
+_BASELINE_IDS = "SELECT patient_id FROM patient UNION ALL SELECT patient_id FROM ctx_known"
 ORPHAN_SQL = "\nUNION ALL\n".join(
     f"""SELECT {finding(ent, "r", "patient_id", lit("no baseline record for this patient in this centre"),
                         lit("a patient in the centre's baseline data"))}
@@ -57,8 +57,8 @@ DUPLICATE_ROW = register(Rule("duplicate_row", "error", "rule", "The whole line 
 
 def _line_parts(ent: str) -> str:
     """Per line, the order-free signature of ``ent``'s records on it: the sum of their content hashes
-    (exact, as HUGEINT) and their number."""
-    return (f"SELECT source_line, {lit(ent)} AS entity, sum(hash({entity_columns_sql(ent, 't')}))::HUGEINT AS s, "
+    (salted with the entity; DuckDB sums UBIGINT exactly, as HUGEINT) and their number."""
+    return (f"SELECT source_line, sum(hash({lit(ent)}, {entity_columns_sql(ent, 't')})) AS s, "
             f"count(*) AS n FROM {ent} t GROUP BY source_line")
 
 
@@ -76,23 +76,21 @@ def _first_row_on_line(lines: str) -> str:
 
 # A line is compared on its visit/ELISA/lab records when it has any, else on its patient record:
 # a wide export carries the patient's baseline once (on the patient's first line).
+_OTHERS = " UNION ALL ".join(_line_parts(e) for e in ENTITY_ORDER if e != "patient")
 _SIGNATURES = f"""
-    SELECT source_line,
-        {", ".join(f"coalesce(sum(s) FILTER (WHERE entity = '{e}'), 0) AS {e}_s, "
-                   f"coalesce(sum(n) FILTER (WHERE entity = '{e}'), 0) AS {e}_n" for e in ENTITY_ORDER)}
-    FROM ({" UNION ALL ".join(_line_parts(e) for e in ENTITY_ORDER)}) GROUP BY source_line"""
-_OTHERS = " + ".join(f"{e}_n" for e in ENTITY_ORDER if e != "patient")
-_KEYED = ([f"CASE WHEN {_OTHERS} > 0 THEN 0 ELSE patient_s END",
-                    f"CASE WHEN {_OTHERS} > 0 THEN 0 ELSE patient_n END"]
-                   + [f"{e}_{x}" for e in ENTITY_ORDER if e != "patient" for x in ("s", "n")])  # noqa: E501
-_SIG_COLS = [f"k{i}" for i in range(2 * len(ENTITY_ORDER))]
+    SELECT coalesce(o.source_line, p.source_line) AS source_line,
+           CASE WHEN o.n > 0 THEN 0 ELSE p.s END AS ps, CASE WHEN o.n > 0 THEN 0 ELSE p.n END AS pn,
+           coalesce(o.s, 0) AS os, coalesce(o.n, 0) AS "on"
+    FROM (SELECT source_line, sum(s) AS s, sum(n) AS n FROM ({_OTHERS}) GROUP BY source_line) o
+    FULL JOIN ({_line_parts("patient")}) p ON p.source_line = o.source_line"""
+_SIG = 'ps, pn, os, "on"'
 DUPLICATE_ROW_SQL = _first_row_on_line(f"""
-    WITH sig AS MATERIALIZED (SELECT source_line, {", ".join(f"{c} AS {k}" for c, k in zip(_KEYED, _SIG_COLS))}
-                 FROM ({_SIGNATURES})),
-    repeated AS (SELECT {", ".join(_SIG_COLS)}, min(source_line) AS _orig FROM sig GROUP BY ALL HAVING count(*) > 1)
-    SELECT sig.source_line, 'line repeats line ' || _orig AS _note, 'line ' || _orig AS _value,
+    WITH sig AS MATERIALIZED (SELECT *, hash({_SIG}) AS _sh FROM ({_SIGNATURES})),
+    maybe AS (SELECT * FROM sig WHERE _sh IN (SELECT _sh FROM sig GROUP BY 1 HAVING count(*) > 1)),
+    repeated AS (SELECT {_SIG}, min(source_line) AS _orig FROM maybe GROUP BY ALL HAVING count(*) > 1)
+    SELECT maybe.source_line, 'line repeats line ' || _orig AS _note, 'line ' || _orig AS _value,
            'no repeated lines' AS _expected
-    FROM sig JOIN repeated USING ({", ".join(_SIG_COLS)}) WHERE sig.source_line > _orig""")
+    FROM maybe JOIN repeated USING ({_SIG}) WHERE maybe.source_line > _orig""")
 
 DUPLICATE_KEY = register(Rule(
     "duplicate_key", "error", "rule",
@@ -104,9 +102,11 @@ DUPLICATE_KEY = register(Rule(
 def _duplicate_key(ent: str) -> str:
     """A record repeating an earlier record's key (in line order) with content no earlier one has.
 
-    Only keys that occur more than once are ordered (most keys of a file are unique)."""
+    Only the records whose key hash repeats are ordered (most keys of a file are unique; a hash
+    collision only adds a candidate, the windows partition by the key itself)."""
     key = [k for k in ENTITIES[ent].key if k != "centre_id"]
     keys = ", ".join(key)
+    given = " AND ".join(f"{k} IS NOT NULL" for k in key)
     return f"""
         SELECT {finding(ent, "k", key[-1], "'another record with the same key on line ' || CAST(k._first AS VARCHAR)",
                         lit(f"one {ent} record per " + " + ".join(key)))}
@@ -114,8 +114,8 @@ def _duplicate_key(ent: str) -> str:
                      row_number() OVER (PARTITION BY {keys}, t._h ORDER BY t.source_line, t._r) AS _hn,
                      min(t.source_line) OVER (PARTITION BY {keys}) AS _first
               FROM (SELECT d.*, d.rowid AS _r, hash({entity_columns_sql(ent, 'd')}) AS _h FROM {ent} d
-                    JOIN (SELECT {keys} FROM {ent} WHERE {" AND ".join(f"{k} IS NOT NULL" for k in key)}
-                          GROUP BY ALL HAVING count(*) > 1) USING ({keys})) t) k
+                    WHERE {given} AND hash({keys}) IN (SELECT hash({keys}) FROM {ent} WHERE {given}
+                                                      GROUP BY 1 HAVING count(*) > 1)) t) k
         WHERE k._kn > 1 AND k._hn = 1"""
 
 
