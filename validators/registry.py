@@ -83,12 +83,7 @@ register(Rule("lab_value_implausible", "warning", "schema",
               "Check the value and unit against the patient's chart. If it is a true extreme value, confirm "
               "it (the query in the report, or 'tdm review confirm') so it is not reported again.", ("lab",)))
 
-register(Rule("unit_mixup", "error", "schema",
-              "A value is impossible in its column's unit but plausible in another standard unit (g/L for "
-              "g/dL, mg/L for mg/dL, a fraction for %, /uL for 10^3/uL, ng/mL for ug/mL).",
-              "Write the value in the column's unit (the problem shows the converted value). If the export "
-              "always writes this column in the other unit, tell the study's data team so they can change "
-              "your centre's settings.", ("lab", "elisa")))
+# unit_mixup is registered beside its query in validators/setwise/units.py.
 
 # --- cells the adapter could not parse (cell_issues) --------------------------------------------
 register(Rule("unknown_code", "error", "adapter", "A code in the export is not in the centre's code map.",
@@ -167,13 +162,7 @@ _FILE_CODES = {
 for _code, (_what, _fix) in _FILE_CODES.items():
     register(Rule(_code, "file_error", "file", _what, _fix, _ALL))
 
-register(Rule("unit_profile_suspect", "file_error", "file",
-              "A lab analyte or the trough level of the whole file sits at the factor of a standard unit "
-              "mix-up (10, 100, 1000) from the study's values: the file's unit is probably not the one "
-              "your centre's settings say.",
-              "Check which unit your laboratory system exports for this column. If it is the unit the "
-              "report names, tell the study's data team so they can change your centre's settings; if "
-              "the values are wrong, correct them. Then send the file again.", ("lab", "elisa")))
+# unit_profile_suspect is registered beside its query in validators/setwise/units.py.
 
 
 def rules_frame():

@@ -7,9 +7,11 @@ import duckdb
 import pandas as pd
 
 from schema.relations import frames_to_tables
-from validators.core import ISSUE_COLUMNS, _name_lab_columns, _normalise, _to_issues
+from validators.core import ISSUE_COLUMNS, _name_lab_columns, _normalise, _to_issues, schema_findings
+from validators.registry import RULES
 from validators.rules import ENTITY_ORDER, ROW_RULES
 from validators.setwise import rule_findings
+from validators.units import column_mixups
 
 COMPARED = ["source_line", "entity", "patient_id", "record", "column_name", "value", "rule", "severity", "message",
             "expected", "fix"]
@@ -20,14 +22,25 @@ def normalised(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def pandas_findings(frames: dict[str, pd.DataFrame], ctx) -> pd.DataFrame:
-    """The findings of ``validators.rules.ROW_RULES`` as ``validate_file`` reports them."""
+    """The findings of ``validators.rules.ROW_RULES``, the ``unit_mixup`` findings of the dictionary
+    checks and the ``unit_profile_suspect`` columns, as ``validate_file`` reports them."""
     norm = normalised(frames)
     parts = [_to_issues(rule, fn(norm, ctx), norm) for rule, fn in ROW_RULES.items()]
+    for ent in ENTITY_ORDER:
+        if len(norm[ent]):
+            mix = schema_findings(ent, norm[ent], ctx).get("unit_mixup")
+            if mix is not None:
+                parts.append(_to_issues("unit_mixup", mix, norm))
     parts = [p for p in parts if len(p)]
+    rule = RULES["unit_profile_suspect"]
+    suspect = pd.DataFrame([{"source_line": None, "entity": m.entity, "patient_id": None, "record": None,
+                             "column_name": m.column, "value": None, "rule": rule.name, "severity": rule.severity,
+                             "message": m.message, "expected": None, "fix": rule.fix}
+                            for m in column_mixups(norm, ctx.unit_reference)], columns=ISSUE_COLUMNS)
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in COMPARED})
-    issues = _name_lab_columns(pd.concat(parts, ignore_index=True), norm["lab"])
-    return issues[ISSUE_COLUMNS]
+        return suspect if len(suspect) else pd.DataFrame({c: pd.Series(dtype="object") for c in COMPARED})
+    issues = _name_lab_columns(pd.concat(parts, ignore_index=True), norm["lab"])[ISSUE_COLUMNS]
+    return pd.concat([issues, suspect], ignore_index=True) if len(suspect) else issues
 
 
 def sql_findings(frames: dict[str, pd.DataFrame], ctx, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:

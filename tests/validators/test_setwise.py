@@ -125,7 +125,7 @@ def _s_duplicates():
     f = _append_line(f, 3, 7)                                              # exact repeat of line 3
     f = _append_line(f, 4, 8, elisa={"trough_ug_ml": 9.9})                 # same keys, new value
     f = _append_line(f, 5, 10)                                             # repeat of line 5 ...
-    f = _append_line(f, 5, 11, lab={"value": 1.0})                         # ... and a conflicting one
+    f = _append_line(f, 5, 11, lab={"value": lambda d: d["value"] * 1.01})  # ... and a conflicting one
     base = {"patient": pd.concat([f["patient"], f["patient"].iloc[[0]].assign(source_line=12)], ignore_index=True)}
     return {**f, **base}, ctx()
 
@@ -162,7 +162,31 @@ def _s_cohort_warnings():
     return f, ctx()
 
 
+def _s_unit_mixups():
+    f = make_frames(9)
+    lab = f["lab"].copy()
+    for line, analyte, value in ((2, "albumin_g_dl", 38.0), (3, "albumin_g_dl", 0.42), (4, "wbc_per_ul", 7.0),
+                                 (5, "haematocrit_pct", 0.38), (6, "crp_mg_dl", 80.0), (7, "crp_mg_dl", 600.0),
+                                 (8, "platelets_10e3_ul", 257000.0)):
+        lab.loc[(lab["source_line"] == line) & (lab["analyte"] == analyte), "value"] = value
+    f = set_cell({**f, "lab": lab}, "elisa", 9, "trough_ug_ml", 4200.0)
+    f = set_cell(f, "elisa", 9, "lloq_ug_ml", 300.0)
+    return f, ctx()
+
+
+def _s_whole_column_in_another_unit():
+    f = make_frames(8)
+    lab = f["lab"].copy()
+    lab.loc[lab["analyte"] == "albumin_g_dl", "value"] = 40.0 + lab["source_line"] % 3        # g/L throughout
+    ref = pd.DataFrame({"variable": ["trough_ug_ml"], "median": [4.2], "n": [100]})
+    f = {**f, "lab": lab}
+    el = f["elisa"].assign(trough_ug_ml=f["elisa"]["trough_ug_ml"] * 1000, lloq_ug_ml=300.0, uloq_ug_ml=45000.0)
+    return {**f, "elisa": el}, ctx(unit_reference=ref)
+
+
 SCENARIOS = {
+    "unit_mixups": (_s_unit_mixups, {"unit_mixup", "censored_trough_inconsistent"}),
+    "whole_column_in_another_unit": (_s_whole_column_in_another_unit, {"unit_mixup", "unit_profile_suspect"}),
     "date_order": (_s_date_order, {"date_order"}),
     "visits_against_warehouse_dates": (_s_visits_against_warehouse_dates, {"date_order", "ifx_under_1_year"}),
     "trough_same_line": (_s_trough, {"trough_after_infusion"}),
@@ -192,7 +216,7 @@ def test_sql_rules_match_the_pandas_rules(name):
 
 def test_every_rule_has_a_scenario_and_a_registry_entry():
     covered = set().union(*(rules for _, rules in SCENARIOS.values()))
-    assert covered == set(QUERIES)
+    assert covered == set(QUERIES) | {"unit_profile_suspect"}
     assert set(QUERIES) <= set(RULES)
 
 

@@ -4,8 +4,9 @@ Each rule is written once, as its registry entry beside one DuckDB query, in a m
 :mod:`~validators.setwise.dates` (date order, trough before infusion),
 :mod:`~validators.setwise.values` (SES-CD sum, ATI titre, censored trough, negative lab value),
 :mod:`~validators.setwise.records` (second assessment, orphans, repeated lines and keys, another
-centre's patient) and :mod:`~validators.setwise.cohort` (the cohort-exclusion warnings, from
-:data:`schema.derived.CRITERIA`).  The queries read the contract's tables (``patient``,
+centre's patient), :mod:`~validators.setwise.cohort` (the cohort-exclusion warnings, from
+:data:`schema.derived.CRITERIA`) and :mod:`~validators.setwise.units` (a value or a whole column
+in another unit).  The queries read the contract's tables (``patient``,
 ``assessment``, ``elisa``, ``lab``; :mod:`schema.relations`) and the context tables
 (:func:`register_context`), and :func:`rule_findings` inserts their findings into ``findings``.
 """
@@ -17,12 +18,13 @@ import duckdb
 from schema.relations import FINDING_SQL, FINDINGS_TABLE
 from validators.context import ValidationContext
 from validators.registry import RULES
-from validators.setwise import cohort, dates, records, values
+from validators.setwise import cohort, dates, records, units, values
 from validators.setwise.context import CONTEXT_SQL, register_context
 from validators.setwise.sql import FINDING_FIELDS
 
 #: rule code -> its query, in report order (every code is a registered rule).
-QUERIES: dict[str, str] = {**dates.QUERIES, **values.QUERIES, **records.QUERIES, **cohort.QUERIES}
+QUERIES: dict[str, str] = {**dates.QUERIES, **values.QUERIES, **records.QUERIES, **cohort.QUERIES,
+                           **units.QUERIES}
 
 _COLUMNS = ", ".join(FINDING_SQL)
 
@@ -52,6 +54,7 @@ def rule_findings(con: duckdb.DuckDBPyConnection, ctx: ValidationContext | None 
         rule = RULES[code]
         con.execute(f"INSERT INTO {FINDINGS_TABLE} ({_COLUMNS}) {rule_query(code)}",
                     [rule.name, rule.severity, rule.fix]).fetchall()
+    units.file_unit_findings(con, FINDINGS_TABLE)
 
 
 __all__ = ["CONTEXT_SQL", "QUERIES", "create_findings", "register_context", "rule_findings", "rule_query"]
