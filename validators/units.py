@@ -36,7 +36,7 @@ FILE_CHECKED: tuple[tuple[str, str], ...] = tuple(
     [("lab", a) for a, v in ANALYTES.items() if v.unit in MIXUPS] + [("elisa", "trough_ug_ml")])
 
 
-def _fmt(x: float) -> str:
+def fmt_sig4(x: float) -> str:
     """4 significant digits, never in scientific notation (257000, 3.8, 0.04)."""
     return np.format_float_positional(float(x), precision=4, fractional=False, trim="-")
 
@@ -53,23 +53,23 @@ def value_mixups(values: pd.Series, unit: str | None, lo: float, hi: float,
     out = pd.Series([None] * len(values), index=values.index, dtype="object")
     v = pd.to_numeric(values, errors="coerce").astype("float64")
     outside = v.notna() & ((v < lo) | (v > hi))
-    shown = typed if typed is not None else v.map(_fmt)
+    shown = typed if typed is not None else v.map(fmt_sig4)
     for source, f in candidates(unit):
         conv = v * f
         hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
         if hit.any():
             written = "" if source.startswith("a ") else f" {source}"
             out[hit] = (f"looks like {source}: " + shown[hit].astype("str") + f"{written} = "
-                        + conv[hit].map(_fmt) + f" {unit}")
+                        + conv[hit].map(fmt_sig4) + f" {unit}")
     # the other way round: an export column in the other unit (converted on reading) that was
     # given the canonical unit's value, e.g. albumin 4.2 (g/dL) in a g/L column reads as 0.42 g/dL
     for source, f in candidates(unit):
         conv = v / f
         hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
         if hit.any():
-            times = f"{_fmt(1 / f)} times too small" if f < 1 else f"{_fmt(f)} times too large"
+            times = f"{fmt_sig4(1 / f)} times too small" if f < 1 else f"{fmt_sig4(f)} times too large"
             out[hit] = (f"looks like a {unit} value written in a {source.removeprefix('a ')} column: "
-                        + v[hit].map(_fmt) + f" {unit} is {times}; " + conv[hit].map(_fmt) + f" {unit} is plausible")
+                        + v[hit].map(fmt_sig4) + f" {unit} is {times}; " + conv[hit].map(fmt_sig4) + f" {unit} is plausible")
     return out.where(out.notna(), None)
 
 
@@ -97,10 +97,10 @@ class ColumnMixup:
 
     @property
     def message(self) -> str:
-        seen = (f"the values of this file (median {_fmt(self.file_median)}) are about "
-                f"{self._times()} the study's (median {_fmt(self.reference_median)} {self.unit})"
+        seen = (f"the values of this file (median {fmt_sig4(self.file_median)}) are about "
+                f"{self._times()} the study's (median {fmt_sig4(self.reference_median)} {self.unit})"
                 if self.reference_median is not None else
-                f"most values of this file (median {_fmt(self.file_median)}) are impossible in {self.unit} and "
+                f"most values of this file (median {fmt_sig4(self.file_median)}) are impossible in {self.unit} and "
                 f"plausible in {self.source_unit}")
         return (f"{self.column}: {seen}; they look written in {self.source_unit}, not {self.unit}. Nothing was "
                 "loaded, so no value is stored in the wrong unit")
@@ -190,5 +190,5 @@ def screen_sql() -> str:
             "AND (f.m / r.median >= 3 OR f.m / r.median <= 1 / 3.0)")
 
 
-__all__ = ["CHECKED_CANDIDATES", "FILE_CHECKED", "STATS_COLUMNS", "ColumnMixup", "column_stats", "decide_column_mixups", "candidates", "value_mixups", "lab_value_mixups", "column_mixups",
+__all__ = ["CHECKED_CANDIDATES", "FILE_CHECKED", "fmt_sig4", "STATS_COLUMNS", "ColumnMixup", "column_stats", "decide_column_mixups", "candidates", "value_mixups", "lab_value_mixups", "column_mixups",
            "screen_sql"]

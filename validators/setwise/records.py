@@ -130,12 +130,14 @@ PATIENT_IN_OTHER_CENTRE = register(Rule(
 # flagged once per line, on the line's first record; the other centre is the first one listed
 _OTHER = ("SELECT patient_id, arg_min(coalesce(centre_id, 'another centre'), rowid) AS _centre FROM ctx_other "
           "WHERE patient_id IS NOT NULL GROUP BY patient_id")
-OTHER_CENTRE_SQL = "\nUNION ALL\n".join(
-    f"SELECT {finding(ent, 't', 'patient_id', lit('patient id already registered by centre ') + ' || o._centre', lit('a patient reported by one centre only'))}, {k} AS _e, t.rowid AS _r "
+_OTHER_FINDING = {"message": lit("patient id already registered by centre ") + " || o._centre",
+                  "expected": lit("a patient reported by one centre only")}
+_OTHER_ROWS = "\nUNION ALL\n".join(
+    f"SELECT {finding(ent, 't', 'patient_id', **_OTHER_FINDING)}, {k} AS _e, t.rowid AS _r "
     f"FROM {ent} t JOIN ({_OTHER}) o ON o.patient_id = t.patient_id"
     for k, ent in enumerate(ENTITY_ORDER))
 OTHER_CENTRE_SQL = (f"SELECT entity, source_line, patient_id, record, column_name, value, message, expected "
-                    f"FROM ({OTHER_CENTRE_SQL}) QUALIFY row_number() OVER (PARTITION BY source_line ORDER BY _e, _r) = 1")
+                    f"FROM ({_OTHER_ROWS}) QUALIFY row_number() OVER (PARTITION BY source_line ORDER BY _e, _r) = 1")
 
 QUERIES: dict[str, str] = {SECOND_ASSESSMENT.name: SECOND_ASSESSMENT_SQL, ORPHAN_RECORD.name: ORPHAN_SQL,
                            DUPLICATE_ROW.name: DUPLICATE_ROW_SQL, DUPLICATE_KEY.name: DUPLICATE_KEY_SQL,

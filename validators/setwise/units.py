@@ -19,7 +19,7 @@ from schema.dictionary import ANALYTES, BY_ENTITY
 from tdm.centres.units import MIXUPS
 from validators.registry import RULES, Rule, register
 from validators.setwise.sql import finding, lit, show
-from validators.units import CHECKED_CANDIDATES, _fmt, candidates, decide_column_mixups
+from validators.units import CHECKED_CANDIDATES, fmt_sig4, candidates, decide_column_mixups
 
 UNIT_MIXUP = register(Rule(
     "unit_mixup", "error", "schema",
@@ -42,7 +42,7 @@ def _dbl(x: float) -> str:
 
 
 def fmt4(expr: str) -> str:
-    """:func:`validators.units._fmt` in SQL: 4 significant digits (half to even), never exponent notation."""
+    """:func:`validators.units.fmt_sig4` in SQL: 4 significant digits (half to even), never exponent notation."""
     return (f"CASE WHEN {expr} = 0 THEN '0' ELSE regexp_replace(CAST(round_even({expr}, "
             f"3 - CAST(floor(log10(abs({expr}))) AS INTEGER)) AS VARCHAR), '\\.0$', '') END")
 
@@ -57,7 +57,7 @@ def mixup_sql(x: str, unit: str | None, lo: float, hi: float, shown: str) -> str
                      f"{shown} || {lit(written + ' = ')} || {fmt4(conv)} || {lit(' ' + unit)}")
     for source, f in candidates(unit):
         conv = f"({x} / {_dbl(f)})"
-        times = f"{_fmt(1 / f)} times too small" if f < 1 else f"{_fmt(f)} times too large"
+        times = f"{fmt_sig4(1 / f)} times too small" if f < 1 else f"{fmt_sig4(f)} times too large"
         head = f"looks like a {unit} value written in a {source.removeprefix('a ')} column: "
         whens.append(f"WHEN {conv} >= {_dbl(lo)} AND {conv} <= {_dbl(hi)} THEN {lit(head)}"
                      f" || {fmt4(x)} || {lit(f' {unit} is {times}; ')} || {fmt4(conv)} || {lit(f' {unit} is plausible')}")
