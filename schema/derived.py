@@ -75,22 +75,45 @@ DERIVED: tuple[Derived, ...] = (
             "Trough used in analyses: the value; LLOQ/2 when below LLOQ; the ULOQ when above it.", label="IFX trough level", unit="ug/mL"),
 )
 
-# Eligibility: each criterion is an expression that is TRUE when the patient fails it, with the
-# reason recorded.  Missing data needed to decide counts as failing (reason says so).
-EXCLUSIONS: tuple[tuple[str, str, str], ...] = (
-    ("ibd_u", "diagnosis_type IS DISTINCT FROM 'CD'", "diagnosis is not Crohn's disease (IBD-U)"),
-    ("perianal_fistula_indication", "ifx_indication IS DISTINCT FROM 'luminal'",
-     "IFX given for refractory perianal fistula"),
-    ("age_at_diagnosis", "NOT coalesce(diagnosis_date < birth_date + INTERVAL 18 YEAR, false)",
-     "aged 18 or over at diagnosis"),
-    ("age_at_ifx_start", "NOT coalesce(ifx_start_date < birth_date + INTERVAL 18 YEAR, false)",
-     "aged 18 or over at the first IFX infusion"),
-    ("ifx_duration", "NOT coalesce(colonoscopy_date >= ifx_start_date + INTERVAL 1 YEAR, false)",
-     "IFX for less than 1 year at the colonoscopy"),
-    ("colonoscopy_not_on_infusion_day", "colonoscopy_date IS DISTINCT FROM infusion_date",
-     "colonoscopy not on the infusion day"),
-    ("no_trough", "trough_ug_ml IS NULL", "no IFX trough sample on the infusion day"),
+# Eligibility, written once: each criterion is the condition a patient meets to be included, with the
+# reason recorded when not.  The warehouse excludes a patient for whom it is not TRUE (missing data
+# needed to decide counts as failing: :data:`EXCLUSIONS`); validation warns early, with the same
+# condition, when it is FALSE (:mod:`validators.setwise.cohort`).  "18 years" is the 18th birthday
+# ``birth_date + INTERVAL 18 YEAR`` (a 29 February birth turns 18 on 28 February).
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """An inclusion criterion: ``include`` is a DuckDB condition over the cohort columns."""
+
+    name: str
+    include: str
+    reason: str
+
+    @property
+    def excluded(self) -> str:
+        """TRUE when the patient fails the criterion or the data to decide it is missing."""
+        return f"NOT coalesce({self.include}, false)"
+
+
+EIGHTEENTH_BIRTHDAY = "(birth_date + INTERVAL 18 YEAR)"
+ONE_YEAR_OF_IFX = "(ifx_start_date + INTERVAL 1 YEAR)"
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion("ibd_u", "diagnosis_type = 'CD'", "diagnosis is not Crohn's disease (IBD-U)"),
+    Criterion("perianal_fistula_indication", "ifx_indication = 'luminal'", "IFX given for refractory perianal fistula"),
+    Criterion("age_at_diagnosis", f"diagnosis_date < {EIGHTEENTH_BIRTHDAY}", "aged 18 or over at diagnosis"),
+    Criterion("age_at_ifx_start", f"ifx_start_date < {EIGHTEENTH_BIRTHDAY}",
+              "aged 18 or over at the first IFX infusion"),
+    Criterion("ifx_duration", f"colonoscopy_date >= {ONE_YEAR_OF_IFX}",
+              "IFX for less than 1 year at the colonoscopy"),
+    Criterion("colonoscopy_not_on_infusion_day", "colonoscopy_date = infusion_date", "colonoscopy not on the infusion day"),
+    Criterion("no_trough", "trough_ug_ml IS NOT NULL", "no IFX trough sample on the infusion day"),
 )
+CRITERION = {c.name: c for c in CRITERIA}
+
+#: (name, SQL TRUE when the patient is excluded, reason) per criterion.
+EXCLUSIONS: tuple[tuple[str, str, str], ...] = tuple((c.name, c.excluded, c.reason) for c in CRITERIA)
 
 
 def eligibility_sql() -> tuple[str, str]:
@@ -104,4 +127,4 @@ def eligibility_sql() -> tuple[str, str]:
     return eligible, reasons
 
 
-__all__ = ["Derived", "DERIVED", "EXCLUSIONS", "LAB_WINDOW_DAYS", "eligibility_sql"]
+__all__ = ["CRITERIA", "CRITERION", "Criterion", "EIGHTEENTH_BIRTHDAY", "ONE_YEAR_OF_IFX", "Derived", "DERIVED", "EXCLUSIONS", "LAB_WINDOW_DAYS", "eligibility_sql"]

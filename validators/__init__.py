@@ -7,6 +7,7 @@ Pure: frames in, an immutable :class:`ValidationResult` out; the report renderer
 from validators.context import ValidationContext
 from validators.core import ISSUE_COLUMNS, REJECTED_COLUMNS, ValidationResult, rule_counts, validate_file
 from validators.registry import RULES, Rule, get_rule, rules_frame, rules_markdown
+from validators.setwise import register_context, rule_findings  # registers the rules beside their queries
 
 __all__ = [
     "ValidationContext",
@@ -20,4 +21,6 @@ __all__ = [
     "rules_frame",
     "rules_markdown",
     "rule_counts",
+    "register_context",
+    "rule_findings",
 ]

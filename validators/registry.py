@@ -50,17 +50,16 @@ def register(rule: Rule) -> Rule:
 
 
 def get_rule(name: str) -> Rule:
-    """The registered rule ``name``; an unknown code (e.g. a new adapter code) becomes a generic error."""
+    """The registered rule ``name``; an unknown code is a programming error (every code the adapters,
+    the dictionary checks and the rules emit is registered: tests/validators/test_registry.py)."""
     try:
         return RULES[name]
     except KeyError:
-        return Rule(name, "error", "adapter", f"Finding '{name}' reported by the centre adapter.",
-                    "Correct the value in the export and send the file again.")
+        raise KeyError(f"unknown rule code {name!r}: register it (validators/registry.py or its family module "
+                       f"in validators/setwise/) with its severity, description and fix") from None
 
 
 _ALL = ("patient", "assessment", "elisa", "lab")
-_CLINICAL = ("assessment", "elisa", "lab")
-_COHORT = "will be excluded from the analysis cohort"
 
 # --- from the pandera models (schema.models), one per kind of column check ----------------------
 register(Rule("required", "error", "schema", "A required value is empty.",
@@ -84,12 +83,7 @@ register(Rule("lab_value_implausible", "warning", "schema",
               "Check the value and unit against the patient's chart. If it is a true extreme value, confirm "
               "it (the query in the report, or 'tdm review confirm') so it is not reported again.", ("lab",)))
 
-register(Rule("unit_mixup", "error", "schema",
-              "A value is impossible in its column's unit but plausible in another standard unit (g/L for "
-              "g/dL, mg/L for mg/dL, a fraction for %, /uL for 10^3/uL, ng/mL for ug/mL).",
-              "Write the value in the column's unit (the problem shows the converted value). If the export "
-              "always writes this column in the other unit, tell the study's data team so they can change "
-              "your centre's settings.", ("lab", "elisa")))
+# unit_mixup is registered beside its query in validators/setwise/units.py.
 
 # --- cells the adapter could not parse (cell_issues) --------------------------------------------
 register(Rule("unknown_code", "error", "adapter", "A code in the export is not in the centre's code map.",
@@ -97,66 +91,18 @@ register(Rule("unknown_code", "error", "adapter", "A code in the export is not i
               "study's data team to accept it.", _ALL))
 register(Rule("unparseable_date", "error", "adapter", "A date cell could not be read as a date.",
               "Write the date in the centre's agreed date format.", _ALL))
-register(Rule("unparseable_number", "error", "adapter", "A numeric cell could not be read as a number.",
-              "Write a plain number (no units or text in the cell).", _ALL))
-register(Rule("unparseable_value", "error", "adapter", "A cell could not be read.",
-              "Correct the cell to the format in the data dictionary.", _ALL))
+register(Rule("not_a_number", "error", "adapter", "A numeric cell could not be read as a number (text, a "
+              "decimal comma, a thousands separator, a placeholder, an Excel error, a value too large or not finite).",
+              "Write a plain number with '.' as the decimal mark and no units or text in the cell.", _ALL))
+register(Rule("not_an_integer", "error", "adapter", "A cell that counts something (e.g. the number of infusions) "
+              "holds a fractional number.", "Write a whole number.", _ALL))
+register(Rule("unknown_unit", "error", "adapter",
+              "A lab result's unit cannot be converted to the analyte's unit of the data dictionary.",
+              "Write the result in one of the units the data dictionary lists for the analyte (or ask the study's "
+              "data team to add the unit).", ("lab",)))
 
-# --- cross-field and cross-record rules (validators.rules) -------------------------------------
-register(Rule("date_order", "error", "rule",
-              "Dates are out of order: birth <= diagnosis <= first IFX <= colonoscopy is required.",
-              "Check the birth, diagnosis, IFX start and colonoscopy dates against the source record.",
-              ("patient", "assessment")))
-register(Rule("trough_after_infusion", "error", "rule",
-              "The trough sample was drawn after the infusion it belongs to (it must be drawn "
-              "immediately before the infusion).",
-              "Check the sample date/time; a sample drawn after the infusion is not a trough level.",
-              ("elisa",)))
-register(Rule("ses_cd_sum_mismatch", "error", "rule",
-              "The SES-CD total does not equal the sum of the segment scores (or is smaller than "
-              "the sum of the segments given).",
-              "Recompute the SES-CD total from the five segment scores.", ("assessment",)))
-register(Rule("ati_titre_inconsistent", "error", "rule",
-              "The ATI status contradicts the ATI titre (positive below the cut-off, negative at or "
-              "above it, or positive with a zero titre).",
-              "Check the ATI status, titre and the assay cut-off in the lab report.", ("elisa",)))
-register(Rule("censored_trough_inconsistent", "error", "rule",
-              "A censored trough does not match the assay limits: '<' must carry the LLOQ itself, "
-              "'>' the ULOQ, and a quantified value must lie between the limits.",
-              "For a result below the limit, write '<LLOQ' (the limit, never 0); check the assay limits.",
-              ("elisa",)))
-register(Rule("second_assessment", "error", "rule",
-              "A second follow-up assessment for the same patient (one per patient per study).",
-              "Send only the follow-up ileocolonoscopy that qualifies for the study; if the earlier "
-              "one was wrong, correct it (same colonoscopy date) instead of adding another.",
-              ("assessment",)))
-register(Rule("orphan_record", "error", "rule",
-              "A visit, ELISA or lab record whose patient is not in this centre's baseline data.",
-              "Send the patient's baseline record first (or check the study number).", _CLINICAL))
-register(Rule("duplicate_row", "error", "rule", "The whole line repeats an earlier line of the file.",
-              "Delete the repeated line.", _ALL))
-register(Rule("duplicate_key", "error", "rule",
-              "Two different records with the same key (patient; patient + colonoscopy date; "
-              "patient + sample time; patient + sample date + analyte).",
-              "Keep one record per key: delete or correct the conflicting line.", _ALL))
-register(Rule("patient_in_other_centre", "error", "rule",
-              "The same pseudonymised patient id is already registered by another centre.",
-              "Check the study number; a patient transferred between centres must be reported by "
-              "one centre only (contact the coordinating centre).", _ALL))
-# Eligibility is decided in the warehouse (schema.derived.EXCLUSIONS); these warnings only tell the
-# data manager early that a record will be excluded. They never reject a row.
-register(Rule("colonoscopy_not_on_infusion_day", "warning", "rule",
-              f"The colonoscopy was not on the IFX infusion day: {_COHORT}.",
-              "If the dates are wrong, correct them; otherwise no action (the record is kept).",
-              ("assessment",)))
-register(Rule("age_18_or_over", "warning", "rule",
-              f"Aged 18 or over at diagnosis or at the first IFX infusion: {_COHORT}.",
-              "If the birth, diagnosis or IFX start date is wrong, correct it; otherwise no action.",
-              ("patient",)))
-register(Rule("ifx_under_1_year", "warning", "rule",
-              f"IFX for less than 1 year at the colonoscopy: {_COHORT}.",
-              "If the IFX start or colonoscopy date is wrong, correct it; otherwise no action.",
-              ("assessment",)))
+# --- cross-field, cross-record and warehouse-context rules: registered beside their queries in
+# validators/setwise/ (dates, values, records, cohort); validators/__init__ imports them all.
 
 # --- whole-file checks ---------------------------------------------------------------------------
 register(Rule("missing_column", "file_error", "file", "A required column is missing from the file.",
@@ -169,13 +115,54 @@ register(Rule("too_many_errors", "file_error", "file",
               "More rows failed than the centre's policy allows (max_error_fraction): the whole file "
               "is rejected.",
               "Fix the problem rows listed in the report and send the corrected file again.", _ALL))
-register(Rule("unit_profile_suspect", "file_error", "file",
-              "A lab analyte or the trough level of the whole file sits at the factor of a standard unit "
-              "mix-up (10, 100, 1000) from the study's values: the file's unit is probably not the one "
-              "your centre's settings say.",
-              "Check which unit your laboratory system exports for this column. If it is the unit the "
-              "report names, tell the study's data team so they can change your centre's settings; if "
-              "the values are wrong, correct them. Then send the file again.", ("lab", "elisa")))
+# --- files the adapter cannot read or map (tdm/centres: FileRejected / MappingError / PrivacyError codes)
+_FILE_CODES = {
+    "unreadable": ("The file cannot be read (missing, not a regular file, unreadable bytes, a corrupt workbook, "
+                   "access denied).", "Export the file again and send it; if it keeps failing, contact the study's "
+                   "data team with the report."),
+    "empty_file": ("The file (or its sheet) is empty or has no header line.",
+                   "Export the file again with its header and data rows."),
+    "header_only": ("The file has a header but no data rows.", "Export the file again with its data rows."),
+    "encoding": ("The file's text is not in the encoding agreed for the centre (e.g. UTF-8).",
+                 "Re-export the file as UTF-8 CSV (the report names the first byte that could not be read)."),
+    "encrypted_workbook": ("The workbook is password-protected.", "Remove the password and send the file again."),
+    "wrong_file_type": ("The file's contents do not match its name (e.g. a PDF or an HTML page named .xlsx).",
+                        "Export the data again as the file type agreed for the centre (CSV or XLSX)."),
+    "wrong_delimiter": ("The CSV columns are separated by another character than the one agreed for the centre.",
+                        "Export the CSV with the agreed separator, or tell the study's data team which one you use."),
+    "malformed_csv": ("The CSV is malformed (a quote never closed, a line that cannot be split into fields).",
+                      "Export the file again from the source system (do not edit it in a text editor)."),
+    "truncated_file": ("The file ends in the middle of a line: it looks truncated.",
+                       "Export and send the whole file again."),
+    "line_too_long": ("A line is far longer than any export line can be (a missing line break or quote).",
+                      "Export the file again; check that text cells contain no stray quotes."),
+    "field_count": ("A line has more or fewer fields than the header: its values would sit under the wrong "
+                    "columns.", "Remove the extra separators or fill in the missing cells on the line named in the "
+                    "problem, then send the file again."),
+    "missing_header": ("The header line is missing or is not the first line (a title or group-header row above it).",
+                       "Export the file with the column names on the first line."),
+    "duplicate_columns": ("Two columns of the file have the same header.",
+                          "Rename or remove the repeated column and send the file again."),
+    "missing_sheet": ("The workbook has no sheet of the agreed name or position.",
+                      "Keep the data in the agreed sheet (the problem names it) and send the file again."),
+    "missing_columns": ("Columns the centre's export must carry are missing.",
+                        "Export the file with every column of the agreed layout (the problem names them)."),
+    "unknown_columns": ("The file has columns the centre's agreed layout does not know.",
+                        "Remove the extra columns, or ask the study's data team to add them to your layout."),
+    "no_matching_spec": ("The file's name or layout matches none of the centre's agreed exports.",
+                         "Name the file as agreed for your centre (or ask the study's data team which name to use)."),
+    "direct_identifier": ("The file holds a direct identifier (a name, a national ID, a phone number) that must "
+                          "never reach the study.", "Remove the identifying column or values and send the file "
+                          "again; delete the copy that was sent."),
+    "file_rejected": ("The file was rejected before validation.", "Correct the file as the problem says and send it "
+                      "again."),
+    "mapping_error": ("A column or code of the export cannot be mapped to the data dictionary.",
+                      "Correct the column or code as the problem says and send the file again."),
+}
+for _code, (_what, _fix) in _FILE_CODES.items():
+    register(Rule(_code, "file_error", "file", _what, _fix, _ALL))
+
+# unit_profile_suspect is registered beside its query in validators/setwise/units.py.
 
 
 def rules_frame():
@@ -189,13 +176,13 @@ def rules_frame():
 
 
 def rules_markdown() -> str:
-    """A Markdown table of every rule, for docs/VALIDATION.md."""
+    """A Markdown table of every rule, for docs/VALIDATION.md (grouped by origin, then by name)."""
     lines = ["| rule | severity | origin | entities | what it checks | how to fix |",
              "|---|---|---|---|---|---|"]
-    for r in RULES.values():
+    for r in sorted(RULES.values(), key=lambda r: (ORIGINS.index(r.origin), r.name)):
         cells = [f"`{r.name}`", r.severity, r.origin, ", ".join(r.entities), r.description, r.fix]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["Rule", "RULES", "SEVERITIES", "register", "get_rule", "rules_frame", "rules_markdown"]
+__all__ = ["ORIGINS", "Rule", "RULES", "SEVERITIES", "register", "get_rule", "rules_frame", "rules_markdown"]

@@ -36,7 +36,7 @@ FILE_CHECKED: tuple[tuple[str, str], ...] = tuple(
     [("lab", a) for a, v in ANALYTES.items() if v.unit in MIXUPS] + [("elisa", "trough_ug_ml")])
 
 
-def _fmt(x: float) -> str:
+def fmt_sig4(x: float) -> str:
     """4 significant digits, never in scientific notation (257000, 3.8, 0.04)."""
     return np.format_float_positional(float(x), precision=4, fractional=False, trim="-")
 
@@ -53,23 +53,23 @@ def value_mixups(values: pd.Series, unit: str | None, lo: float, hi: float,
     out = pd.Series([None] * len(values), index=values.index, dtype="object")
     v = pd.to_numeric(values, errors="coerce").astype("float64")
     outside = v.notna() & ((v < lo) | (v > hi))
-    shown = typed if typed is not None else v.map(_fmt)
+    shown = typed if typed is not None else v.map(fmt_sig4)
     for source, f in candidates(unit):
         conv = v * f
         hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
         if hit.any():
             written = "" if source.startswith("a ") else f" {source}"
             out[hit] = (f"looks like {source}: " + shown[hit].astype("str") + f"{written} = "
-                        + conv[hit].map(_fmt) + f" {unit}")
+                        + conv[hit].map(fmt_sig4) + f" {unit}")
     # the other way round: an export column in the other unit (converted on reading) that was
     # given the canonical unit's value, e.g. albumin 4.2 (g/dL) in a g/L column reads as 0.42 g/dL
     for source, f in candidates(unit):
         conv = v / f
         hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
         if hit.any():
-            times = f"{_fmt(1 / f)} times too small" if f < 1 else f"{_fmt(f)} times too large"
+            times = f"{fmt_sig4(1 / f)} times too small" if f < 1 else f"{fmt_sig4(f)} times too large"
             out[hit] = (f"looks like a {unit} value written in a {source.removeprefix('a ')} column: "
-                        + v[hit].map(_fmt) + f" {unit} is {times}; " + conv[hit].map(_fmt) + f" {unit} is plausible")
+                        + v[hit].map(fmt_sig4) + f" {unit} is {times}; " + conv[hit].map(fmt_sig4) + f" {unit} is plausible")
     return out.where(out.notna(), None)
 
 
@@ -97,10 +97,10 @@ class ColumnMixup:
 
     @property
     def message(self) -> str:
-        seen = (f"the values of this file (median {_fmt(self.file_median)}) are about "
-                f"{self._times()} the study's (median {_fmt(self.reference_median)} {self.unit})"
+        seen = (f"the values of this file (median {fmt_sig4(self.file_median)}) are about "
+                f"{self._times()} the study's (median {fmt_sig4(self.reference_median)} {self.unit})"
                 if self.reference_median is not None else
-                f"most values of this file (median {_fmt(self.file_median)}) are impossible in {self.unit} and "
+                f"most values of this file (median {fmt_sig4(self.file_median)}) are impossible in {self.unit} and "
                 f"plausible in {self.source_unit}")
         return (f"{self.column}: {seen}; they look written in {self.source_unit}, not {self.unit}. Nothing was "
                 "loaded, so no value is stored in the wrong unit")
@@ -119,32 +119,58 @@ def _file_values(frames: dict[str, pd.DataFrame], entity: str, column: str) -> p
     return pd.to_numeric(df[column], errors="coerce").dropna() if column in df.columns else pd.Series([], dtype="float64")
 
 
-def column_mixups(frames: dict[str, pd.DataFrame], reference: pd.DataFrame | None) -> list[ColumnMixup]:
-    """The whole-file unit confusions of ``frames``; ``reference`` has ``variable, median, n`` (the
-    study's current values, :class:`validators.ValidationContext.unit_reference`)."""
+#: (entity, column, candidate number, unit as written, factor, lo, hi) of every whole-file check.
+CHECKED_CANDIDATES: tuple[tuple[str, str, int, str, float, float, float], ...] = tuple(
+    (entity, column, k, source, f, float(var.min), float(var.max))
+    for entity, column in FILE_CHECKED
+    for var in [ANALYTES[column] if entity == "lab" else variable(entity, column)]
+    for k, (source, f) in enumerate(candidates(var.unit)))
+
+STATS_COLUMNS = ["entity", "column", "k", "source", "factor", "n", "median", "outside", "inside"]
+
+
+def column_stats(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per checked column and confusion: the file's number of values, their median, the share outside
+    the plausible range and the share inside it once converted (:data:`STATS_COLUMNS`)."""
+    rows = []
+    for entity, column, k, source, f, lo, hi in CHECKED_CANDIDATES:
+        v = _file_values(frames, entity, column)
+        rows.append((entity, column, k, source, f, len(v), float(v.median()) if len(v) else math.nan,
+                     float(((v < lo) | (v > hi)).mean()) if len(v) else math.nan,
+                     float(((v * f >= lo) & (v * f <= hi)).mean()) if len(v) else math.nan))
+    return pd.DataFrame(rows, columns=STATS_COLUMNS)
+
+
+def decide_column_mixups(stats: pd.DataFrame, reference: pd.DataFrame | None) -> list[ColumnMixup]:
+    """The whole-file unit confusions from :func:`column_stats` (or the same statistics computed in
+    SQL, :func:`validators.setwise.units.stats_sql`); ``reference`` has ``variable, median, n`` (the
+    study's current values, :class:`validators.ValidationContext.unit_reference`).  The loop is over
+    the few checked columns, never over data rows."""
     ref = {} if reference is None or not len(reference) else {
         str(r.variable): (float(r.median), int(r.n)) for r in reference.itertuples() if r.n and r.median == r.median}
     found = []
-    for entity, column in FILE_CHECKED:
-        v = _file_values(frames, entity, column)
-        if len(v) < MIN_FILE_VALUES:
+    for (entity, column), g in stats.groupby(["entity", "column"], sort=False):
+        n, med = int(g["n"].iloc[0]), float(g["median"].iloc[0])
+        if n < MIN_FILE_VALUES:
             continue
-        var = ANALYTES[column] if entity == "lab" else variable(entity, column)
-        med = float(v.median())
+        unit = (ANALYTES[column] if entity == "lab" else variable(entity, column)).unit
         ref_med, ref_n = ref.get(column, (None, 0))
-        for source, f in candidates(var.unit):
+        for c in g.sort_values("k").itertuples():
             if ref_med is not None and ref_n >= MIN_REFERENCE and ref_med > 0 and med > 0:
-                hit = abs(math.log10(med / ref_med) - math.log10(1 / f)) <= LOG10_TOLERANCE
+                hit = abs(math.log10(med / ref_med) - math.log10(1 / c.factor)) <= LOG10_TOLERANCE
                 use_ref = ref_med
             else:
-                outside = ((v < var.min) | (v > var.max)).mean()
-                conv = v * f
-                hit = outside >= MOSTLY and ((conv >= var.min) & (conv <= var.max)).mean() >= MOSTLY
+                hit = c.outside >= MOSTLY and c.inside >= MOSTLY
                 use_ref = None
             if hit:
-                found.append(ColumnMixup(entity, column, var.unit, source, med, use_ref))
+                found.append(ColumnMixup(entity, column, unit, c.source, med, use_ref))
                 break
     return found
+
+
+def column_mixups(frames: dict[str, pd.DataFrame], reference: pd.DataFrame | None) -> list[ColumnMixup]:
+    """The whole-file unit confusions of ``frames`` (see :func:`decide_column_mixups`)."""
+    return decide_column_mixups(column_stats(frames), reference)
 
 
 def screen_sql() -> str:
@@ -164,5 +190,5 @@ def screen_sql() -> str:
             "AND (f.m / r.median >= 3 OR f.m / r.median <= 1 / 3.0)")
 
 
-__all__ = ["FILE_CHECKED", "ColumnMixup", "candidates", "value_mixups", "lab_value_mixups", "column_mixups",
+__all__ = ["CHECKED_CANDIDATES", "FILE_CHECKED", "fmt_sig4", "STATS_COLUMNS", "ColumnMixup", "column_stats", "decide_column_mixups", "candidates", "value_mixups", "lab_value_mixups", "column_mixups",
            "screen_sql"]
