@@ -30,10 +30,14 @@ def init(home: Path = HomeOpt) -> None:
 
 @app.command()
 def status(home: Path = HomeOpt) -> None:
-    """Centres, files received/loaded/rejected, and the last publication."""
+    """Centres, files received/loaded/rejected, the last publication, and this home's Prefect server."""
+    from tdm.prefect_server import describe, server_status
+    from tdm.runtime import prefect_home_under
     from tdm.status import collect_status, render_status
 
-    render_status(collect_status(home_settings(home)))
+    settings = home_settings(home)
+    render_status(collect_status(settings))
+    typer.echo(describe(server_status(prefect_home_under(settings.home))))
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""CLI commands: running the flows (ingest, watch, demo).
+"""CLI commands: running the flows (ingest, watch, demo) and the home's Prefect server (prefect).
 
 ``tdm ingest`` looks at the inboxes before it starts Prefect: an empty pass answers "no complete
 files" in well under a second; files are ingested by the Prefect flow.  SIGINT / SIGTERM stop the
@@ -39,18 +39,18 @@ def _require_key(settings) -> None:
 
 @contextlib.contextmanager
 def flow_api():
-    """A Prefect API for the flows of one command: the configured server, or a lean temporary one
-    started before Prefect is imported (:mod:`tdm.prefect_server`); no run heartbeat (a one-shot
-    run has no supervisor to tell it crashed)."""
+    """A Prefect API for the flows of one command: the configured server, or this home's loopback
+    server, reused or started before Prefect is imported (:mod:`tdm.prefect_server`); no run
+    heartbeat (a one-shot run has no supervisor to tell it crashed)."""
     import os
 
     from tdm.prefect_server import prefect_api
 
-    with prefect_api(Path(os.environ.get("PREFECT_HOME") or ".prefect")) as server:
+    with prefect_api(Path(os.environ.get("PREFECT_HOME") or ".prefect")) as lease:
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        if server is not None:
-            server.wait_ready()
+        if lease is not None:
+            lease.wait_ready()
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield
 
@@ -150,3 +150,28 @@ def demo(
     prefect_home_under(settings.home)
     with flow_api():
         run_demo(settings, patients=patients, seed=seed, error_rate=errors, echo=typer.echo)
+
+
+prefect_app = typer.Typer(help="This home's loopback Prefect server (started on demand, stops itself when idle).",
+                          no_args_is_help=True)
+app.add_typer(prefect_app, name="prefect")
+
+
+@prefect_app.command("status")
+def prefect_status(home: Path = HomeOpt) -> None:
+    """Whether this home's Prefect server runs, on which port, and how long it has been idle."""
+    from tdm.prefect_server import describe, server_status
+    from tdm.runtime import prefect_home_under
+
+    settings = home_settings(home)
+    typer.echo(describe(server_status(prefect_home_under(settings.home))))
+
+
+@prefect_app.command("stop")
+def prefect_stop(home: Path = HomeOpt) -> None:
+    """Stop this home's Prefect server now (refused while a command uses it); the next flow starts one."""
+    from tdm.prefect_server import stop_server
+    from tdm.runtime import prefect_home_under
+
+    settings = home_settings(home)
+    typer.echo(stop_server(prefect_home_under(settings.home)))
