@@ -270,6 +270,9 @@ def prefect_api(prefect_home: Path):
     files.home.mkdir(parents=True, exist_ok=True)
     with _flock(files.users, fcntl.LOCK_SH):      # the server never stops under a running command
         lease = _reuse_or_launch(files, idle)
+        if lease.launch is not None and idle > 0:      # a background process: say so, once, when started
+            print(f"started this home's Prefect server (pid {lease.launch.process.pid}); it stops itself "
+                  f"after {idle:g} s without use ({IDLE_ENV}); 'tdm prefect stop' stops it now", file=sys.stderr)
         os.environ["PREFECT_API_URL"] = lease.url
         try:
             yield lease
