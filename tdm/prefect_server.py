@@ -142,10 +142,25 @@ def _healthy(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def _flock(path: Path, mode: int):
+def _flock(path: Path, mode: int, timeout: float | None = None):
+    """Hold ``flock(mode)`` on ``path`` within; with ``timeout``, a clear error instead of waiting forever."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, mode)
+        if timeout is None:
+            fcntl.flock(fd, mode)
+        else:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TdmError(f"the home's Prefect server has been stopping for over {timeout:g} s",
+                                       code="prefect_server", file=str(path),
+                                       hint="see tdm-server.log next to it; kill the process of tdm-server.json "
+                                            "if it hangs") from None
+                    time.sleep(0.05)
         yield fd
     finally:
         os.close(fd)          # closing releases the lock
@@ -268,7 +283,8 @@ def prefect_api(prefect_home: Path):
     idle = idle_seconds()
     files = ServerFiles(Path(prefect_home).resolve())
     files.home.mkdir(parents=True, exist_ok=True)
-    with _flock(files.users, fcntl.LOCK_SH):      # the server never stops under a running command
+    # the server never stops under a running command; one that is stopping holds this exclusively
+    with _flock(files.users, fcntl.LOCK_SH, timeout=60):
         lease = _reuse_or_launch(files, idle)
         if lease.launch is not None and idle > 0:      # a background process: say so, once, when started
             print(f"started this home's Prefect server (pid {lease.launch.process.pid}); it stops itself "

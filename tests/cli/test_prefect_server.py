@@ -255,3 +255,18 @@ def test_a_per_command_server_does_not_outlive_its_command():
     assert p.returncode == 0, err
     private = int(out.split()[1])
     assert not _alive(private) and read_state(files) is None        # and it was never shared
+
+
+def test_a_server_that_hangs_while_stopping_is_one_clear_error(tmp_path, monkeypatch):
+    from tdm import prefect_server
+
+    files = ServerFiles(tmp_path)
+    fd = os.open(files.users, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)                       # what a stopping server holds until it exits
+    try:
+        with pytest.raises(TdmError) as e:
+            with prefect_server._flock(files.users, fcntl.LOCK_SH, timeout=0.2):
+                pass
+        assert "has been stopping for over 0.2 s" in str(e.value) and "kill" in e.value.hint
+    finally:
+        os.close(fd)
