@@ -270,3 +270,25 @@ def test_a_server_that_hangs_while_stopping_is_one_clear_error(tmp_path, monkeyp
         assert "has been stopping for over 0.2 s" in str(e.value) and "kill" in e.value.hint
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize("argv", [["prefect", "status"], ["prefect", "stop"]], ids=" ".join)
+def test_prefect_commands_on_a_missing_home_are_one_message_exit_2_and_create_nothing(argv, tmp_path, capsys):
+    from tdm.cli import main
+
+    home = tmp_path / "typo"
+    assert main([*argv, "--home", str(home)]) == 2
+    assert f"no TDM home at {home} (run 'tdm init' first)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_idle_setting_stops_a_flow_command_before_anything_starts(tmp_path, monkeypatch, capsys):
+    from tdm.prefect_server import prefect_api
+
+    monkeypatch.setenv("TDM_PREFECT_SERVER_IDLE", "soon")
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delitem(sys.modules, "prefect", raising=False)     # as in a fresh `tdm` process
+    with pytest.raises(TdmError, match="TDM_PREFECT_SERVER_IDLE='soon'"):
+        with prefect_api(tmp_path / "prefect"):
+            pass
+    assert not (tmp_path / "prefect").exists()
