@@ -97,7 +97,9 @@ def summary_rows(res: dict[str, pd.DataFrame]) -> list[dict]:
         for _, r in st.iterrows():
             tgt = r.get("target_s")
             has = tgt is not None and not pd.isna(tgt)
-            add(f"tdm start-up from the shell: {r['case']}", f"{r['wall_s']} s wall, {r['cpu_s']} s CPU", None, None,
+            server = r.get("server_cpu_s")
+            server = f" + {server} s server CPU" if server is not None and not pd.isna(server) and server else ""
+            add(f"tdm start-up from the shell: {r['case']}", f"{r['wall_s']} s wall, {r['cpu_s']} s CPU{server}", None, None,
                 f"<= {tgt:g} s" if has else "", (r["wall_s"] <= tgt) if has else None,
                 f"median of {r['runs']} fresh process(es), max {r['wall_max_s']} s, load average {r['load_avg_1m']}")
     return out

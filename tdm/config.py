@@ -63,6 +63,7 @@ class Settings:
     debug: bool = False                                           # TDM_DEBUG: tracebacks and library warnings
     chromium: str | None = None        # TDM_CHROMIUM: None = search PATH, "" = no PDF, else the program
     limits: Limits = DEFAULT_LIMITS
+    prefect_server_idle: float = 600.0  # TDM_PREFECT_SERVER_IDLE: s a home's idle Prefect server lives; 0 = per command
 
     @property
     def centres_dir(self) -> Path:
@@ -129,6 +130,16 @@ def _megabytes(scale: int) -> Callable[[str, str], int]:
     return parse
 
 
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise _bad(name, raw, "a number of seconds >= 0 (for example 600, or 0)")
+    return value
+
+
 def _count(name: str, raw: str) -> int:
     if not re.fullmatch(r"\s*[0-9][0-9_]*\s*", raw) or int(raw) < 1:
         raise _bad(name, raw, "a whole number >= 1 (for example 500000)")
@@ -186,6 +197,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TDM_DEBUG", "debug", _flag, "0", "1: tracebacks for unexpected errors, library warnings shown"),
     Variable("TDM_CHROMIUM", "chromium", _text, "(search PATH)",
              "the Chromium program that prints report.pdf; empty: no PDF"),
+    Variable("TDM_PREFECT_SERVER_IDLE", "prefect_server_idle", _seconds, "600",
+             "seconds this home's Prefect server lives on without use; 0: one server per command, stopped with it"),
     Variable("TDM_MAX_LINE_KB", "limits.max_line_bytes", _megabytes(1 << 10), "1024",
              "longest CSV line accepted, in KB (a longer one refuses the file: `line_too_long`)"),
     Variable("TDM_XLSX_MAX_MB", "limits.xlsx_max_bytes", _megabytes(MB), "512",

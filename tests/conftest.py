@@ -12,6 +12,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # One Prefect home for the test session (kept between runs, so Prefect migrates it once); the CLI
 # puts it under the TDM home only when PREFECT_HOME is not set (tdm.runtime.prefect_home_under).
 os.environ.setdefault("PREFECT_HOME", os.path.join(os.path.dirname(os.path.dirname(__file__)), ".prefect"))
+# Commands the tests run as subprocesses start a Prefect server for their own run only and stop it
+# (tdm.prefect_server); the long-lived server has its own tests, which stop what they start.
+os.environ.setdefault("TDM_PREFECT_SERVER_IDLE", "0")
 # Publications print report.pdf with Chromium (seconds each); only the PDF tests turn it on.
 os.environ.setdefault("TDM_CHROMIUM", "")
 

@@ -207,7 +207,7 @@ def analyse(
 
     settings = home_settings(home)
     # through the Prefect flow, so the publication's cut-off table also appears as an artifact
-    with flow_api(), step_progress("analysing"):
+    with flow_api(settings), step_progress("analysing"):
         from flows.analyse import analyse_flow
 
         s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,

@@ -9,6 +9,8 @@ import typer
 from schema.docs import data_dictionary_markdown, template_csv, template_readme
 from tdm.cli import Format, HomeOpt, app, home_settings
 from tdm.config import load_settings
+from tdm.prefect_server import describe, server_status
+from tdm.runtime import prefect_home_under
 
 
 @app.command()
@@ -32,11 +34,13 @@ def init(home: Path = HomeOpt) -> None:
 
 @app.command()
 def status(home: Path = HomeOpt) -> None:
-    """Centres, files received/loaded/rejected, and the last publication."""
+    """Centres, files received/loaded/rejected, the last publication, and this home's Prefect server."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.status import collect_status, render_status
 
-    render_status(collect_status(home_settings(home)))
+    settings = home_settings(home)
+    render_status(collect_status(settings))
+    typer.echo(describe(server_status(prefect_home_under(settings.home))))
 
 
 @app.command()

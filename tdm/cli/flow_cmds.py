@@ -1,4 +1,4 @@
-"""CLI commands: running the flows (ingest, watch, demo).
+"""CLI commands: running the flows (ingest, watch, demo) and the home's Prefect server (prefect).
 
 ``tdm ingest`` looks at the inboxes before it starts Prefect: an empty pass answers "no complete
 files" in well under a second; files are ingested by the Prefect flow.  SIGINT / SIGTERM stop the
@@ -38,19 +38,19 @@ def _require_key(settings) -> None:
 
 
 @contextlib.contextmanager
-def flow_api():
-    """A Prefect API for the flows of one command: the configured server, or a lean temporary one
-    started before Prefect is imported (:mod:`tdm.prefect_server`); no run heartbeat (a one-shot
-    run has no supervisor to tell it crashed)."""
+def flow_api(settings):
+    """A Prefect API for the flows of one command: the configured server, or this home's loopback
+    server, reused or started before Prefect is imported (:mod:`tdm.prefect_server`); no run
+    heartbeat (a one-shot run has no supervisor to tell it crashed)."""
     import os
 
     from tdm.prefect_server import prefect_api
 
-    with prefect_api(Path(os.environ.get("PREFECT_HOME") or ".prefect")) as server:
+    with prefect_api(Path(os.environ.get("PREFECT_HOME") or ".prefect"), settings.prefect_server_idle) as lease:
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        if server is not None:
-            server.wait_ready()
+        if lease is not None:
+            lease.wait_ready()
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield
 
@@ -81,7 +81,7 @@ def ingest(
     if found.ready:
         from tdm.runtime import STOP
 
-        with graceful_stop(), flow_api():
+        with graceful_stop(), flow_api(settings):
             from tdm.cli.progress import file_progress
             from flows.ingest import ingest_flow     # imports Prefect while its server boots
 
@@ -129,7 +129,7 @@ def watch(
 
     settings = home_settings(home)
     _require_key(settings)
-    with flow_api():
+    with flow_api(settings):
         run_watch(str(settings.home), interval=interval, stable_seconds=stable_seconds, cron=cron,
                   analyse_after_load=analyse_after_load, echo=typer.echo)
 
@@ -148,5 +148,30 @@ def demo(
 
     settings = load_settings(home)          # demo (like init) may create its home
     prefect_home_under(settings.home)
-    with flow_api():
+    with flow_api(settings):
         run_demo(settings, patients=patients, seed=seed, error_rate=errors, echo=typer.echo)
+
+
+prefect_app = typer.Typer(help="This home's loopback Prefect server (started on demand, stops itself when idle).",
+                          no_args_is_help=True)
+app.add_typer(prefect_app, name="prefect")
+
+
+@prefect_app.command("status")
+def prefect_status(home: Path = HomeOpt) -> None:
+    """Whether this home's Prefect server runs, on which port, and how long it has been idle."""
+    from tdm.prefect_server import describe, server_status
+    from tdm.runtime import prefect_home_under
+
+    settings = home_settings(home)
+    typer.echo(describe(server_status(prefect_home_under(settings.home))))
+
+
+@prefect_app.command("stop")
+def prefect_stop(home: Path = HomeOpt) -> None:
+    """Stop this home's Prefect server now (refused while a command uses it); the next flow starts one."""
+    from tdm.prefect_server import stop_server
+    from tdm.runtime import prefect_home_under
+
+    settings = home_settings(home)
+    typer.echo(stop_server(prefect_home_under(settings.home)))
