@@ -64,6 +64,7 @@ class _Plan:
 
     kind: str
     level1: dict[str, str] = field(default_factory=dict)
+    level2: dict[str, str] = field(default_factory=dict)       # over level 1 (a number's checked value)
     joins: list[str] = field(default_factory=list)
     values: dict[str, str] = field(default_factory=dict)       # target -> SQL over level 1
     nonempty: dict[str, str] = field(default_factory=dict)
@@ -100,13 +101,15 @@ def harmonise_raw(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: FileSpec, 
     else:
         for col, pos in cols:
             _column(plan, col, pos, raw.headers[pos], spec, profile, decimal, label_cells)
-    for pos, table in plan.maps.items():
-        register(con, f"_m{pos}", table)
+    if plan.maps:
+        register(con, "_maps", pd.concat([t.assign(pos=p) for p, t in plan.maps.items()], ignore_index=True))
     if plan.unit_pairs is not None:
         register(con, "_u", plan.unit_pairs)
     _build_lines(con, plan, sorted({p for _, p in cols}))
     create_empty(con, FINDINGS_TABLE, FINDING_SQL)
-    n_findings = sum(_findings(con, plan, issue, raw.headers[issue.pos]) for issue in plan.issues)
+    hits = con.execute("SELECT " + ", ".join(f"count_if({_q(f'f{k}')})" for k in range(len(plan.issues)))
+                       + f" FROM {LINES}").fetchone() if plan.issues else ()
+    n_findings = _write_findings(con, plan, [k for k, n in enumerate(hits) if n], raw.headers)
     rows = {}
     for entity in ENTITY_TABLES:
         create_empty(con, entity, entity_sql_columns(entity))
@@ -114,8 +117,7 @@ def harmonise_raw(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: FileSpec, 
             select = _entity_select(plan, entity, spec, profile)
             con.execute(f"INSERT INTO {_q(entity)} {select}").fetchall()
         rows[entity] = int(con.execute(f"SELECT count(*) FROM {_q(entity)}").fetchone()[0])
-    for pos in plan.maps:
-        con.execute(f"DROP TABLE IF EXISTS {_q(f'_m{pos}')}").fetchall()
+    con.execute("DROP TABLE IF EXISTS _maps").fetchall()
     return HarmonisedRaw(rows_read=raw.rows, rows=rows, findings=n_findings)
 
 
@@ -146,7 +148,7 @@ def _distinct_cells(con, cols: list[tuple[ColumnSpec, int]], spec: FileSpec) -> 
 
 def _join(plan: _Plan, pos: int, table: pd.DataFrame) -> str:
     plan.maps[pos] = table
-    plan.joins.append(f"LEFT JOIN {_q(f'_m{pos}')} m{pos} ON m{pos}.k = h.t{pos}")
+    plan.joins.append(f"LEFT JOIN _maps m{pos} ON m{pos}.pos = {pos} AND m{pos}.k = h.t{pos}")
     return f"m{pos}"
 
 
@@ -182,7 +184,7 @@ def _column(plan: _Plan, col: ColumnSpec, pos: int, header: str, spec: FileSpec,
     elif kind == "bool":
         b = profile.booleans_for(col)
         m = _join(plan, pos, bool_table(cells[pos], b.table()))
-        plan.level1[f"v:{target}"] = f"{m}.v"
+        plan.level1[f"v:{target}"] = f"{m}.vb"
         plan.values[target] = _q(f"v:{target}")
         plan.level1[f"bad:{pos}"] = f"coalesce({m}.bad, false)"
         plan.issue(target, pos, "unknown_code", _q(f"bad:{pos}"), Message(header, "is not a yes/no value"),
@@ -190,18 +192,19 @@ def _column(plan: _Plan, col: ColumnSpec, pos: int, header: str, spec: FileSpec,
     elif kind in ("int", "float"):
         num = _q(f"n:{target}")
         plan.level1[f"n:{target}"] = S.number(t, decimal)
-        bad = f"({t} <> '' AND ({num} IS NULL OR NOT isfinite({num})))"
-        value = f"(CASE WHEN NOT {bad} THEN {_factor(num, col, target)} END)"
+        bad = _q(f"nan:{target}")
+        plan.level2[f"nan:{target}"] = f"({t} <> '' AND ({num} IS NULL OR NOT isfinite({num})))"
+        plan.level2[f"v0:{target}"] = f"(CASE WHEN NOT {bad} THEN {_factor(num, col, target)} END)"
+        value = _q(f"v0:{target}")
         if kind == "int":
             huge = f"({value} IS NOT NULL AND abs({value}) > {float(S.MAX_INT)!r})"
             plan.issue(target, pos, "not_a_number", huge, Message(header, "is too large to be a whole number for "
                                                                            "this column"),
                        "an integer", "correct the value")
-            value = f"(CASE WHEN NOT {huge} THEN {value} END)"
-            frac = f"({value} IS NOT NULL AND {value} <> round({value}))"
+            frac = f"(NOT {huge} AND {value} IS NOT NULL AND {value} <> round({value}))"
             plan.issue(target, pos, "not_an_integer", frac, Message(header, "is not a whole number"), "an integer",
                        "correct the value")
-            value = f"(CASE WHEN NOT {frac} THEN {value} END)"
+            value = f"(CASE WHEN NOT ({huge} OR {frac}) THEN {value} END)"
         plan.values[target] = value
         plan.issue(target, pos, "not_a_number", bad, Message(header, "is not a number", "number", decimal),
                    f"a number ({col.unit or U.CANONICAL_UNIT.get(target, '')})".replace(" ()", ""),
@@ -224,7 +227,7 @@ def _column(plan: _Plan, col: ColumnSpec, pos: int, header: str, spec: FileSpec,
             fmts = profile.datetime_formats_for(spec, col)
             table = date_table(cells[pos], fmts, ISO_DATETIME_FALLBACKS, date_only=False)
         m = _join(plan, pos, table)
-        plan.level1[f"v:{target}"] = f"{m}.v"
+        plan.level1[f"v:{target}"] = f"{m}.vt"
         plan.values[target] = _q(f"v:{target}")
         plan.level1[f"bad:{pos}"] = f"coalesce({m}.bad, false)"
         words = f"is not a {'date' if kind == 'date' else 'date and time'} in the expected format"
@@ -255,7 +258,7 @@ def _long_labs(plan: _Plan, by_target, headers: tuple[str, ...], spec: FileSpec,
     col_d, pos_d = by_target["sample_date"]
     fmts = col_d.formats or (profile.datetime_formats_for(spec) + profile.date_formats_for(spec))
     m = _join(plan, pos_d, date_table(cells[pos_d], fmts, ISO_DATETIME_FALLBACKS + ISO_DATE_FALLBACKS, date_only=True))
-    plan.level1["v:sample_date"] = f"{m}.v"
+    plan.level1["v:sample_date"] = f"{m}.vt"
     plan.values["sample_date"] = _q("v:sample_date")
     plan.level1[f"bad:{pos_d}"] = f"coalesce({m}.bad, false)"
     col_v, pos_v = by_target["value"]
@@ -314,32 +317,40 @@ def _unit_pairs(spec: FileSpec, col_v: ColumnSpec, by_target, cells) -> pd.DataF
 def _build_lines(con, plan: _Plan, positions: list[int]) -> None:
     base = ", ".join(["source_line"] + [f"c{p}, {S.stripped(f'c{p}')} AS t{p}" for p in positions])
     level1 = "".join(f", {e} AS {_q(n)}" for n, e in plan.level1.items())
+    level2 = "".join(f", {e} AS {_q(n)}" for n, e in plan.level2.items())
     flags = "".join(f", {i.bad} AS {_q(f'f{k}')}" for k, i in enumerate(plan.issues))
     values = "".join(f", {e} AS {_q('x:' + n)}" for n, e in plan.values.items())
     nonempty = "".join(f", {e} AS {_q('ne:' + n)}" for n, e in plan.nonempty.items())
     inner = f"SELECT h.*{level1} FROM (SELECT {base} FROM {RAW_TABLE}) h {' '.join(plan.joins)}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT l.*{flags}{values}{nonempty}, {plan.keep} AS keep "
-                f"FROM ({inner}) l ORDER BY source_line").fetchall()
+                f"FROM (SELECT *{level2} FROM ({inner})) l ORDER BY source_line").fetchall()
     con.execute("DROP TABLE IF EXISTS _u").fetchall()
 
 
-def _findings(con, plan: _Plan, issue: _Issue, header: str) -> int:
-    k = plan.issues.index(issue)
-    flag = _q(f"f{k}")
-    pairs = con.execute(f"SELECT DISTINCT c{issue.pos} AS c, t{issue.pos} AS t FROM {LINES} WHERE {flag}").df()
-    if not len(pairs):
+def _write_findings(con, plan: _Plan, active: list[int], headers: tuple[str, ...]) -> int:
+    """The findings of the issues ``active`` (their flags ``f<k>`` on ``hx``): messages written per
+    distinct bad cell, then one ``INSERT ... SELECT``; returns how many."""
+    if not active:
         return 0
-    register(con, "_msg", message_table(pairs, issue.message))
+    union = " UNION ALL ".join(f"SELECT {k} AS k, c{plan.issues[k].pos} AS c, t{plan.issues[k].pos} AS t "
+                               f"FROM {LINES} WHERE {_q(f'f{k}')}" for k in active)
+    pairs = con.execute(f"SELECT DISTINCT * FROM ({union})").df()
+    messages = pd.concat([message_table(grp, plan.issues[int(k)].message).assign(k=int(k))
+                          for k, grp in pairs.groupby("k", sort=False)], ignore_index=True)
+    register(con, "_msg", messages[["k", "c", "message"]])
+    selects = []
+    for k in active:
+        issue = plan.issues[k]
+        cols = ["l.source_line", S.literal(issue.entity), "l.patient_id", "NULL", S.literal(issue.target),
+                S.literal(headers[issue.pos]), f"l.c{issue.pos}", S.literal(issue.rule), "'error'", "m.message",
+                S.literal(issue.expected), S.literal(issue.fix)]
+        selects.append(f"SELECT {', '.join(cols)} FROM {LINES} l JOIN _msg m ON m.k = {k} AND m.c = l.c{issue.pos} "
+                       f"WHERE l.{_q(f'f{k}')}")
     try:
-        select = ", ".join([
-            "l.source_line", S.literal(issue.entity), "l.patient_id", "NULL", S.literal(issue.target),
-            S.literal(header), f"l.c{issue.pos}", S.literal(issue.rule), "'error'", "m.message",
-            S.literal(issue.expected), S.literal(issue.fix)])
-        con.execute(f"INSERT INTO {FINDINGS_TABLE} SELECT {select} FROM {LINES} l JOIN _msg m ON m.c = l.c{issue.pos} "
-                    f"WHERE l.{flag} ORDER BY l.source_line").fetchall()
+        con.execute(f"INSERT INTO {FINDINGS_TABLE} {' UNION ALL '.join(selects)}").fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _msg").fetchall()
-    return len(pairs)
+    return int(con.execute(f"SELECT count(*) FROM {FINDINGS_TABLE}").fetchone()[0])
 
 
 def _entity_select(plan: _Plan, entity: str, spec: FileSpec, profile: CentreProfile) -> str:

@@ -52,14 +52,14 @@ def code_table(cells: pd.Series, col: ColumnSpec, profile: CentreProfile) -> pd.
 
 def bool_table(cells: pd.Series, table: dict[str, bool]) -> pd.DataFrame:
     values, bad = _parse_bool(cells, table)
-    return pd.DataFrame({"k": cells, "v": values.astype("boolean"), "bad": bad.astype(bool).to_numpy()})
+    return pd.DataFrame({"k": cells, "vb": values.astype("boolean"), "bad": bad.astype(bool).to_numpy()})
 
 
 def date_table(cells: pd.Series, formats: list[str], fallbacks: list[str], *, date_only: bool) -> pd.DataFrame:
     parsed, bad = _parse_dates(cells, formats, fallbacks)
     if date_only:
         parsed = parsed.dt.normalize()
-    return pd.DataFrame({"k": cells, "v": parsed.astype("datetime64[us]"), "bad": bad.astype(bool).to_numpy()})
+    return pd.DataFrame({"k": cells, "vt": parsed.astype("datetime64[us]"), "bad": bad.astype(bool).to_numpy()})
 
 
 @dataclass(frozen=True)
