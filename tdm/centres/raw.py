@@ -132,7 +132,7 @@ def _csv_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, file_na
     con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT source_line, {cols} FROM raw_cells "
                 f"WHERE {nonblank} ORDER BY source_line").fetchall()
     con.execute("DROP TABLE IF EXISTS raw_cells").fetchall()
-    n = con.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchall()[0][0]
     if n == 0:
         raise FileRejected("the file has a header but no data rows", code="header_only", file=path.name,
                            hint="check that the export query returned rows")
@@ -278,17 +278,17 @@ def _check_headers(con: duckdb.DuckDBPyConnection, headers: list[str], first_dat
 
     def has_values(i: int) -> bool:
         return bool(con.execute(f"SELECT coalesce(bool_or(trim(coalesce(c{i}, ''), {ws}) <> ''), false) "
-                                "FROM raw_cells").fetchone()[0])
+                                "FROM raw_cells").fetchall()[0][0])
 
     def first_row() -> list[str]:
         row = con.execute(f"SELECT * EXCLUDE (source_line) FROM raw_cells WHERE source_line = {first_data_line}"
-                          ).fetchone()
-        return [("" if v is None else str(v)) for v in row] if row else [""] * len(headers)
+                          ).fetchall()
+        return [("" if v is None else str(v)) for v in row[0]] if row else [""] * len(headers)
 
     def first_value(i: int) -> tuple[int, str]:
         row = con.execute(f"SELECT source_line, c{i} FROM raw_cells WHERE trim(coalesce(c{i}, ''), {ws}) <> '' "
-                          "ORDER BY source_line LIMIT 1").fetchone()
-        return (int(row[0]) - first_data_line, row[1]) if row else (0, "")
+                          "ORDER BY source_line LIMIT 1").fetchall()
+        return (int(row[0][0]) - first_data_line, row[0][1]) if row else (0, "")
 
     return check_header(headers, has_values=has_values, first_row=first_row, first_value=first_value,
                         first_data_line=first_data_line, file_name=file_name, spec=spec)

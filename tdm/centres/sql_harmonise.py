@@ -108,7 +108,7 @@ def harmonise_raw(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: FileSpec, 
     _build_lines(con, plan, sorted({p for _, p in cols}))
     create_empty(con, FINDINGS_TABLE, FINDING_SQL)
     hits = con.execute("SELECT " + ", ".join(f"count_if({_q(f'f{k}')})" for k in range(len(plan.issues)))
-                       + f" FROM {LINES}").fetchone() if plan.issues else ()
+                       + f" FROM {LINES}").fetchall()[0] if plan.issues else ()
     n_findings = _write_findings(con, plan, [k for k, n in enumerate(hits) if n], raw.headers)
     rows = {}
     for entity in ENTITY_TABLES:
@@ -116,7 +116,7 @@ def harmonise_raw(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: FileSpec, 
         if entity in spec.entities:
             select = _entity_select(plan, entity, spec, profile)
             con.execute(f"INSERT INTO {_q(entity)} {select}").fetchall()
-        rows[entity] = int(con.execute(f"SELECT count(*) FROM {_q(entity)}").fetchone()[0])
+        rows[entity] = int(con.execute(f"SELECT count(*) FROM {_q(entity)}").fetchall()[0][0])
     con.execute("DROP TABLE IF EXISTS _maps").fetchall()
     return HarmonisedRaw(rows_read=raw.rows, rows=rows, findings=n_findings)
 
@@ -138,12 +138,7 @@ def _distinct_cells(con, cols: list[tuple[ColumnSpec, int]], spec: FileSpec) -> 
                      or (spec.kind == "labs_long" and col.target in ("analyte", "unit"))})
     if not wanted:
         return {}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cells AS SELECT "
-                + ", ".join(f"{S.stripped(f'c{p}')} AS t{p}" for p in wanted) + f" FROM {RAW_TABLE}").fetchall()
-    try:
-        return {p: distinct_texts(con, "_cells", f"t{p}") for p in wanted}
-    finally:
-        con.execute("DROP TABLE IF EXISTS _cells").fetchall()
+    return distinct_texts(con, RAW_TABLE, {p: S.stripped(f"c{p}") for p in wanted})
 
 
 def _join(plan: _Plan, pos: int, table: pd.DataFrame) -> str:
@@ -320,9 +315,8 @@ def _build_lines(con, plan: _Plan, positions: list[int]) -> None:
     level2 = "".join(f", {e} AS {_q(n)}" for n, e in plan.level2.items())
     flags = "".join(f", {i.bad} AS {_q(f'f{k}')}" for k, i in enumerate(plan.issues))
     values = "".join(f", {e} AS {_q('x:' + n)}" for n, e in plan.values.items())
-    nonempty = "".join(f", {e} AS {_q('ne:' + n)}" for n, e in plan.nonempty.items())
     inner = f"SELECT h.*{level1} FROM (SELECT {base} FROM {RAW_TABLE}) h {' '.join(plan.joins)}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT l.*{flags}{values}{nonempty}, {plan.keep} AS keep "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT l.*{flags}{values}, {plan.keep} AS keep "
                 f"FROM (SELECT *{level2} FROM ({inner})) l ORDER BY source_line").fetchall()
     con.execute("DROP TABLE IF EXISTS _u").fetchall()
 
@@ -350,7 +344,7 @@ def _write_findings(con, plan: _Plan, active: list[int], headers: tuple[str, ...
         con.execute(f"INSERT INTO {FINDINGS_TABLE} {' UNION ALL '.join(selects)}").fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _msg").fetchall()
-    return int(con.execute(f"SELECT count(*) FROM {FINDINGS_TABLE}").fetchone()[0])
+    return int(con.execute(f"SELECT count(*) FROM {FINDINGS_TABLE}").fetchall()[0][0])
 
 
 def _entity_select(plan: _Plan, entity: str, spec: FileSpec, profile: CentreProfile) -> str:
@@ -373,7 +367,7 @@ def _entity_select(plan: _Plan, entity: str, spec: FileSpec, profile: CentreProf
     if entity == "lab" and spec.kind != "labs_long":
         date = value(LAB_DATE_COLUMN, "DATE") if LAB_DATE_COLUMN in have else "CAST(NULL AS DATE)"
         parts = [f"SELECT {centre}, l.patient_id, {date}, {S.literal(a)}, CAST({_q('x:' + a)} AS DOUBLE), "
-                 f"l.source_line, {i} AS k FROM {LINES} l WHERE {_q('ne:' + a)}"
+                 f"l.source_line, {i} AS k FROM {LINES} l WHERE {plan.nonempty[a]}"
                  for i, a in enumerate(ANALYTES) if a in have]
         if not parts:
             return "SELECT * FROM lab WHERE false"
@@ -384,7 +378,7 @@ def _entity_select(plan: _Plan, entity: str, spec: FileSpec, profile: CentreProf
     if spec.kind == "labs_long":
         where = "l.keep"
     elif spec.kind == "wide" and entity != "patient":
-        flags = [_q("ne:" + n) for n in own if n in plan.nonempty]
+        flags = [plan.nonempty[n] for n in own if n in plan.nonempty]
         where = " OR ".join(flags) if flags else "false"
     else:
         where = "true"

@@ -21,9 +21,10 @@ from tdm.centres.sql_cells import ident
 
 
 
-def distinct_texts(con: duckdb.DuckDBPyConnection, table: str, column: str) -> pd.Series:
-    values = con.execute(f"SELECT DISTINCT {ident(column)} FROM {table}").fetchnumpy()[column]
-    return pd.Series(list(values), dtype="str")
+def distinct_texts(con: duckdb.DuckDBPyConnection, table: str, exprs: dict[int, str]) -> dict[int, pd.Series]:
+    """The distinct values of each expression over ``table`` (one scan), as str Series."""
+    row = con.execute("SELECT " + ", ".join(f"list(DISTINCT {e})" for e in exprs.values()) + f" FROM {table}").fetchall()[0]
+    return {k: pd.Series(list(v), dtype="str") for k, v in zip(exprs, row)}
 
 
 def register(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
