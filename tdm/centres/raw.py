@@ -38,7 +38,7 @@ from tdm.centres.header_checks import check_header
 from tdm.centres.profile import FileSpec
 from tdm.centres.readers import (SOURCE_LINE, UTF16_BOMS, _check_delimiter, _decode, _sep_line, check_file_type,
                                  read_export)
-from tdm.centres.sql_cells import PY_WHITESPACE, literal
+from tdm.centres.sql_cells import WS_CLASS, literal, stripped
 from tdm.errors import FileRejected
 from tdm.privacy import SCAN_SAMPLE_ROWS, refuse_identifiers
 
@@ -126,12 +126,20 @@ def _csv_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, file_na
         if scanned.temporary:
             scanned.source.unlink(missing_ok=True)
     first_data_line = scanned.skip + 2
-    keep, cleaned = _check_headers(con, headers, first_data_line, scanned.layout, spec, path.name)
+    try:
+        keep, cleaned = _check_headers(con, headers, first_data_line, scanned.layout, spec, path.name)
+    except FileRejected:
+        _drop_read(con)
+        raise
     cols = ", ".join(f"coalesce(c{p}, '') AS c{i}" for i, p in enumerate(keep))
-    nonblank = " OR ".join(f"trim(coalesce(c{p}, ''), {literal(PY_WHITESPACE)}) <> ''" for p in keep) or "false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT source_line, {cols} FROM raw_cells "
-                f"WHERE {nonblank} ORDER BY source_line").fetchall()
-    con.execute("DROP TABLE IF EXISTS raw_cells").fetchall()
+    # blank: every cell white space only (Python's), tested once on the line's cells joined
+    nonblank = (f"NOT regexp_full_match(concat({', '.join(f'c{p}' for p in keep)}), {literal(WS_CLASS + '*')})"
+                if keep else "false")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT source_line, {cols} FROM raw_cells "
+                    f"WHERE {nonblank} ORDER BY source_line").fetchall()
+    finally:
+        _drop_read(con)
     n = con.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchall()[0][0]
     if n == 0:
         raise FileRejected("the file has a header but no data rows", code="header_only", file=path.name,
@@ -250,34 +258,37 @@ def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: 
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM {reader}",
                     [str(s.source), opts.delimiter, opts.quotechar, opts.quotechar]).fetchall()
-        if len(empty):
-            # the k-th empty line (0-based) sits after (position - k) read lines: later lines shift by k + 1
-            kept = empty - np.arange(len(empty))
-            shifts = pd.DataFrame({"kept": kept, "shift": np.arange(1, len(empty) + 1)}).groupby("kept").max()
-            con.register("_shifts", shifts.reset_index())
-            try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE raw_cells AS SELECT CAST({first_data_line} + r.rowid + "
-                            "coalesce(e.shift, 0) AS BIGINT) AS source_line, r.* FROM raw_read r "
-                            "ASOF LEFT JOIN _shifts e ON r.rowid >= e.kept ORDER BY source_line").fetchall()
-            finally:
-                con.unregister("_shifts")
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE raw_cells AS SELECT CAST({first_data_line} + rowid AS BIGINT) "
-                        "AS source_line, * FROM raw_read").fetchall()
     except duckdb.Error as exc:
         raise FileRejected(f"malformed CSV: {str(exc).splitlines()[0]}", code="malformed_csv", file=file_name,
                            hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
-    finally:
-        con.execute("DROP TABLE IF EXISTS raw_read").fetchall()
+    line = f"CAST({first_data_line} + r.rowid AS BIGINT)"
+    join = ""
+    if len(empty):
+        # the k-th empty line (0-based) sits after (position - k) read lines: later lines shift by k + 1
+        kept = empty - np.arange(len(empty))
+        shifts = pd.DataFrame({"kept": kept, "shift": np.arange(1, len(empty) + 1)}).groupby("kept").max()
+        con.register("_shifts_df", shifts.reset_index())
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _shifts AS SELECT * FROM _shifts_df").fetchall()
+        finally:
+            con.unregister("_shifts_df")
+        line = f"CAST({first_data_line} + r.rowid + coalesce(e.shift, 0) AS BIGINT)"
+        join = " ASOF LEFT JOIN _shifts e ON r.rowid >= e.kept"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_cells AS SELECT {line} AS source_line, r.* FROM raw_read r{join}"
+                ).fetchall()
+
+
+def _drop_read(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in ("DROP VIEW IF EXISTS raw_cells", "DROP TABLE IF EXISTS raw_read", "DROP TABLE IF EXISTS _shifts"):
+        con.execute(stmt).fetchall()
 
 
 def _check_headers(con: duckdb.DuckDBPyConnection, headers: list[str], first_data_line: int, layout: LineLayout,
                    spec: FileSpec, file_name: str) -> tuple[list[int], list[str]]:
     """:func:`tdm.centres.header_checks.check_header` with the facts it asks for taken from ``raw_cells``."""
-    ws = literal(PY_WHITESPACE)
 
     def has_values(i: int) -> bool:
-        return bool(con.execute(f"SELECT coalesce(bool_or(trim(coalesce(c{i}, ''), {ws}) <> ''), false) "
+        return bool(con.execute(f"SELECT coalesce(bool_or({stripped(f'c{i}')} <> ''), false) "
                                 "FROM raw_cells").fetchall()[0][0])
 
     def first_row() -> list[str]:
@@ -286,7 +297,7 @@ def _check_headers(con: duckdb.DuckDBPyConnection, headers: list[str], first_dat
         return [("" if v is None else str(v)) for v in row[0]] if row else [""] * len(headers)
 
     def first_value(i: int) -> tuple[int, str]:
-        row = con.execute(f"SELECT source_line, c{i} FROM raw_cells WHERE trim(coalesce(c{i}, ''), {ws}) <> '' "
+        row = con.execute(f"SELECT source_line, c{i} FROM raw_cells WHERE {stripped(f'c{i}')} <> '' "
                           "ORDER BY source_line LIMIT 1").fetchall()
         return (int(row[0][0]) - first_data_line, row[0][1]) if row else (0, "")
 

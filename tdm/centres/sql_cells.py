@@ -17,8 +17,8 @@ from tdm.privacy import PSEUDONYM_HEX_CHARS, PSEUDONYM_PREFIX, hmac_pads
 PY_WHITESPACE = "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
 
 #: The censorable trough: optional sign, a decimal number (the reference's pattern, \\s as Python's).
-_WS_CLASS = "[" + "".join(f"\\x{{{ord(c):04X}}}" for c in PY_WHITESPACE) + "]"
-TROUGH_RE = (r"^(<=?|>=?|≤|≥)?" + _WS_CLASS + r"*"
+WS_CLASS = "[" + "".join(f"\\x{{{ord(c):04X}}}" for c in PY_WHITESPACE) + "]"
+TROUGH_RE = (r"^(<=?|>=?|≤|≥)?" + WS_CLASS + r"*"
              r"([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)$")
 
 #: Larger "whole numbers" are not counts or scores, and do not fit the warehouse.
@@ -39,9 +39,15 @@ def literal(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+_EDGE_WS = "^" + WS_CLASS + "|" + WS_CLASS + "$"
+
+
 def stripped(col: str) -> str:
-    """The cell as Python's ``str.strip()`` leaves it ('' for a missing cell)."""
-    return f"trim(coalesce({col}, ''), {literal(PY_WHITESPACE)})"
+    """The cell as Python's ``str.strip()`` leaves it ('' for a missing cell).  ``trim`` with a set of
+    characters is slow in DuckDB (about 10x plain ``trim``): it runs only on cells with white space
+    at an edge, found by one regular expression."""
+    c = f"coalesce({col}, '')"
+    return f"(CASE WHEN regexp_matches({c}, {literal(_EDGE_WS)}) THEN trim({c}, {literal(PY_WHITESPACE)}) ELSE {c} END)"
 
 
 # A decimal number as pandas.to_numeric reads one (no '_' digit separators, no hex, no 'infinity').
@@ -59,7 +65,7 @@ def number(t: str, decimal: str = ".") -> str:
 def censored_number(t: str, decimal: str = ".") -> str:
     """A long lab value: a leading '<'/'>' (or '<='/'>=') of a censored result is dropped first."""
     tt = f"replace({t}, ',', '.')" if decimal == "," else t
-    return number(f"regexp_replace({tt}, {literal('^[<>]=?' + _WS_CLASS + '*')}, '')")
+    return number(f"regexp_replace({tt}, {literal('^[<>]=?' + WS_CLASS + '*')}, '')")
 
 
 def trough_parts(t: str, decimal: str = ".") -> tuple[str, str]:
@@ -102,5 +108,5 @@ def case_map(t: str, table: dict, sql_type: str = "VARCHAR") -> str:
     return f"CAST((CASE {t} {whens} END) AS {sql_type})"
 
 
-__all__ = ["MAX_INT", "PY_WHITESPACE", "TROUGH_RE", "apply_factor", "case_map", "censor", "censored_number",
+__all__ = ["MAX_INT", "PY_WHITESPACE", "WS_CLASS", "TROUGH_RE", "apply_factor", "case_map", "censor", "censored_number",
            "ident", "literal", "number", "pseudonym", "stripped", "trough_parts"]
