@@ -10,7 +10,7 @@ value or its finding.
 Numbers, the trough, unit factors and the pseudonym are SQL (:mod:`tdm.centres.sql_cells`);
 labels, dates and the words of a message are resolved per distinct cell
 (:mod:`tdm.centres.sql_labels`) and joined back.  One statement builds the typed lines (``hx``);
-the entity tables and findings are ``INSERT ... SELECT`` over it.
+the entity tables and findings are ``INSERT ... SELECT`` over it, then it is dropped (``raw`` stays).
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ def harmonise_raw(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: FileSpec, 
             select = _entity_select(plan, entity, spec, profile)
             con.execute(f"INSERT INTO {_q(entity)} {select}").fetchall()
         rows[entity] = int(con.execute(f"SELECT count(*) FROM {_q(entity)}").fetchall()[0][0])
-    con.execute("DROP TABLE IF EXISTS _maps").fetchall()
+    for name in ("_maps", "_u", LINES):
+        con.execute(f"DROP TABLE IF EXISTS {name}").fetchall()
     return HarmonisedRaw(rows_read=raw.rows, rows=rows, findings=n_findings)
 
 
