@@ -316,9 +316,11 @@ def _build_lines(con, plan: _Plan, positions: list[int]) -> None:
     level2 = "".join(f", {e} AS {_q(n)}" for n, e in plan.level2.items())
     flags = "".join(f", {i.bad} AS {_q(f'f{k}')}" for k, i in enumerate(plan.issues))
     values = "".join(f", {e} AS {_q('x:' + n)}" for n, e in plan.values.items())
+    nonempty = "".join(f", {e} AS {_q('ne:' + n)}" for n, e in plan.nonempty.items())
     inner = f"SELECT h.*{level1} FROM (SELECT {base} FROM {RAW_TABLE}) h {' '.join(plan.joins)}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT l.*{flags}{values}, {plan.keep} AS keep "
-                f"FROM (SELECT *{level2} FROM ({inner})) l ORDER BY source_line").fetchall()
+    # only what the entity tables and findings read is stored: the typed values and the flags
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT source_line, patient_id{flags}{values}{nonempty}, "
+                f"{plan.keep} AS keep FROM (SELECT *{level2} FROM ({inner})) l ORDER BY source_line").fetchall()
     con.execute("DROP TABLE IF EXISTS _u").fetchall()
 
 
@@ -327,8 +329,10 @@ def _write_findings(con, plan: _Plan, active: list[int], headers: tuple[str, ...
     distinct bad cell, then one ``INSERT ... SELECT``; returns how many."""
     if not active:
         return 0
-    union = " UNION ALL ".join(f"SELECT {k} AS k, c{plan.issues[k].pos} AS c, t{plan.issues[k].pos} AS t "
-                               f"FROM {LINES} WHERE {_q(f'f{k}')}" for k in active)
+    union = " UNION ALL ".join(f"SELECT {k} AS k, r.c{plan.issues[k].pos} AS c, "
+                               f"{S.stripped(f'r.c{plan.issues[k].pos}')} AS t FROM {LINES} l "
+                               f"JOIN {RAW_TABLE} r ON r.source_line = l.source_line WHERE l.{_q(f'f{k}')}"
+                               for k in active)
     pairs = con.execute(f"SELECT DISTINCT * FROM ({union})").df()
     messages = pd.concat([message_table(grp, plan.issues[int(k)].message).assign(k=int(k))
                           for k, grp in pairs.groupby("k", sort=False)], ignore_index=True)
@@ -337,10 +341,10 @@ def _write_findings(con, plan: _Plan, active: list[int], headers: tuple[str, ...
     for k in active:
         issue = plan.issues[k]
         cols = ["l.source_line", S.literal(issue.entity), "l.patient_id", "NULL", S.literal(issue.target),
-                S.literal(headers[issue.pos]), f"l.c{issue.pos}", S.literal(issue.rule), "'error'", "m.message",
+                S.literal(headers[issue.pos]), f"r.c{issue.pos}", S.literal(issue.rule), "'error'", "m.message",
                 S.literal(issue.expected), S.literal(issue.fix)]
-        selects.append(f"SELECT {', '.join(cols)} FROM {LINES} l JOIN _msg m ON m.k = {k} AND m.c = l.c{issue.pos} "
-                       f"WHERE l.{_q(f'f{k}')}")
+        selects.append(f"SELECT {', '.join(cols)} FROM {LINES} l JOIN {RAW_TABLE} r ON r.source_line = l.source_line "
+                       f"JOIN _msg m ON m.k = {k} AND m.c = r.c{issue.pos} WHERE l.{_q(f'f{k}')}")
     try:
         con.execute(f"INSERT INTO {FINDINGS_TABLE} {' UNION ALL '.join(selects)}").fetchall()
     finally:
@@ -368,7 +372,7 @@ def _entity_select(plan: _Plan, entity: str, spec: FileSpec, profile: CentreProf
     if entity == "lab" and spec.kind != "labs_long":
         date = value(LAB_DATE_COLUMN, "DATE") if LAB_DATE_COLUMN in have else "CAST(NULL AS DATE)"
         parts = [f"SELECT {centre}, l.patient_id, {date}, {S.literal(a)}, CAST({_q('x:' + a)} AS DOUBLE), "
-                 f"l.source_line, {i} AS k FROM {LINES} l WHERE {plan.nonempty[a]}"
+                 f"l.source_line, {i} AS k FROM {LINES} l WHERE {_q('ne:' + a)}"
                  for i, a in enumerate(ANALYTES) if a in have]
         if not parts:
             return "SELECT * FROM lab WHERE false"
@@ -379,7 +383,7 @@ def _entity_select(plan: _Plan, entity: str, spec: FileSpec, profile: CentreProf
     if spec.kind == "labs_long":
         where = "l.keep"
     elif spec.kind == "wide" and entity != "patient":
-        flags = [plan.nonempty[n] for n in own if n in plan.nonempty]
+        flags = [_q("ne:" + n) for n in own if n in plan.nonempty]
         where = " OR ".join(flags) if flags else "false"
     else:
         where = "true"
