@@ -93,3 +93,44 @@ def test_direct_identifiers_are_refused_before_harmonising(tmp_path):
     ref, new = reference(path, spec, SMC, KEY), one_path(path, spec, SMC, KEY)
     assert new.error is not None and new.error[0] == "PrivacyError" and "'patient name'" in new.error[2]
     assert differences(ref, new) == []
+
+
+def test_a_decimal_comma_profile_agrees(tmp_path):
+    """A semicolon-separated export with decimal commas (no built-in centre writes one): numbers, the
+    trough with its censoring, and awkward cells give the reference's values and findings."""
+    import csv
+    import io
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from tdm.centres import BUILTIN_DIR
+    from tdm.centres.profile import parse_profile
+    from tdm.synth import generate_cohort, write_exports
+
+    text = (BUILTIN_DIR / "smc.yaml").read_text(encoding="utf-8")
+    text = text.replace('csv: {delimiter: ",", encoding: [utf-8-sig], decimal: "."}',
+                        'csv: {delimiter: ";", encoding: [utf-8-sig], decimal: ","}')
+    assert 'decimal: ","' in text
+    profile = parse_profile(yaml.safe_load(text), "smc-comma")
+    m = write_exports(generate_cohort(20, ("smc",), 4), {"smc": SMC}, tmp_path / "src", error_rate=0.0, seed=4)
+    rows = list(csv.reader(io.StringIO(Path(m.files.file.iloc[0]).read_text(encoding="utf-8-sig"))))
+    number = re.compile(r"^[<>]?=?-?\d+\.\d+$")
+    rows = [rows[0]] + [[c.replace(".", ",") if number.match(c) else c for c in r] for r in rows[1:]]
+    header = rows[0]
+    odd = ["4.5", "1.000,5", "<0,4", ">=16,0", " 3,25 ", "1e3", "n.d.", "12,", ",5"]
+    numeric = [i for i, c in enumerate(rows[1]) if re.match(r"^-?\d+,\d+$", c)]
+    for k, value in enumerate(odd):
+        rows[1 + k % (len(rows) - 1)][numeric[k % len(numeric)]] = value
+    trough = header.index(next(c.source for c in profile.files[0].all_columns() if c.target == "trough_ug_ml"))
+    for k, value in enumerate(["<0,4", "> 16", "3,2", "0,4<", "≤0,3"]):
+        rows[1 + k][trough] = value
+    path = tmp_path / Path(m.files.file.iloc[0]).name
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    spec = profile.match(path.name)
+    ref, new = reference(path, spec, profile, KEY), one_path(path, spec, profile, KEY)
+    assert ref.error is None and len(ref.findings) >= 3
+    assert differences(ref, new) == []
