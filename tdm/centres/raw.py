@@ -39,7 +39,7 @@ from tdm.centres.profile import FileSpec
 from tdm.centres.readers import (SOURCE_LINE, UTF16_BOMS, _check_delimiter, _decode, _sep_line, check_file_type,
                                  read_export)
 from tdm.centres.sql_cells import WS_CLASS, literal, stripped
-from tdm.errors import FileRejected
+from tdm.errors import FileRejected, TdmError
 from tdm.privacy import SCAN_SAMPLE_ROWS, refuse_identifiers
 
 RAW_TABLE = "raw"
@@ -66,10 +66,15 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: str | Path, spec: FileSpec, f
     """Read one export into the temporary table ``raw`` (module docstring); raises ``FileRejected``
     (and ``PrivacyError`` for direct identifiers) exactly as the reference reader and scan do."""
     path = Path(path)
-    if spec.reading_format(path.name) == "xlsx":
-        raw = _xlsx_raw(con, path, spec, file_name)
-    else:
-        raw = _csv_raw(con, path, spec, file_name)
+    try:
+        if spec.reading_format(path.name) == "xlsx":
+            raw = _xlsx_raw(con, path, spec, file_name)
+        else:
+            raw = _csv_raw(con, path, spec, file_name)
+    except TdmError as exc:
+        if exc.file == path.name:     # the reference's checks name the path they read: name the file sent
+            exc.file = file_name
+        raise
     sample = con.execute(f"SELECT * EXCLUDE (source_line) FROM {RAW_TABLE} ORDER BY source_line "
                          f"LIMIT {SCAN_SAMPLE_ROWS}").df()
     sample.columns = list(raw.headers)
