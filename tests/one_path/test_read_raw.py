@@ -4,13 +4,21 @@ ability to see a difference."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
-from tdm.centres import builtin_profiles
+from tdm.centres import BUILTIN_DIR, builtin_profiles
+from tdm.centres.profile import parse_profile
 from tdm.centres.raw import read_raw
 from tdm.centres.readers import read_export
+from tdm.synth import generate_cohort, write_exports
 from tests.one_path.differential import Outcome, differences, one_path, reference
 
 SMC = builtin_profiles()["smc"]
@@ -21,7 +29,6 @@ def _smc_file(tmp_path, body: list[str], name="smc_tdm_export.csv", header_extra
     spec = SMC.match(name)
     headers = [c.source for c in spec.all_columns() if not c.optional]
     path = tmp_path / name
-    row = {h: "" for h in headers}
     lines = [",".join(headers)]
     for b in body:
         lines.append(b)
@@ -65,14 +72,10 @@ def test_a_preamble_and_sep_line_shift_the_header(tmp_path):
 
 
 def test_the_harness_sees_a_changed_value_and_a_changed_message(tmp_path):
-    path, spec, headers = _smc_file(tmp_path, [])
     spec = SMC.match("smc_tdm_export.csv")
-    from tdm.synth import generate_cohort, write_exports
-
+    spec = SMC.match("smc_tdm_export.csv")
     m = write_exports(generate_cohort(12, ("smc",), 2), {"smc": SMC}, tmp_path / "x", error_rate=0.5, seed=2)
     f = m.files.file.iloc[0]
-    from pathlib import Path
-
     ref, new = reference(Path(f), spec, SMC, KEY), one_path(Path(f), spec, SMC, KEY)
     assert differences(ref, new) == [] and len(new.findings) > 0
     frames = {e: df.copy() for e, df in new.frames.items()}
@@ -98,17 +101,6 @@ def test_direct_identifiers_are_refused_before_harmonising(tmp_path):
 def test_a_decimal_comma_profile_agrees(tmp_path):
     """A semicolon-separated export with decimal commas (no built-in centre writes one): numbers, the
     trough with its censoring, and awkward cells give the reference's values and findings."""
-    import csv
-    import io
-    import re
-    from pathlib import Path
-
-    import yaml
-
-    from tdm.centres import BUILTIN_DIR
-    from tdm.centres.profile import parse_profile
-    from tdm.synth import generate_cohort, write_exports
-
     text = (BUILTIN_DIR / "smc.yaml").read_text(encoding="utf-8")
     text = text.replace('csv: {delimiter: ",", encoding: [utf-8-sig], decimal: "."}',
                         'csv: {delimiter: ";", encoding: [utf-8-sig], decimal: ","}')
