@@ -73,7 +73,6 @@ def test_a_preamble_and_sep_line_shift_the_header(tmp_path):
 
 def test_the_harness_sees_a_changed_value_and_a_changed_message(tmp_path):
     spec = SMC.match("smc_tdm_export.csv")
-    spec = SMC.match("smc_tdm_export.csv")
     m = write_exports(generate_cohort(12, ("smc",), 2), {"smc": SMC}, tmp_path / "x", error_rate=0.5, seed=2)
     f = m.files.file.iloc[0]
     ref, new = reference(Path(f), spec, SMC, KEY), one_path(Path(f), spec, SMC, KEY)
