@@ -3,7 +3,10 @@
 * :mod:`tdm.centres.profile` - the profile model, validated on load (``load_profile``);
 * :mod:`tdm.centres.readers` - reading CSV/XLSX exports into strings (the only I/O here);
 * :mod:`tdm.centres.harmonise` - the pure vectorised mapping onto harmonised entity frames;
-* :mod:`tdm.centres.units` - exact unit conversions to the dictionary's canonical units.
+* :mod:`tdm.centres.units` - exact unit conversions to the dictionary's canonical units;
+* :mod:`tdm.centres.raw`, :mod:`tdm.centres.sql_harmonise` - stages 1-2 of the one path (issue #15,
+  ``docs/ONE_PATH.md``): any export as DuckDB's temporary table ``raw`` of text cells, and the profile
+  compiled into set-wise SQL giving the contract's entity tables and ``findings``.
 
 :func:`adapt_file` ties them together for one file.  See ``docs/CENTRES.md``.
 """

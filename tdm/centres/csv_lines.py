@@ -49,6 +49,24 @@ class _State:
     bad: list[tuple[int, int]] = field(default_factory=list)    # (line, fields), the first few
     n_bad: int = 0
     bad_counts: set[int] = field(default_factory=set)           # distinct field counts of bad lines (a few)
+    last_byte: int = 0        # the previous block's last byte (a "\r\n" split over two blocks)
+    layout: "LineLayout | None" = None
+
+
+@dataclass
+class LineLayout:
+    """Where the blank lines below the header are, for a reader that skips empty lines (DuckDB's).
+
+    ``empty``: 0-based data-line positions (the line just below the header is 0) of the lines with no
+    byte at all (``\n`` or ``\r\n``), which DuckDB's reader skips; ``short_blank``: a blank line that is
+    not empty and has fewer fields than the header (``   `` or ``,``), which DuckDB reads only with
+    ``null_padding``."""
+
+    empty: list = field(default_factory=list)      # numpy arrays of positions, in file order
+    short_blank: bool = False
+
+    def positions(self) -> np.ndarray:
+        return np.concatenate(self.empty).astype(np.int64) if self.empty else np.zeros(0, dtype=np.int64)
 
 
 def utf8_blocks(data: bytes, size: int = BLOCK_BYTES) -> Iterator[bytes]:
@@ -69,14 +87,16 @@ def decoded_blocks(fh, encoding: str, size: int = BLOCK_BYTES) -> Iterator[bytes
 
 
 def check_lines(blocks: Iterable[bytes], *, delimiter: str, quotechar: str, header_row: int, file_name: str,
-                newline: str = "\n", max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes) -> int:
+                newline: str = "\n", max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes,
+                layout: LineLayout | None = None) -> int:
     """Refuse a file whose lines do not all have the header's number of fields (module docstring).
 
     ``blocks``: the file's text as UTF-8 bytes, in order; ``header_row``: the 1-based line
-    (record) of the header; lines before it are not checked.  Returns the header's field count."""
+    (record) of the header; lines before it are not checked.  Returns the header's field count; fills
+    ``layout`` (if given) with the blank lines below the header."""
     limit = max_line_bytes
     d, q, nl = ord(delimiter), ord(quotechar), ord(newline)
-    st = _State(header_index=header_row - 1)
+    st = _State(header_index=header_row - 1, layout=layout)
     for block in blocks:
         arr = np.frombuffer(block, dtype=np.uint8)
         if not len(arr):
@@ -109,7 +129,9 @@ def check_lines(blocks: Iterable[bytes], *, delimiter: str, quotechar: str, head
             dl[0] += st.delims
             nw[0] += st.nonwhite
             ln[0] += st.length
-            _finish_lines(st, dl + 1, nw, ln, start, quoted_br, limit, file_name)
+            before = np.where(ends > 0, arr[np.maximum(ends - 1, 0)], st.last_byte)
+            empty = (ln == 1) | ((ln == 2) & (before == 13))
+            _finish_lines(st, dl + 1, nw, ln, start, quoted_br, limit, file_name, empty)
             last = int(cut[-1])
             st.delims = int(len(delims) - np.searchsorted(delims, last))
             st.nonwhite = int(len(solid) - np.searchsorted(solid, last))
@@ -123,6 +145,7 @@ def check_lines(blocks: Iterable[bytes], *, delimiter: str, quotechar: str, head
             st.quoted_break |= bool(len(breaks))
         st.breaks += len(breaks)
         st.parity = parity
+        st.last_byte = int(arr[-1])
         if st.length > limit:
             _too_long(st.start_line, st.length, st.quoted_break, limit, file_name)
     if st.parity:
@@ -137,13 +160,14 @@ def check_lines(blocks: Iterable[bytes], *, delimiter: str, quotechar: str, head
                 "line break): it looks truncated", code="truncated_file", file=file_name, line=st.start_line,
                 hint="the export or the copy was interrupted: export the file again and send it whole")
         _finish_lines(st, np.array([fields]), np.array([st.nonwhite]), np.array([st.length]),
-                      np.array([st.start_line]), np.array([st.quoted_break]), limit, file_name)
+                      np.array([st.start_line]), np.array([st.quoted_break]), limit, file_name, np.array([False]))
     if st.n_bad:
         _report(st, file_name)
     return st.header_fields or 0
 
 
-def _finish_lines(st: _State, fields, nonwhite, length, start, quoted_break, limit: int, file_name: str) -> None:
+def _finish_lines(st: _State, fields, nonwhite, length, start, quoted_break, limit: int, file_name: str,
+                  empty) -> None:
     """Account for finished lines (arrays, one entry per line): header, length limit, field counts."""
     long = np.flatnonzero(length > limit)
     if len(long):
@@ -157,6 +181,12 @@ def _finish_lines(st: _State, fields, nonwhite, length, start, quoted_break, lim
             return
         st.header_fields = int(fields[hit[0]])
     data = (idx > st.header_index) & (nonwhite > 0)
+    if st.layout is not None:
+        below = idx > st.header_index
+        if (below & empty).any():
+            st.layout.empty.append(idx[below & empty] - st.header_index - 1)
+        if not st.layout.short_blank:
+            st.layout.short_blank = bool((below & ~empty & (nonwhite == 0) & (fields < st.header_fields)).any())
     st.data_lines += int(data.sum())
     bad = np.flatnonzero(data & (fields != st.header_fields))
     if not len(bad):

@@ -28,7 +28,6 @@ import csv
 import datetime as dt
 import io
 import re
-import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,8 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from tdm.centres.csv_lines import check_lines, decoded_blocks, utf8_blocks
-from tdm.centres.profile import FileSpec, norm_label
+from tdm.centres.header_checks import check_header, clean_header
+from tdm.centres.profile import FileSpec
 from tdm.centres.workbook import SheetFacts, inspect_workbook
 from tdm.config import DEFAULT_LIMITS, Limits
 from tdm.errors import FileRejected
@@ -386,32 +386,21 @@ def _read_xlsx(path: Path, spec: FileSpec, limits: Limits) -> tuple[pd.DataFrame
 
 # -- common ----------------------------------------------------------------------------------------
 
-def clean_header(h) -> str:
-    """A header cell as matched and shown: byte-order marks and surrounding space removed, NFC (macOS
-    writes Korean decomposed, NFD: it looks identical but would not match the profile)."""
-    return unicodedata.normalize("NFC", str(h).replace("\ufeff", "").strip())
-
-
-def _unnamed(h: str) -> bool:
-    return h == "" or re.fullmatch(r"Unnamed: \d+", h) is not None
-
-
 def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str, spec: FileSpec | None = None) -> pd.DataFrame:
     df = df.astype("str").fillna("")
-    headers = [clean_header(c) for c in df.columns]
-    df.columns = range(len(headers))
-    # drop trailing unnamed empty columns (a trailing delimiter, an empty spreadsheet column)
-    keep = [i for i, h in enumerate(headers) if not _unnamed(h) or (df.iloc[:, i].str.strip() != "").any()]
+    raw_headers = list(df.columns)
+    df.columns = range(len(raw_headers))
+
+    def first_value(i: int) -> tuple[int, str]:
+        col = df.iloc[:, i].str.strip()
+        hit = np.flatnonzero((col != "").to_numpy())
+        return (int(hit[0]), df.iloc[int(hit[0]), i]) if len(hit) else (0, df.iloc[0, i])
+
+    keep, headers = check_header(
+        raw_headers, has_values=lambda i: bool((df.iloc[:, i].str.strip() != "").any()),
+        first_row=lambda: [str(v) for v in df.iloc[0]] if len(df) else [], first_value=first_value,
+        first_data_line=first_data_line, file_name=file_name, spec=spec)
     df = df.iloc[:, keep]
-    headers = [headers[i] for i in keep]
-    if any(_unnamed(h) for h in headers):
-        _missing_header(df, headers, first_data_line, file_name, spec)
-    # pandas renames duplicates "x.1"; the raw header list tells the truth
-    norm = [" ".join(h.split()).casefold() for h in headers]
-    dups = sorted({h for h, n in zip(headers, norm) if norm.count(n) > 1})
-    if dups:
-        raise FileRejected("duplicate column headers", code="duplicate_columns", file=file_name,
-                           column=dups[0], value=", ".join(dups), hint="give every column a distinct header")
     df.columns = headers
     df = df.reset_index(drop=True)
     line = pd.RangeIndex(first_data_line, first_data_line + len(df))
@@ -425,38 +414,6 @@ def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str, spec: Fil
         raise FileRejected("the file has a header but no data rows", code="header_only", file=file_name,
                            hint="check that the export query returned rows")
     return df
-
-
-def _column_letter(i: int) -> str:
-    out = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
-def _missing_header(df: pd.DataFrame, headers: list[str], first_data_line: int, file_name: str, spec) -> None:
-    """``missing_header``, naming the column, its first value and, when the line below the header holds
-    the profile's column names, the group-header (merged cells) row above the real header."""
-    header_line = first_data_line - 1
-    expected = {norm_label(c.source) for c in spec.all_columns()} if spec is not None else set()
-    if len(df) and expected:
-        below = {norm_label(v) for v in df.iloc[0] if str(v).strip()}
-        if len(below & expected) >= max(2, len(expected) // 3):
-            raise FileRejected(
-                f"line {header_line} is a group-header row (titles over groups of columns, merged cells) above the "
-                f"real header: line {header_line + 1} holds the column names", code="missing_header", file=file_name,
-                line=header_line,
-                hint=f"delete line/row {header_line} so the column names are the first line (or set header_row: "
-                     f"{header_line + 1} in the centre profile) and send the file again")
-    i = next(k for k, h in enumerate(headers) if _unnamed(h))
-    col = df.iloc[:, i].str.strip()
-    first = int(np.flatnonzero((col != "").to_numpy())[0]) if (col != "").any() else 0
-    raise FileRejected(
-        f"column {i + 1} ({_column_letter(i)}) has values but no header (e.g. {df.iloc[first, i]!r} on line "
-        f"{first_data_line + first}); the header line is line {header_line}", code="missing_header", file=file_name,
-        line=header_line, hint="give every column a header, or delete the column")
 
 
 # -- streaming (large CSV exports) -------------------------------------------------------------------

@@ -112,13 +112,9 @@ def from_canonical(values, target_unit: str, canonical_unit: str):
     return apply_factor(values, 1 / f)
 
 
-def convert_rows(values: pd.Series, analytes: pd.Series, units: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Per-row conversion of long lab results (vectorised over unique (analyte, unit) pairs).
-
-    Returns ``(canonical values, unknown)`` where ``unknown`` marks rows whose unit is not
-    convertible to the analyte's canonical unit (their value is NaN).  An empty unit means the
-    value is already canonical.
-    """
+def pair_factors(analytes: pd.Series, units: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(numerator, denominator) of each row's factor to its analyte's canonical unit (NaN: not
+    convertible), looked up once per unique (analyte, unit) pair.  An empty unit is canonical."""
     raw_units = units.fillna("").astype("str")
     unit_norm = raw_units.map({u: (normalise_unit(u) if u else "") for u in raw_units.unique()})
     pair = analytes.fillna("").astype("str") + "\x1f" + unit_norm
@@ -134,8 +130,17 @@ def convert_rows(values: pd.Series, analytes: pd.Series, units: pd.Series) -> tu
             continue
         num[key] = float(f.numerator)
         den[key] = float(f.denominator)
-    n = pair.map(num).astype("float64")
-    d = pair.map(den).astype("float64")
+    return pair.map(num).astype("float64"), pair.map(den).astype("float64")
+
+
+def convert_rows(values: pd.Series, analytes: pd.Series, units: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Per-row conversion of long lab results (vectorised over unique (analyte, unit) pairs).
+
+    Returns ``(canonical values, unknown)`` where ``unknown`` marks rows whose unit is not
+    convertible to the analyte's canonical unit (their value is NaN).  An empty unit means the
+    value is already canonical.
+    """
+    n, d = pair_factors(analytes, units)
     unknown = n.isna() & analytes.notna()
     out = values.astype("float64") * n / d
     return out, unknown
@@ -151,4 +156,5 @@ __all__ = [
     "to_canonical",
     "from_canonical",
     "convert_rows",
+    "pair_factors",
 ]

@@ -13,6 +13,7 @@ from tdm.centres import units as U
 from tdm.centres.harmonise import (ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, _canon_codes, _code_value,
                                    cell_kind)
 from tdm.centres.profile import CentreProfile, ColumnSpec, FileSpec, norm_label
+from tdm.centres.sql_cells import pseudonym
 from tdm.columnar import sql as S
 
 
@@ -184,12 +185,7 @@ def _code_table(col: ColumnSpec, profile: CentreProfile, cells: list[str]) -> di
 
 def _pseudonym(t: str, key: bytes) -> str:
     """HMAC-SHA256 of the trimmed id, as :func:`tdm.privacy.pseudonymise` writes it (RFC 2104)."""
-    from tdm.privacy import PSEUDONYM_HEX_CHARS, PSEUDONYM_PREFIX, hmac_pads
-
-    ipad, opad = hmac_pads(key)
-    inner = f"unhex(sha256(unhex('{ipad.hex()}') || encode({t})))"
-    digest = f"sha256(unhex('{opad.hex()}') || {inner})"
-    return f"(CASE WHEN {t} = '' THEN NULL ELSE '{PSEUDONYM_PREFIX}' || left({digest}, {PSEUDONYM_HEX_CHARS}) END)"
+    return pseudonym(t, key)
 
 
 def entity_selects(spec: FileSpec, profile: CentreProfile, compiled: WideSelect, labels: dict[str, str],

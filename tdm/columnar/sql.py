@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import sys
-from fractions import Fraction
 
 from schema.dictionary import ANALYTES, BY_ENTITY
+from tdm.centres.sql_cells import apply_factor, ident, literal  # one place each
 
 # DuckDB types of the harmonised columns (the warehouse's own column types).
 SQL_TYPES = {"str": "VARCHAR", "code": "VARCHAR", "bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE",
@@ -37,20 +37,6 @@ _DIRECTIVES = {"Y": r"[0-9]{4}", "m": r"[0-9]{2}", "d": r"[0-9]{2}", "H": r"[0-9
 
 class Unsupported(Exception):
     """The profile uses something the columnar path does not compile (the reference path runs)."""
-
-
-def ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def literal(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def format_shape(fmt: str) -> str:
@@ -81,17 +67,6 @@ def parse_number(t: str) -> str:
     ('1_000'); non-finite results are suspect where this is used (tests/columnar: every cell this
     accepts, pandas reads to the same double)."""
     return f"(CASE WHEN NOT contains({t}, '_') THEN TRY_CAST({t} AS DOUBLE) END)"
-
-
-def apply_factor(expr: str, f: Fraction) -> str:
-    """The SQL twin of :func:`tdm.centres.units.apply_factor` (same operations, same order)."""
-    if f == 1:
-        return expr
-    if f.numerator == 1:
-        return f"({expr} / {float(f.denominator)!r})"
-    if f.denominator == 1:
-        return f"({expr} * {float(f.numerator)!r})"
-    return f"({expr} * {float(f.numerator)!r} / {float(f.denominator)!r})"
 
 
 def case_map(t: str, table: dict[str, object]) -> str:
