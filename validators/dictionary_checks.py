@@ -94,36 +94,41 @@ def _part(entity: str, failing_sql: str, column: str | None, rule: str, message:
             f"{expected} AS expected FROM ({failing_sql}) f WHERE {where}")
 
 
-def _column_parts(entity: str, t: ir.Table, name: str, col, today: dt.date) -> list[str]:
-    var = next((v for v in BY_ENTITY[entity] if v.name == name), None)
-    parts = []
-    if not col.nullable:
+@lru_cache(maxsize=512)
+def _check_part(entity: str, name: str, index: int, today: dt.date | None) -> str:
+    """The findings SELECT of check ``index`` of column ``name`` (-1: its nullable declaration).
+    Compiled once; only "not in the future" depends on the day (``today`` is None for the others)."""
+    col = entity_model_ibis(entity, today).columns[name]
+    t = _compiler().table(entity)
+    if index < 0:
         sql = ibis.to_sql(t.filter(t[name].isnull()), dialect="duckdb")
-        parts.append(_part(entity, sql, name, sql_text("required"), sql_text(f"{name} is empty"),
-                           sql_text("a value")))
-    for check in col.checks:
-        rule = CHECK_RULES[check.name]
-        sql = ibis.to_sql(_failing_rows(t, check, name), dialect="duckdb")
-        value = _value_sql(entity, name)
-        text = check.error or str(check)
-        if rule == "allowed_codes":
-            expected = "one of " + text[len("allowed codes: "):] if text.startswith("allowed codes: ") else text
-            parts.append(_part(entity, sql, name, sql_text(rule), sql_text(f"{name} is not an allowed code"),
-                               sql_text(expected), value))
-        elif rule == "not_future":
-            parts.append(_part(entity, sql, name, sql_text(rule), sql_text(f"{name} is in the future"),
-                               sql_text(f"on or before {today.isoformat()}"), value))
-        elif var is not None and var.min is not None and var.max is not None and candidates(var.unit):
-            mix = value_mixups_sql(f'f."{name}"', var.unit, var.min, var.max, value)
-            parts.append(_part(
-                entity, sql, name, f"CASE WHEN ({mix}) IS NULL THEN 'range' ELSE 'unit_mixup' END",
-                f"coalesce({mix}, {sql_text(f'{name} is out of range')})",
-                f"CASE WHEN ({mix}) IS NULL THEN {sql_text(text)} "
-                f"ELSE {sql_text(f'{var.min:g} to {var.max:g} {var.unit}')} END", value))
-        else:
-            parts.append(_part(entity, sql, name, sql_text(rule), sql_text(f"{name} is out of range"),
-                               sql_text(text), value))
-    return parts
+        return _part(entity, sql, name, sql_text("required"), sql_text(f"{name} is empty"), sql_text("a value"))
+    check = col.checks[index]
+    rule = CHECK_RULES[check.name]
+    var = next((v for v in BY_ENTITY[entity] if v.name == name), None)
+    sql = ibis.to_sql(_failing_rows(t, check, name), dialect="duckdb")
+    value = _value_sql(entity, name)
+    text = check.error or str(check)
+    if rule == "allowed_codes":
+        expected = "one of " + text[len("allowed codes: "):] if text.startswith("allowed codes: ") else text
+        return _part(entity, sql, name, sql_text(rule), sql_text(f"{name} is not an allowed code"),
+                     sql_text(expected), value)
+    if rule == "not_future":
+        return _part(entity, sql, name, sql_text(rule), sql_text(f"{name} is in the future"),
+                     sql_text(f"on or before {today.isoformat()}"), value)
+    if var is not None and var.min is not None and var.max is not None and candidates(var.unit):
+        mix = value_mixups_sql(f'f."{name}"', var.unit, var.min, var.max, value)
+        return _part(entity, sql, name, f"CASE WHEN ({mix}) IS NULL THEN 'range' ELSE 'unit_mixup' END",
+                     f"coalesce({mix}, {sql_text(f'{name} is out of range')})",
+                     f"CASE WHEN ({mix}) IS NULL THEN {sql_text(text)} "
+                     f"ELSE {sql_text(f'{var.min:g} to {var.max:g} {var.unit}')} END", value)
+    return _part(entity, sql, name, sql_text(rule), sql_text(f"{name} is out of range"), sql_text(text), value)
+
+
+def _column_parts(entity: str, name: str, col, today: dt.date) -> list[str]:
+    nullable = [] if col.nullable else [_check_part(entity, name, -1, None)]
+    return nullable + [_check_part(entity, name, i, today if c.name == "not_future" else None)
+                       for i, c in enumerate(col.checks)]
 
 
 def _by_analyte(values: dict[str, str], default: str = "NULL") -> str:
@@ -148,9 +153,8 @@ def _lab_range_part(t: ir.Table, check) -> str:
 def findings_sql(entity: str, today: dt.date) -> str:
     """The SELECT of ``entity``'s dictionary-check findings in ``FINDING_SQL`` columns (compiled once)."""
     schema = entity_model_ibis(entity, today)
-    t = _compiler().table(entity)
-    parts = [p for name, col in schema.columns.items() for p in _column_parts(entity, t, name, col, today)]
-    parts += [_lab_range_part(t, check) for check in schema.checks]
+    parts = [p for name, col in schema.columns.items() for p in _column_parts(entity, name, col, today)]
+    parts += [_lab_range_part(_compiler().table(entity), check) for check in schema.checks]
     severity = " ".join(f"WHEN {sql_text(r)} THEN {sql_text(get_rule(r).severity)}" for r in RULES_WRITTEN)
     fix = " ".join(f"WHEN {sql_text(r)} THEN {sql_text(get_rule(r).fix)}" for r in RULES_WRITTEN)
     cols = {"source_line": "source_line", "entity": "entity", "patient_id": "patient_id", "record": "record",
