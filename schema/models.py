@@ -50,7 +50,6 @@ def _not_future_as_of(today: dt.date | None):
     return _not_future
 
 
-
 def _lab_value_in_range(df: pd.DataFrame) -> pd.Series:
     # factorize once, then index small arrays: Series.map(dict) on Arrow strings costs ~0.5 us/row
     codes, uniques = pd.factorize(df["analyte"], use_na_sentinel=True)
