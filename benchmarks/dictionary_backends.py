@@ -1,6 +1,7 @@
 """Which pandera backend runs the dictionary's checks on the one path: measured, memory included.
 
-``python -m benchmarks.dictionary_backends [--rows 1000000] [--lab-rows 1000000,10000000]``
+``python -m benchmarks.dictionary_backends [--rows 1000000] [--lab-rows 1000000,10000000]`` (needs the
+``bench`` extra: polars, pandera[polars])
 
 The harmonised entity tables live in DuckDB (``schema.relations``).  On the same tables (one line in
 1,000 broken), each candidate runs in a fresh interpreter (peak RSS above its own start-up is its
@@ -29,9 +30,17 @@ import time
 from pathlib import Path
 
 import duckdb
+import ibis
+import pandera.ibis as pi
+import pandera.polars as pp
+import polars as pl
 
 from schema.dictionary import ANALYTES
+from schema.ibis_models import entity_model_ibis
+from schema.models import Backend, declare
 from schema.relations import create_empty, entity_sql_columns
+from validators.context import ValidationContext
+from validators.dictionary_checks import findings_sql, schema_findings_sql
 
 ROOT = Path(__file__).resolve().parent
 WORK = ROOT / "work"
@@ -59,12 +68,9 @@ def build(db: Path, entity: str, rows: int) -> None:
     con.close()
 
 
-def _polars_backend():
-    import polars as pl
-    import pandera.polars as pp
-
-    from schema.models import Backend
-
+def _polars_backend() -> Backend:
+    """The dictionary's declaration for ``pandera.polars`` (benchmark only: the two hand-written checks
+    spelled for polars)."""
     def not_future(today):
         limit = (today or dt.date.today()) + dt.timedelta(days=1)
         return lambda data: data.lazyframe.select(pl.col(data.key).is_null() | (pl.col(data.key) < pl.lit(limit)))
@@ -83,16 +89,6 @@ def _polars_backend():
 
 def run_one(candidate: str, db: str, entity: str) -> dict:
     """One measurement in this (fresh) interpreter: seconds, findings/failure cases, peak RSS above start."""
-    import ibis
-    import pandera.ibis as pi
-    import polars as pl
-    import pandera.polars as pp
-
-    from schema.ibis_models import entity_model_ibis
-    from schema.models import declare
-    from validators.context import ValidationContext
-    from validators.dictionary_checks import findings_sql, schema_findings_sql
-
     con = duckdb.connect(db, read_only=candidate != "findings_sql")
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = {"compile_s": None}
