@@ -188,7 +188,8 @@ def schema_findings_sql(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) 
         _check_contract(con, entity)
     cols = ", ".join(f'"{c}"' for c in FINDING_SQL)
     for entity in ENTITY_TABLES:
-        con.execute(f"INSERT INTO {FINDINGS_TABLE} ({cols}) {findings_sql(entity, ctx.today)}").fetchall()
+        if con.execute(f'SELECT EXISTS (SELECT 1 FROM "{entity}")').fetchone()[0]:   # an empty table: nothing to compile
+            con.execute(f"INSERT INTO {FINDINGS_TABLE} ({cols}) {findings_sql(entity, ctx.today)}").fetchall()
 
 
 __all__ = ["CHECK_RULES", "ContractError", "RULES_WRITTEN", "findings_sql", "schema_findings_sql"]

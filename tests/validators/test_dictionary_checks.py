@@ -165,3 +165,18 @@ def test_not_in_the_future_follows_the_context_day():
     f = set_cell(make_frames(2), "patient", 2, "birth_date", pd.Timestamp("2026-11-05"))
     assert len(assert_same(f, ctx(today=dt.date(2026, 11, 1)), rules=["not_future"])) == 1
     assert not len(assert_same(f, ctx(today=dt.date(2026, 11, 5))))
+
+
+def test_the_callers_connection_keeps_its_settings_and_transaction():
+    """ibis compiles against its own database: the writer connection's time zone, replacement scans and
+    open transaction are left as they were."""
+    con = duckdb.connect()
+    frames_to_tables(con, set_cell(make_frames(2), "assessment", 2, "pcdai", 150.0))
+    settings = "SELECT current_setting('TimeZone'), current_setting('python_enable_replacements')"
+    before = con.execute(settings).fetchone()
+    con.execute("BEGIN TRANSACTION")
+    schema_findings_sql(con, ctx())
+    assert con.execute("SELECT rule FROM findings").fetchall() == [("range",)]
+    con.execute("ROLLBACK")
+    assert con.execute(settings).fetchone() == before
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'findings'").fetchone() == (0,)
