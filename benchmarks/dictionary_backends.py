@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="assessment rows")
     ap.add_argument("--lab-rows", default="1000000,10000000", help="lab table sizes, comma-separated")
-    ap.add_argument("--skip", default="", help="candidate@entity@rows to skip, comma-separated")
+    ap.add_argument("--candidates", default=",".join(CANDIDATES), help="comma-separated subset of " + ", ".join(CANDIDATES))
     args = ap.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     runs = [("assessment", args.rows)] + [("lab", int(n)) for n in args.lab_rows.split(",") if n]
@@ -137,9 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         db = WORK / f"dictionary_{entity}_{n}.duckdb"
         db.unlink(missing_ok=True)
         build(db, entity, n)
-        for cand in CANDIDATES:
-            if f"{cand}@{entity}@{n}" in args.skip.split(","):
-                continue
+        for cand in [c for c in CANDIDATES if c in args.candidates.split(",")]:
             work = WORK / f"dictionary_{cand}.duckdb"
             work.write_bytes(db.read_bytes())
             proc = subprocess.run([sys.executable, "-m", "benchmarks.dictionary_backends", "--one", cand, str(work),
@@ -149,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(rows[-1]), flush=True)
             work.unlink(missing_ok=True)
         db.unlink(missing_ok=True)
-    out = ROOT / "results" / "dictionary_backends.csv"
+    out = ROOT / "results" / ("dictionary_backends.csv" if args.candidates == ",".join(CANDIDATES)
+                              else "dictionary_backends_partial.csv")
     keys = ["entity", "rows", "candidate", "seconds", "compile_s", "peak_rss_mb", "failures", "error"]
     lines = [",".join(keys)] + [",".join(str(r.get(k, "")) for k in keys) for r in rows]
     out.write_text("\n".join(lines) + "\n")

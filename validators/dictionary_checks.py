@@ -40,7 +40,6 @@ CHECK_RULES = {"not_nullable": "required", "isin": "allowed_codes", "in_range": 
                "lab_value_in_range": "lab_value_implausible"}
 #: every rule code this stage writes
 RULES_WRITTEN = tuple(sorted(set(CHECK_RULES.values()) | {"unit_mixup"}))
-_FAILED = "__failed__"
 
 
 class ContractError(ValueError):
@@ -56,13 +55,30 @@ def _compiler() -> ibis.BaseBackend:
     return backend
 
 
-def _failing_rows(t: ir.Table, check, key: str | None) -> ir.Table:
-    """The rows of ``t`` (every column) on which pandera's ibis backend finds ``check`` false."""
-    out = check(t, key).check_output
-    if isinstance(out, ir.BooleanColumn):            # a predicate over ``t`` itself
-        return t.filter(~out)
-    joined = t.join(out.rename({_FAILED: CHECK_OUTPUT_KEY}), how="positional")
-    return joined.filter(~joined[_FAILED]).select(*t.columns)
+def _flagged(t: ir.Table, schema) -> tuple[ir.Table, list[tuple[str, str | None, object]]]:
+    """``t`` with one boolean column per declared check, true where the row passes, as pandera's ibis
+    backend computes it (``Check.__call__``; a table-shaped output is aligned by a positional join, as
+    pandera aligns it on DuckDB); and (flag column, checked column, check) for each (check None: the
+    column's nullable declaration, ``not_nullable``; column None: a table-wide check)."""
+    flags, preds, joins = [], {}, []
+    declared = [(name, None) for name, col in schema.columns.items() if not col.nullable]
+    declared += [(name, c) for name, col in schema.columns.items() for c in col.checks]
+    declared += [(None, c) for c in schema.checks]
+    for k, (name, check) in enumerate(declared):
+        flag = f"__ok_{k}"
+        flags.append((flag, name, check))
+        if check is None:
+            preds[flag] = t[name].notnull()
+            continue
+        out = check(t, name).check_output
+        if isinstance(out, ir.BooleanColumn):        # a predicate over ``t`` itself
+            preds[flag] = out
+        else:
+            joins.append(out.rename({flag: CHECK_OUTPUT_KEY}))
+    flagged = t.mutate(**preds)
+    for j in joins:
+        flagged = flagged.join(j, how="positional")
+    return flagged, flags
 
 
 def _value_sql(entity: str, column: str, alias: str = "f") -> str:
@@ -82,53 +98,42 @@ def _value_sql(entity: str, column: str, alias: str = "f") -> str:
     return f"CAST({col} AS VARCHAR)"
 
 
-def _part(entity: str, failing_sql: str, column: str | None, rule: str, message: str, expected: str,
+def _part(entity: str, flag: str, column: str | None, rule: str, message: str, expected: str,
           value: str | None = None, where: str = "TRUE") -> str:
-    """One check's findings as a SELECT over its failing rows (``f``); message/expected are SQL."""
+    """One check's findings as a SELECT over the rows failing it (flag false; a NULL flag passes, as
+    in pandera); rule, message and expected are SQL expressions."""
     col_name = sql_text(column) if column else "NULL"
     if entity == "lab" and column == "value":        # a lab value names its analyte column, as the export does
         col_name = "f.analyte"
     return (f"SELECT f.{SOURCE_LINE} AS source_line, {sql_text(entity)} AS entity, f.patient_id, "
             f"{record_label_sql(entity, 'f')} AS record, {col_name} AS column_name, "
             f"{value or 'CAST(NULL AS VARCHAR)'} AS value, {rule} AS rule, {message} AS message, "
-            f"{expected} AS expected FROM ({failing_sql}) f WHERE {where}")
+            f"{expected} AS expected FROM failing f WHERE NOT coalesce(f.{flag}, TRUE) AND {where}")
 
 
-@lru_cache(maxsize=512)
-def _check_part(entity: str, name: str, index: int, today: dt.date | None) -> str:
-    """The findings SELECT of check ``index`` of column ``name`` (-1: its nullable declaration).
-    Compiled once; only "not in the future" depends on the day (``today`` is None for the others)."""
-    col = entity_model_ibis(entity, today).columns[name]
-    t = _compiler().table(entity)
-    if index < 0:
-        sql = ibis.to_sql(t.filter(t[name].isnull()), dialect="duckdb")
-        return _part(entity, sql, name, sql_text("required"), sql_text(f"{name} is empty"), sql_text("a value"))
-    check = col.checks[index]
+def _check_part(entity: str, flag: str, name: str, check, today: dt.date) -> str:
+    """The findings SELECT of one declared check of column ``name`` (``check`` None: its nullable
+    declaration), mapped to its rule by the check's name."""
+    if check is None:
+        return _part(entity, flag, name, sql_text("required"), sql_text(f"{name} is empty"), sql_text("a value"))
     rule = CHECK_RULES[check.name]
     var = next((v for v in BY_ENTITY[entity] if v.name == name), None)
-    sql = ibis.to_sql(_failing_rows(t, check, name), dialect="duckdb")
     value = _value_sql(entity, name)
     text = check.error or str(check)
     if rule == "allowed_codes":
         expected = "one of " + text[len("allowed codes: "):] if text.startswith("allowed codes: ") else text
-        return _part(entity, sql, name, sql_text(rule), sql_text(f"{name} is not an allowed code"),
+        return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is not an allowed code"),
                      sql_text(expected), value)
     if rule == "not_future":
-        return _part(entity, sql, name, sql_text(rule), sql_text(f"{name} is in the future"),
+        return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is in the future"),
                      sql_text(f"on or before {today.isoformat()}"), value)
     if var is not None and var.min is not None and var.max is not None and candidates(var.unit):
         mix = value_mixups_sql(f'f."{name}"', var.unit, var.min, var.max, value)
-        return _part(entity, sql, name, f"CASE WHEN ({mix}) IS NULL THEN 'range' ELSE 'unit_mixup' END",
+        return _part(entity, flag, name, f"CASE WHEN ({mix}) IS NULL THEN 'range' ELSE 'unit_mixup' END",
                      f"coalesce({mix}, {sql_text(f'{name} is out of range')})",
                      f"CASE WHEN ({mix}) IS NULL THEN {sql_text(text)} "
                      f"ELSE {sql_text(f'{var.min:g} to {var.max:g} {var.unit}')} END", value)
-    return _part(entity, sql, name, sql_text(rule), sql_text(f"{name} is out of range"), sql_text(text), value)
-
-
-def _column_parts(entity: str, name: str, col, today: dt.date) -> list[str]:
-    nullable = [] if col.nullable else [_check_part(entity, name, -1, None)]
-    return nullable + [_check_part(entity, name, i, today if c.name == "not_future" else None)
-                       for i, c in enumerate(col.checks)]
+    return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is out of range"), sql_text(text), value)
 
 
 def _by_analyte(values: dict[str, str], default: str = "NULL") -> str:
@@ -136,25 +141,27 @@ def _by_analyte(values: dict[str, str], default: str = "NULL") -> str:
     return f"CASE f.analyte {whens} ELSE {default} END"
 
 
-def _lab_range_part(t: ir.Table, check) -> str:
+def _lab_range_part(flag: str) -> str:
     """The lab-wide range check: a unit mix-up or an implausible value (a negative value is
     ``rules.lab_value_negative``'s, so it is left out here, as the pandas path does)."""
-    sql = ibis.to_sql(_failing_rows(t, check, None), dialect="duckdb")
     value = _value_sql("lab", "value")
     mix = _by_analyte({k: value_mixups_sql("f.value", a.unit, a.min, a.max, value)
                        for k, a in ANALYTES.items() if candidates(a.unit)})
     expected = _by_analyte({k: sql_text(f"{a.min:g} to {a.max:g} {a.unit or ''}") for k, a in ANALYTES.items()})
-    return _part("lab", sql, "value", f"CASE WHEN ({mix}) IS NULL THEN 'lab_value_implausible' ELSE 'unit_mixup' END",
+    return _part("lab", flag, "value", f"CASE WHEN ({mix}) IS NULL THEN 'lab_value_implausible' ELSE 'unit_mixup' END",
                  f"coalesce({mix}, f.analyte || ' outside the plausible paediatric range')", expected, value,
                  where="NOT (f.value < 0)")
 
 
 @lru_cache(maxsize=64)
 def findings_sql(entity: str, today: dt.date) -> str:
-    """The SELECT of ``entity``'s dictionary-check findings in ``FINDING_SQL`` columns (compiled once)."""
-    schema = entity_model_ibis(entity, today)
-    parts = [p for name, col in schema.columns.items() for p in _column_parts(entity, name, col, today)]
-    parts += [_lab_range_part(_compiler().table(entity), check) for check in schema.checks]
+    """The SELECT of ``entity``'s dictionary-check findings in ``FINDING_SQL`` columns, compiled once per
+    day: one pass computes every check's flag, the (few) failing rows are kept, then each check's
+    findings are read from them."""
+    flagged, flags = _flagged(_compiler().table(entity), entity_model_ibis(entity, today))
+    parts = [_lab_range_part(flag) if name is None else _check_part(entity, flag, name, check, today)
+             for flag, name, check in flags]
+    any_failed = " OR ".join(f"NOT coalesce({flag}, TRUE)" for flag, _, _ in flags)
     severity = " ".join(f"WHEN {sql_text(r)} THEN {sql_text(get_rule(r).severity)}" for r in RULES_WRITTEN)
     fix = " ".join(f"WHEN {sql_text(r)} THEN {sql_text(get_rule(r).fix)}" for r in RULES_WRITTEN)
     cols = {"source_line": "source_line", "entity": "entity", "patient_id": "patient_id", "record": "record",
@@ -163,7 +170,9 @@ def findings_sql(entity: str, today: dt.date) -> str:
             "expected": "expected", "fix": f"CASE rule {fix} END"}
     select = ", ".join(f"{cols[c]} AS {c}" for c in FINDING_SQL)
     union = "\nUNION ALL\n".join(f"({p})" for p in parts)
-    return f"SELECT {select} FROM (\n{union}\n) p"
+    return (f"WITH flagged AS ({ibis.to_sql(flagged, dialect='duckdb')}),\n"
+            f"failing AS MATERIALIZED (SELECT * FROM flagged WHERE {any_failed})\n"
+            f"SELECT {select} FROM (\n{union}\n) p")
 
 
 def _check_contract(con: duckdb.DuckDBPyConnection, entity: str) -> None:
