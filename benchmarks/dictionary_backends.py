@@ -109,7 +109,7 @@ def run_one(candidate: str, db: str, entity: str) -> dict:
             out["failures"] = int(len(exc.failure_cases))
     elif candidate == "findings_sql":
         for e in ("patient", "assessment", "elisa", "lab"):
-            findings_sql(e, TODAY)
+            findings_sql(e)
         out["compile_s"] = round(time.perf_counter() - t0, 3)
         for e in ("patient", "assessment", "elisa", "lab"):
             if e != entity:                   # the measured table is main.<entity>; the others empty

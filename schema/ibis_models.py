@@ -24,15 +24,30 @@ IBIS_DTYPES = {"str": idt.String(), "code": idt.String(), "bool": idt.Boolean(),
                "float": idt.Float64(), "date": idt.Date(), "datetime": idt.Timestamp()}
 
 
+#: DuckDB variable (``SET VARIABLE``) holding the day "not in the future" is checked against, for a
+#: declaration made with ``today=None``: compiled once, the day is given when the SQL runs.
+TODAY_VARIABLE = "tdm_today"
+
+
+@ibis.udf.scalar.builtin(name="getvariable")
+def _getvariable(name: str) -> idt.Date:
+    """DuckDB's ``getvariable``: a ``SET VARIABLE`` of the connection (NULL when unset)."""
+
+
+def checked_day():
+    """The day of the check: the connection's :data:`TODAY_VARIABLE`, or the current date if unset."""
+    return ibis.coalesce(_getvariable(TODAY_VARIABLE).name(TODAY_VARIABLE), ibis.now().date()).name("checked_day")
+
+
 def _not_future_as_of(today: dt.date | None):
-    """"Not after ``today``" as an ibis predicate (``None``: the day the check runs), as the pandas
-    model's: a missing value passes, a date-time passes up to the end of ``today``."""
+    """"Not after ``today``" as an ibis predicate, as the pandas model's: a missing value passes, a
+    date-time passes up to the end of the day.  ``today=None``: the day :func:`checked_day` gives."""
 
     def _not_future(data: IbisData):
         col = data.table[data.key]
-        limit = (today or dt.date.today()) + dt.timedelta(days=1)
-        bound = ibis.date(limit) if col.type().is_date() else ibis.timestamp(dt.datetime.combine(limit, dt.time()))
-        return col.isnull() | (col < bound)
+        day = ibis.date(today) if today is not None else checked_day()
+        limit = day + ibis.interval(days=1)
+        return col.isnull() | (col < (limit.cast(idt.Date()) if col.type().is_date() else limit.cast(idt.Timestamp())))
 
     return _not_future
 
@@ -52,8 +67,9 @@ IBIS = Backend(api=pa, dtypes=IBIS_DTYPES, source_line_dtype=idt.Int64(), not_fu
 
 @lru_cache(maxsize=64)
 def entity_model_ibis(entity: str, today: dt.date | None) -> pa.DataFrameSchema:
-    """The ``pandera.ibis`` schema of one entity ("not in the future" = not after ``today``)."""
+    """The ``pandera.ibis`` schema of one entity ("not in the future" = not after ``today``; ``None``:
+    not after :func:`checked_day`, so one compiled query serves every day)."""
     return declare(IBIS, entity, today)
 
 
-__all__ = ["IBIS", "IBIS_DTYPES", "entity_model_ibis"]
+__all__ = ["IBIS", "IBIS_DTYPES", "TODAY_VARIABLE", "checked_day", "entity_model_ibis"]

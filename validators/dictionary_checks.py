@@ -10,15 +10,15 @@ How: each declared check is run by pandera's ibis backend (``Check.__call__`` gi
 output as an ibis expression, positionally aligned with the table as pandera itself aligns it on
 DuckDB); the rows where it is false become a relation compiled to SQL, mapped to its rule **by the
 check's name** (:data:`CHECK_RULES`), never by message text.  Every failing row of every check is
-reported (lazy) in one ``INSERT ... SELECT``; nothing is fetched into Python.  The SQL is compiled
-once per entity and day against an empty in-memory database with the contract's tables (so ibis
-never touches the caller's connection settings) and runs on the caller's connection, inside its
-transaction.
+reported (lazy) in one ``INSERT ... SELECT`` per entity; nothing is fetched into Python.  The SQL is
+compiled once per entity and process against an empty in-memory database with the contract's tables
+(so ibis never touches the caller's connection settings) and runs on the caller's connection, inside
+its transaction; the day "not in the future" is checked against is the connection's variable
+``tdm_today`` (:data:`schema.ibis_models.TODAY_VARIABLE`), set from the context on each call.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import lru_cache
 
 import duckdb
@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 from pandera.constants import CHECK_OUTPUT_KEY
 
 from schema.dictionary import ANALYTES, BY_ENTITY
-from schema.ibis_models import entity_model_ibis
+from schema.ibis_models import TODAY_VARIABLE, entity_model_ibis
 from schema.models import SOURCE_LINE, record_label_sql
 from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, create_empty, entity_sql_columns
 from validators.context import ValidationContext
@@ -111,7 +111,7 @@ def _part(entity: str, flag: str, column: str | None, rule: str, message: str, e
             f"{expected} AS expected FROM failing f WHERE NOT coalesce(f.{flag}, TRUE) AND {where}")
 
 
-def _check_part(entity: str, flag: str, name: str, check, today: dt.date) -> str:
+def _check_part(entity: str, flag: str, name: str, check) -> str:
     """The findings SELECT of one declared check of column ``name`` (``check`` None: its nullable
     declaration), mapped to its rule by the check's name."""
     if check is None:
@@ -125,8 +125,9 @@ def _check_part(entity: str, flag: str, name: str, check, today: dt.date) -> str
         return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is not an allowed code"),
                      sql_text(expected), value)
     if rule == "not_future":
+        day = f"strftime(coalesce(getvariable({sql_text(TODAY_VARIABLE)}), current_date), '%Y-%m-%d')"
         return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is in the future"),
-                     sql_text(f"on or before {today.isoformat()}"), value)
+                     f"'on or before ' || {day}", value)
     if var is not None and var.min is not None and var.max is not None and candidates(var.unit):
         mix = value_mixups_sql(f'f."{name}"', var.unit, var.min, var.max, value)
         return _part(entity, flag, name, f"CASE WHEN ({mix}) IS NULL THEN 'range' ELSE 'unit_mixup' END",
@@ -153,13 +154,13 @@ def _lab_range_part(flag: str) -> str:
                  where="NOT (f.value < 0)")
 
 
-@lru_cache(maxsize=64)
-def findings_sql(entity: str, today: dt.date) -> str:
-    """The SELECT of ``entity``'s dictionary-check findings in ``FINDING_SQL`` columns, compiled once per
-    day: one pass computes every check's flag, the (few) failing rows are kept, then each check's
-    findings are read from them."""
-    flagged, flags = _flagged(_compiler().table(entity), entity_model_ibis(entity, today))
-    parts = [_lab_range_part(flag) if name is None else _check_part(entity, flag, name, check, today)
+@lru_cache(maxsize=None)
+def findings_sql(entity: str) -> str:
+    """The SELECT of ``entity``'s dictionary-check findings in ``FINDING_SQL`` columns, compiled once:
+    one pass computes every check's flag, the (few) failing rows are kept, then each check's findings
+    are read from them.  "Not in the future" is checked against the connection's ``tdm_today``."""
+    flagged, flags = _flagged(_compiler().table(entity), entity_model_ibis(entity, None))
+    parts = [_lab_range_part(flag) if name is None else _check_part(entity, flag, name, check)
              for flag, name, check in flags]
     any_failed = " OR ".join(f"NOT coalesce({flag}, TRUE)" for flag, _, _ in flags)
     severity = " ".join(f"WHEN {sql_text(r)} THEN {sql_text(get_rule(r).severity)}" for r in RULES_WRITTEN)
@@ -189,16 +190,17 @@ def schema_findings_sql(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) 
     """Check the entity tables ``patient``, ``assessment``, ``elisa``, ``lab`` on ``con`` against the
     dictionary's declaration and append every failure to ``findings`` (created if absent).
 
-    "Not in the future" means not after ``ctx.today``.  A table with the wrong columns or types
-    raises :class:`ContractError` before anything is written."""
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {FINDINGS_TABLE} ("
-                + ", ".join(f'"{c}" {t}' for c, t in FINDING_SQL.items()) + ")").fetchall()
+    "Not in the future" means not after ``ctx.today`` (set as the connection's variable ``tdm_today``).
+    A table with the wrong columns or types raises :class:`ContractError` before anything is written."""
     for entity in ENTITY_TABLES:
         _check_contract(con, entity)
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {FINDINGS_TABLE} ("
+                + ", ".join(f'"{c}" {t}' for c, t in FINDING_SQL.items()) + ")").fetchall()
     cols = ", ".join(f'"{c}"' for c in FINDING_SQL)
+    con.execute(f"SET VARIABLE {TODAY_VARIABLE} = DATE '{ctx.today.isoformat()}'").fetchall()
     for entity in ENTITY_TABLES:
         if con.execute(f'SELECT EXISTS (SELECT 1 FROM "{entity}")').fetchone()[0]:   # an empty table: nothing to compile
-            con.execute(f"INSERT INTO {FINDINGS_TABLE} ({cols}) {findings_sql(entity, ctx.today)}").fetchall()
+            con.execute(f"INSERT INTO {FINDINGS_TABLE} ({cols}) {findings_sql(entity)}").fetchall()
 
 
 __all__ = ["CHECK_RULES", "ContractError", "RULES_WRITTEN", "findings_sql", "schema_findings_sql"]
