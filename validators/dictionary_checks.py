@@ -159,7 +159,11 @@ def findings_sql(entity: str) -> str:
     """The SELECT of ``entity``'s dictionary-check findings in ``FINDING_SQL`` columns, compiled once:
     one pass computes every check's flag, the (few) failing rows are kept, then each check's findings
     are read from them.  "Not in the future" is checked against the connection's ``tdm_today``."""
-    flagged, flags = _flagged(_compiler().table(entity), entity_model_ibis(entity, None))
+    t = _compiler().table(entity)
+    # a float NaN is a missing value, as in pandas and pandera (a text 'nan' casts to NaN in DuckDB)
+    t = t.mutate(**{c: ibis.ifelse(t[c].isnan(), ibis.null(), t[c]) for c, typ in t.schema().items()
+                    if typ.is_floating()})
+    flagged, flags = _flagged(t, entity_model_ibis(entity, None))
     parts = [_lab_range_part(flag) if name is None else _check_part(entity, flag, name, check)
              for flag, name, check in flags]
     any_failed = " OR ".join(f"NOT coalesce({flag}, TRUE)" for flag, _, _ in flags)

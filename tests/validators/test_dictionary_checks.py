@@ -180,3 +180,19 @@ def test_the_callers_connection_keeps_its_settings_and_transaction():
     con.execute("ROLLBACK")
     assert con.execute(settings).fetchone() == before
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'findings'").fetchone() == (0,)
+
+
+def test_a_nan_float_is_a_missing_value_as_in_pandas():
+    """DuckDB keeps NaN apart from NULL (a text 'nan' casts to NaN); pandas and pandera treat it as missing."""
+    f = make_frames(3)
+    f = set_cell(f, "assessment", 2, "pcdai", float("nan"))          # required -> 'required'
+    f = set_cell(f, "elisa", 3, "uloq_ug_ml", float("nan"))          # optional -> nothing
+    pandas_side = differences(f, ctx())[0]
+    con = duckdb.connect()
+    frames_to_tables(con, make_frames(3))
+    con.execute("UPDATE assessment SET pcdai = 'nan'::DOUBLE WHERE source_line = 2")
+    con.execute("UPDATE elisa SET uloq_ug_ml = 'nan'::DOUBLE WHERE source_line = 3")
+    schema_findings_sql(con, ctx())
+    got = con.execute("SELECT source_line, column_name, rule FROM findings").fetchall()
+    assert got == [(2, "pcdai", "required")]
+    assert list(zip(pandas_side["source_line"], pandas_side["column_name"], pandas_side["rule"])) == got
