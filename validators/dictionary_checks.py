@@ -78,7 +78,14 @@ def _flagged(t: ir.Table, schema) -> tuple[ir.Table, list[tuple[str, str | None,
     flagged = t.mutate(**preds)
     for j in joins:
         flagged = flagged.join(j, how="positional")
-    return flagged, flags
+    # a float NaN is a missing value, as in pandas and pandera (DuckDB keeps it apart from NULL; a text
+    # 'nan' casts to it): it fails only the nullable declaration
+    nan = {}
+    for flag, name, check in flags:
+        col = flagged["value" if name is None else name]
+        if col.type().is_floating():
+            nan[flag] = (flagged[flag] & ~col.isnan()) if check is None else (flagged[flag] | col.isnan())
+    return flagged.mutate(**nan), flags
 
 
 def _value_sql(entity: str, column: str, alias: str = "f") -> str:
@@ -159,11 +166,7 @@ def findings_sql(entity: str) -> str:
     """The SELECT of ``entity``'s dictionary-check findings in ``FINDING_SQL`` columns, compiled once:
     one pass computes every check's flag, the (few) failing rows are kept, then each check's findings
     are read from them.  "Not in the future" is checked against the connection's ``tdm_today``."""
-    t = _compiler().table(entity)
-    # a float NaN is a missing value, as in pandas and pandera (a text 'nan' casts to NaN in DuckDB)
-    t = t.mutate(**{c: ibis.ifelse(t[c].isnan(), ibis.null(), t[c]) for c, typ in t.schema().items()
-                    if typ.is_floating()})
-    flagged, flags = _flagged(t, entity_model_ibis(entity, None))
+    flagged, flags = _flagged(_compiler().table(entity), entity_model_ibis(entity, None))
     parts = [_lab_range_part(flag) if name is None else _check_part(entity, flag, name, check)
              for flag, name, check in flags]
     any_failed = " OR ".join(f"NOT coalesce({flag}, TRUE)" for flag, _, _ in flags)
@@ -175,8 +178,9 @@ def findings_sql(entity: str) -> str:
             "expected": "expected", "fix": f"CASE rule {fix} END"}
     select = ", ".join(f"{cols[c]} AS {c}" for c in FINDING_SQL)
     union = "\nUNION ALL\n".join(f"({p})" for p in parts)
-    return (f"WITH flagged AS ({ibis.to_sql(flagged, dialect='duckdb')}),\n"
-            f"failing AS MATERIALIZED (SELECT * FROM flagged WHERE {any_failed})\n"
+    # the flagged relation streams (a subquery, never a materialised CTE); only its failing rows are kept
+    return (f"WITH failing AS MATERIALIZED (SELECT * FROM ({ibis.to_sql(flagged, dialect='duckdb')}) flagged "
+            f"WHERE {any_failed})\n"
             f"SELECT {select} FROM (\n{union}\n) p")
 
 
