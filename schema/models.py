@@ -8,7 +8,11 @@ original file).  Validation is lazy: one run reports every failure.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,22 +50,6 @@ def _not_future_as_of(today: dt.date | None):
     return _not_future
 
 
-_not_future = _not_future_as_of(None)
-
-
-def _checks(v: Variable, today: dt.date | None = None) -> list[pa.Check]:
-    checks: list[pa.Check] = []
-    if v.codes:
-        checks.append(pa.Check.isin(list(v.codes), error=f"allowed codes: {', '.join(v.codes)}"))
-    if v.min is not None and v.max is not None:
-        checks.append(pa.Check.in_range(v.min, v.max, error=f"range {v.min:g} to {v.max:g} {v.unit or ''}".strip()))
-    elif v.min is not None:
-        checks.append(pa.Check.ge(v.min, error=f">= {v.min:g}"))
-    if v.dtype in ("date", "datetime"):
-        checks.append(pa.Check(_not_future_as_of(today), element_wise=False, error="not in the future", name="not_future"))
-    return checks
-
-
 def _lab_value_in_range(df: pd.DataFrame) -> pd.Series:
     # factorize once, then index small arrays: Series.map(dict) on Arrow strings costs ~0.5 us/row
     codes, uniques = pd.factorize(df["analyte"], use_na_sentinel=True)
@@ -73,6 +61,63 @@ def _lab_value_in_range(df: pd.DataFrame) -> pd.Series:
     return pd.Series(ok, index=df.index)
 
 
+def _checks(v: Variable, backend: Backend, today: dt.date | None) -> list:
+    """The column checks the dictionary declares for ``v``; the check names are what findings map to
+    rules by (``validators.dictionary_checks.CHECK_RULES``)."""
+    Check = backend.api.Check
+    checks = []
+    if v.codes:
+        checks.append(Check.isin(list(v.codes), error=f"allowed codes: {', '.join(v.codes)}"))
+    if v.min is not None and v.max is not None:
+        checks.append(Check.in_range(v.min, v.max, error=f"range {v.min:g} to {v.max:g} {v.unit or ''}".strip()))
+    elif v.min is not None:
+        checks.append(Check.ge(v.min, error=f">= {v.min:g}"))
+    if v.dtype in ("date", "datetime"):
+        checks.append(Check(backend.not_future(today), element_wise=False, error="not in the future",
+                            name="not_future"))
+    return checks
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What one pandera backend needs to execute the dictionary's declaration (:func:`declare`).
+
+    ``api`` is the pandera module (``pandera.pandas``, ``pandera.ibis``), ``dtypes`` maps the
+    dictionary's dtypes to the backend's, ``not_future(today)`` and ``lab_value_in_range`` are the two
+    checks no pandera builtin expresses, written for the backend's data type."""
+
+    api: ModuleType
+    dtypes: dict
+    source_line_dtype: object
+    not_future: Callable
+    lab_value_in_range: Callable
+    coerce: bool
+
+
+def declare(backend: Backend, entity: str, today: dt.date | None) -> Any:
+    """The pandera schema of one harmonised entity for ``backend``: the one declaration of the
+    dictionary's column checks (types, required, codes, ranges, not in the future, lab ranges)."""
+    api = backend.api
+    columns = {
+        v.name: api.Column(backend.dtypes[v.dtype], checks=_checks(v, backend, today), nullable=not v.required,
+                           coerce=backend.coerce, description=v.description, title=v.display)
+        for v in BY_ENTITY[entity]
+    }
+    columns[SOURCE_LINE] = api.Column(backend.source_line_dtype, coerce=backend.coerce, nullable=False)
+    checks = []
+    if entity == "lab":
+        columns["analyte"] = api.Column(
+            backend.dtypes["str"], nullable=False, coerce=backend.coerce,
+            checks=[api.Check.isin(sorted(ANALYTES), error=f"analyte codes: {', '.join(ANALYTES)}")])
+        checks.append(api.Check(backend.lab_value_in_range, name="lab_value_in_range",
+                                error="value outside the analyte's plausible paediatric range"))
+    return api.DataFrameSchema(columns, checks=checks, name=entity, strict=False, coerce=backend.coerce)
+
+
+PANDAS = Backend(api=pa, dtypes=PANDAS_DTYPES, source_line_dtype="int64", not_future=_not_future_as_of,
+                 lab_value_in_range=_lab_value_in_range, coerce=True)
+
+
 @lru_cache(maxsize=None)
 def entity_model(entity: str) -> pa.DataFrameSchema:
     """The pandera schema of one harmonised entity."""
@@ -81,32 +126,12 @@ def entity_model(entity: str) -> pa.DataFrameSchema:
 
 @lru_cache(maxsize=64)
 def entity_model_as_of(entity: str, today: dt.date | None) -> pa.DataFrameSchema:
-    """The pandera schema of one entity, with "not in the future" meaning "not after ``today``".
+    """The pandera (pandas) schema of one entity, with "not in the future" meaning "not after ``today``".
 
     ``today=None`` uses the date the check runs (what :func:`entity_model` does); validation
     passes its context's ``today`` so a run is reproducible.
     """
-    columns = {
-        v.name: pa.Column(
-            PANDAS_DTYPES[v.dtype],
-            checks=_checks(v, today),
-            nullable=not v.required,
-            coerce=True,
-            description=v.description,
-            title=v.display,
-        )
-        for v in BY_ENTITY[entity]
-    }
-    columns[SOURCE_LINE] = pa.Column("int64", coerce=True, nullable=False)
-    checks = []
-    if entity == "lab":
-        columns["analyte"] = pa.Column(
-            "str", checks=[pa.Check.isin(sorted(ANALYTES), error=f"analyte codes: {', '.join(ANALYTES)}")],
-            nullable=False, coerce=True,
-        )
-        checks.append(pa.Check(_lab_value_in_range, name="lab_value_in_range",
-                               error="value outside the analyte's plausible paediatric range"))
-    return pa.DataFrameSchema(columns, checks=checks, name=entity, strict=False, coerce=True)
+    return declare(PANDAS, entity, today)
 
 
 def record_parts(entity: str) -> list[str]:
@@ -154,5 +179,5 @@ def record_label_sql(entity: str, alias: str) -> str:
     return " || ' ' || ".join(parts) if parts else "NULL"
 
 
-__all__ = ["PANDAS_DTYPES", "SOURCE_LINE", "empty_frame", "entity_model", "entity_model_as_of",
+__all__ = ["Backend", "PANDAS", "PANDAS_DTYPES", "SOURCE_LINE", "declare", "empty_frame", "entity_model", "entity_model_as_of",
            "record_parts", "record_label", "record_label_sql"]

@@ -243,6 +243,18 @@ def _to_issues(rule: str, f: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> p
     return pd.concat(parts, ignore_index=True)
 
 
+def schema_issues(frames: dict[str, pd.DataFrame], ctx: ValidationContext) -> pd.DataFrame:
+    """The pandera findings of harmonised frames as issue rows (``ISSUE_COLUMNS``; a lab value named by
+    its analyte): what stage 3 of the one path (``validators.dictionary_checks``) writes to ``findings``,
+    for the differential tests."""
+    norm = {ent: _normalise(ent, frames.get(ent))[0] for ent in ENTITY_ORDER}
+    parts = [_to_issues(rule, f, norm) for ent in ENTITY_ORDER if len(norm[ent])
+             for rule, f in schema_findings(ent, norm[ent], ctx).items()]
+    if not parts:
+        return empty_issues()
+    return _name_lab_columns(pd.concat(parts, ignore_index=True), norm["lab"])[ISSUE_COLUMNS]
+
+
 def _cell_issues(cell_issues: pd.DataFrame | None) -> pd.DataFrame:
     if cell_issues is None or not len(cell_issues):
         return empty_issues()
@@ -490,4 +502,4 @@ def clean_result(accepted: dict, rows_read: int) -> ValidationResult:
 
 
 __all__ = ["ValidationResult", "clean_result", "ValidationContext", "validate_file", "ISSUE_COLUMNS", "REJECTED_COLUMNS",
-           "FINDING_IDENTITY", "identity_keys", "rule_counts", "schema_findings", "RULES"]
+           "FINDING_IDENTITY", "identity_keys", "rule_counts", "schema_findings", "schema_issues", "RULES"]

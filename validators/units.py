@@ -190,5 +190,41 @@ def screen_sql() -> str:
             "AND (f.m / r.median >= 3 OR f.m / r.median <= 1 / 3.0)")
 
 
-__all__ = ["CHECKED_CANDIDATES", "FILE_CHECKED", "fmt_sig4", "STATS_COLUMNS", "ColumnMixup", "column_stats", "decide_column_mixups", "candidates", "value_mixups", "lab_value_mixups", "column_mixups",
-           "screen_sql"]
+# ------------------------------------------------------------------------- the same, in DuckDB SQL
+def sql_text(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def fmt_sql(x: str) -> str:
+    """:func:`fmt_sig4` as a DuckDB expression: 4 significant digits (ties to even, as numpy), positional."""
+    digits = f"3 - CAST(floor(log10(greatest(abs({x}), 1e-300))) AS INTEGER)"
+    return (f"CASE WHEN {x} = 0 THEN '0' ELSE rtrim(rtrim(CAST(CAST(round_even({x}, {digits}) AS DECIMAL(38, 12)) "
+            f"AS VARCHAR), '0'), '.') END")
+
+
+def value_mixups_sql(v: str, unit: str | None, lo: float, hi: float, shown: str) -> str:
+    """:func:`value_mixups` as a DuckDB expression over the DOUBLE expression ``v`` (``shown``: the
+    value as report text): the same candidates in the same order, the same messages; NULL when none
+    fits.  The one path's dictionary checks use it where the values are (tests compare both)."""
+    lo_s, hi_s = f"CAST({float(lo)!r} AS DOUBLE)", f"CAST({float(hi)!r} AS DOUBLE)"
+    whens = []
+    for source, f in candidates(unit):
+        conv = f"({v} * CAST({f!r} AS DOUBLE))"
+        written = "" if source.startswith("a ") else f" {source}"
+        whens.append(f"WHEN {conv} BETWEEN {lo_s} AND {hi_s} THEN {sql_text(f'looks like {source}: ')} || {shown} || "
+                     f"{sql_text(f'{written} = ')} || {fmt_sql(conv)} || {sql_text(f' {unit}')}")
+    for source, f in candidates(unit):
+        conv = f"({v} / CAST({f!r} AS DOUBLE))"
+        times = f"{fmt_sig4(1 / f)} times too small" if f < 1 else f"{fmt_sig4(f)} times too large"
+        head = f"looks like a {unit} value written in a {source.removeprefix('a ')} column: "
+        whens.append(f"WHEN {conv} BETWEEN {lo_s} AND {hi_s} THEN {sql_text(head)} || {fmt_sql(v)} || "
+                     f"{sql_text(f' {unit} is {times}; ')} || {fmt_sql(conv)} || {sql_text(f' {unit} is plausible')}")
+    if not whens:
+        return "CAST(NULL AS VARCHAR)"
+    return f"CASE WHEN {v} < {lo_s} OR {v} > {hi_s} THEN CASE {' '.join(whens)} END END"
+
+
+__all__ = ["CHECKED_CANDIDATES", "FILE_CHECKED", "STATS_COLUMNS", "ColumnMixup", "candidates", "column_mixups",
+           "column_stats", "decide_column_mixups", "fmt_sig4", "fmt_sql", "lab_value_mixups", "screen_sql", "sql_text",
+           "value_mixups", "value_mixups_sql"]
