@@ -19,7 +19,7 @@ from schema.dictionary import ANALYTES, BY_ENTITY
 from tdm.centres.units import MIXUPS
 from validators.registry import RULES, Rule, register
 from validators.setwise.sql import finding, lit, show
-from validators.units import CHECKED_CANDIDATES, fmt_sig4, candidates, decide_column_mixups
+from validators.units import CHECKED_CANDIDATES, decide_column_mixups, value_mixups_sql
 
 UNIT_MIXUP = register(Rule(
     "unit_mixup", "error", "schema",
@@ -41,40 +41,15 @@ def _dbl(x: float) -> str:
     return f"CAST({float(x)!r} AS DOUBLE)"
 
 
-def fmt4(expr: str) -> str:
-    """:func:`validators.units.fmt_sig4` in SQL: 4 significant digits (half to even), never exponent notation."""
-    return (f"CASE WHEN {expr} = 0 THEN '0' ELSE regexp_replace(CAST(round_even({expr}, "
-            f"3 - CAST(floor(log10(abs({expr}))) AS INTEGER)) AS VARCHAR), '\\.0$', '') END")
-
-
-def mixup_sql(x: str, unit: str | None, lo: float, hi: float, shown: str) -> str:
-    """:func:`validators.units.value_mixups` as a SQL expression: the message, or NULL."""
-    whens = []
-    for source, f in candidates(unit):
-        conv = f"({x} * {_dbl(f)})"
-        written = "" if source.startswith("a ") else f" {source}"
-        whens.append(f"WHEN {conv} >= {_dbl(lo)} AND {conv} <= {_dbl(hi)} THEN {lit(f'looks like {source}: ')} || "
-                     f"{shown} || {lit(written + ' = ')} || {fmt4(conv)} || {lit(' ' + unit)}")
-    for source, f in candidates(unit):
-        conv = f"({x} / {_dbl(f)})"
-        times = f"{fmt_sig4(1 / f)} times too small" if f < 1 else f"{fmt_sig4(f)} times too large"
-        head = f"looks like a {unit} value written in a {source.removeprefix('a ')} column: "
-        whens.append(f"WHEN {conv} >= {_dbl(lo)} AND {conv} <= {_dbl(hi)} THEN {lit(head)}"
-                     f" || {fmt4(x)} || {lit(f' {unit} is {times}; ')} || {fmt4(conv)} || {lit(f' {unit} is plausible')}")
-    if not whens:
-        return "NULL"
-    return f"CASE WHEN {x} < {_dbl(lo)} OR {x} > {_dbl(hi)} THEN CASE {' '.join(whens)} END END"
-
-
 def column_mixup_sql(entity: str, column: str, alias: str) -> str:
     """The ``unit_mixup`` message of ``alias.column`` of a non-lab entity, or NULL."""
     var = next(v for v in BY_ENTITY[entity] if v.name == column)
-    return mixup_sql(f"{alias}.{column}", var.unit, var.min, var.max, show(entity, column, alias))
+    return value_mixups_sql(f"{alias}.{column}", var.unit, var.min, var.max, show(entity, column, alias))
 
 
 def lab_mixup_sql(alias: str) -> str:
     """The ``unit_mixup`` message of a lab row (against its analyte's unit and range), or NULL."""
-    whens = [f"WHEN {lit(a)} THEN {mixup_sql(f'{alias}.value', v.unit, v.min, v.max, show('lab', 'value', alias))}"
+    whens = [f"WHEN {lit(a)} THEN {value_mixups_sql(f'{alias}.value', v.unit, v.min, v.max, show('lab', 'value', alias))}"
              for a, v in ANALYTES.items() if v.unit in MIXUPS and v.min is not None and v.max is not None]
     return f"CASE {alias}.analyte {' '.join(whens)} END" if whens else "NULL"
 
@@ -138,4 +113,4 @@ def file_unit_findings(con: duckdb.DuckDBPyConnection, table: str = "findings") 
 
 QUERIES: dict[str, str] = {UNIT_MIXUP.name: UNIT_MIXUP_SQL}
 
-__all__ = ["QUERIES", "column_mixup_sql", "file_unit_findings", "fmt4", "lab_mixup_sql", "mixup_sql", "stats_sql"]
+__all__ = ["QUERIES", "column_mixup_sql", "file_unit_findings", "lab_mixup_sql", "stats_sql"]
