@@ -77,6 +77,15 @@ def frames_to_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFr
             con.unregister("_frame")
 
 
+def entity_frame(con: duckdb.DuckDBPyConnection, entity: str, where: str = "", params=None) -> pd.DataFrame:
+    """Rows of one entity table (in the order inserted, optionally ``WHERE ...``) as a harmonised frame in
+    ``PANDAS_DTYPES`` with a fresh index: how a pandas stage reads a slice of the file."""
+    cols = list(entity_sql_columns(entity))
+    sql = f"SELECT {', '.join(_ident(c) for c in cols)} FROM {_ident(entity)} {where} ORDER BY rowid"
+    df = (con.execute(sql, params) if params is not None else con.execute(sql)).df()
+    return df.astype(empty_frame(entity).dtypes.to_dict()) if len(df) else empty_frame(entity)
+
+
 def tables_to_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     """The entity tables back as harmonised frames in ``PANDAS_DTYPES`` (for comparisons in tests)."""
     out = {}
@@ -88,5 +97,6 @@ def tables_to_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     return out
 
 
-__all__ = ["ENTITY_TABLES", "FINDINGS_TABLE", "FINDING_SQL", "SQL_TYPES", "create_empty", "entity_sql_columns",
+__all__ = ["ENTITY_TABLES", "FINDINGS_TABLE", "FINDING_SQL", "SQL_TYPES", "create_empty", "entity_frame",
+           "entity_sql_columns",
            "entity_columns", "frames_to_tables", "tables_to_frames"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import duckdb
 import pandas as pd
 
 
@@ -68,4 +69,36 @@ class ValidationContext:
             raise ValueError(f"max_error_fraction must be between 0 and 1, got {self.max_error_fraction!r}")
 
 
-__all__ = ["ValidationContext"]
+#: The context tables of docs/ONE_PATH.md: name -> (ValidationContext field, columns and their DuckDB types).
+CONTEXT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "ctx_known": ("known_patients", {"centre_id": "VARCHAR", "patient_id": "VARCHAR", "birth_date": "DATE",
+                                     "diagnosis_date": "DATE", "ifx_start_date": "DATE"}),
+    "ctx_other": ("other_centre_patients", {"centre_id": "VARCHAR", "patient_id": "VARCHAR"}),
+    "ctx_assess": ("existing_assessments", {"centre_id": "VARCHAR", "patient_id": "VARCHAR",
+                                            "colonoscopy_date": "DATE", "infusion_date": "DATE"}),
+    "ctx_units": ("unit_reference", {"variable": "VARCHAR", "median": "DOUBLE", "n": "BIGINT"}),
+    "ctx_reviews": ("reviews", {"centre_id": "VARCHAR", "entity": "VARCHAR", "patient_id": "VARCHAR",
+                                "record": "VARCHAR", "rule": "VARCHAR", "column_name": "VARCHAR", "value": "VARCHAR"}),
+}
+
+
+def register_context(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> None:
+    """The context's frames as the temporary ``ctx_*`` tables set-wise stages read (a column the frame
+    lacks is NULL; reviews are those of ``ctx.centre_id``)."""
+    for table, (name, cols) in CONTEXT_TABLES.items():
+        df = getattr(ctx, name)
+        if table == "ctx_reviews" and "centre_id" in df.columns:
+            df = df[df["centre_id"].astype("str") == ctx.centre_id]
+        frame = pd.DataFrame({c: (df[c].astype("object") if c in df.columns else pd.Series([None] * len(df),
+                                                                                             dtype="object"))
+                              for c in cols}).reset_index(drop=True)
+        frame = frame.where(frame.notna(), None)
+        con.register("_ctx", frame)
+        try:
+            select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in cols.items())
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM _ctx").fetchall()
+        finally:
+            con.unregister("_ctx")
+
+
+__all__ = ["CONTEXT_TABLES", "ValidationContext", "register_context"]
