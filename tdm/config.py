@@ -29,6 +29,10 @@ MODES = ("demo", "production")
 class Settings:
     home: Path
     mode: str = "demo"
+    #: a CSV larger than this is read in chunks of ``chunk_rows`` lines (``TDM_STREAM_THRESHOLD_MB``)
+    chunk_threshold_bytes: int = 64 * 1024 * 1024
+    #: lines per chunk read and per window of the pandas checks (``TDM_STREAM_CHUNK_ROWS``)
+    chunk_rows: int = 500_000
 
     @property
     def centres_dir(self) -> Path:
@@ -82,7 +86,16 @@ def load_settings(home: str | os.PathLike | None = None, mode: str | None = None
     mode = mode or os.environ.get("TDM_MODE") or "demo"
     if mode not in MODES:
         raise ConfigError(f"TDM_MODE must be one of {', '.join(MODES)}", value=mode)
-    return Settings(home=home_path, mode=mode)
+    threshold = os.environ.get("TDM_STREAM_THRESHOLD_MB") or "64"
+    rows = os.environ.get("TDM_STREAM_CHUNK_ROWS") or "500000"
+    try:
+        threshold_bytes, chunk_rows = int(float(threshold) * 1024 * 1024), int(rows)
+    except ValueError:
+        raise ConfigError("TDM_STREAM_THRESHOLD_MB must be a number of megabytes and TDM_STREAM_CHUNK_ROWS a "
+                          "whole number of lines", value=f"{threshold} / {rows}") from None
+    if chunk_rows < 1:
+        raise ConfigError("TDM_STREAM_CHUNK_ROWS must be at least 1", value=rows)
+    return Settings(home=home_path, mode=mode, chunk_threshold_bytes=threshold_bytes, chunk_rows=chunk_rows)
 
 
 def require_home(settings: Settings) -> Settings:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from schema.dictionary import entity_columns
 from schema.models import SOURCE_LINE, empty_frame, record_label_sql
-from schema.relations import ENTITY_TABLES
+from schema.relations import ENTITY_TABLES, entity_frame
 from tdm.errors import FileRejected
 from validators.context import ValidationContext
 from validators.registry import RULES, get_rule
@@ -78,6 +78,14 @@ SELECT entity, source_line, record, '[' || string_agg('"' || rule || '"', ', ' O
 FROM (SELECT DISTINCT entity, source_line, record, rule FROM issues
       WHERE severity = 'warning' AND NOT is_cell AND entity IS NOT NULL)
 GROUP BY entity, source_line, record
+"""
+
+#: The rows to load of ``{entity}``: every row of a line not rejected, with its warnings.
+ACCEPTED_SQL = """
+CREATE OR REPLACE TEMP VIEW accepted_{entity} AS
+SELECT t.*, w.warnings FROM {entity} t {join}
+WHERE t.source_line NOT IN (SELECT source_line FROM rejected_lines)
+ORDER BY t.rowid
 """
 
 #: Per rejected line: its reasons as seen from ``{entity}`` (own rules first, then ``other.rule``).
@@ -139,17 +147,10 @@ def _records_json(df: pd.DataFrame) -> pd.Series:
     return pd.Series(text.rstrip("\n").split("\n"), index=df.index, dtype="object")
 
 
-def _entity_rows(con, entity: str, where: str) -> pd.DataFrame:
-    """Rows of an entity table (file order) as harmonised frames (``schema.models.PANDAS_DTYPES``)."""
-    cols = entity_columns(entity) + [SOURCE_LINE]
-    df = _df(con, f"SELECT {', '.join(cols)} FROM {entity} {where} ORDER BY rowid")
-    return df.astype(empty_frame(entity).dtypes.to_dict()) if len(df) else empty_frame(entity)
-
-
 def _rejected(con, ctx: ValidationContext) -> pd.DataFrame:
     parts = []
     for ent in ENTITY_TABLES:
-        bad = _entity_rows(con, ent, "WHERE source_line IN (SELECT source_line FROM rejected_lines)")
+        bad = entity_frame(con, ent, "WHERE source_line IN (SELECT source_line FROM rejected_lines)")
         if not len(bad):
             continue
         reasons = _df(con, REASONS_SQL.format(entity=ent)).set_index("source_line")["reasons"]
@@ -185,6 +186,8 @@ def decide(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> Validation
     register_registry(con)
     for sql in (DECIDED_SQL, ISSUES_SQL, REJECTED_LINES_SQL, ROW_WARNINGS_SQL):
         con.execute(sql).fetchall()
+    for ent in ENTITY_TABLES:
+        con.execute(ACCEPTED_SQL.format(entity=ent, join=warnings_join(ent))).fetchall()
     n_read = int(con.execute(LINES_SQL).fetchall()[0][0])
     fatal = _issue_frame(con, "WHERE severity = 'file_error'")
     if len(fatal):                      # a file-level check: one clear message, nothing loaded
@@ -230,25 +233,21 @@ def accepted_frames(con: duckdb.DuckDBPyConnection, patient_ids: list[str] | Non
     """The accepted rows (harmonised columns + ``source_line`` + ``warnings``) as frames, all of them or
     only those of ``patient_ids`` (the resubmission diff needs only patients with quarantined rows)."""
     out = {}
-    for ent in ENTITY_TABLES:
-        cols = entity_columns(ent) + [SOURCE_LINE]
-        where = "WHERE t.source_line NOT IN (SELECT source_line FROM rejected_lines)"
-        params = None
+    if patient_ids is not None:
+        con.register("_pids", pd.DataFrame({"patient_id": pd.Series(patient_ids, dtype="object")}))
+    try:
+        for ent in ENTITY_TABLES:
+            cols = entity_columns(ent) + [SOURCE_LINE]
+            where = "WHERE patient_id IN (SELECT CAST(patient_id AS VARCHAR) FROM _pids)" if patient_ids is not None \
+                else ""
+            df = _df(con, f"SELECT {', '.join(cols)}, warnings FROM accepted_{ent} {where}")
+            frame = df.astype(empty_frame(ent).dtypes.to_dict()) if len(df) else empty_frame(ent)
+            warn = df["warnings"].astype("object") if len(df) else pd.Series(dtype="object")
+            frame["warnings"] = warn.where(warn.notna(), None).astype("str")
+            out[ent] = frame.reset_index(drop=True)
+    finally:
         if patient_ids is not None:
-            con.register("_pids", pd.DataFrame({"patient_id": pd.Series(patient_ids, dtype="object")}))
-            where += " AND t.patient_id IN (SELECT CAST(patient_id AS VARCHAR) FROM _pids)"
-        try:
-            df = _df(con, f"SELECT {', '.join('t.' + c for c in cols)}, w.warnings FROM {ent} t "
-                          f"{warnings_join(ent)} {where} ORDER BY t.rowid", params)
-        finally:
-            if patient_ids is not None:
-                con.unregister("_pids")
-        frame = df.astype({**empty_frame(ent).dtypes.to_dict()}) if len(df) else \
-            empty_frame(ent).assign(warnings=pd.Series(dtype="str"))
-        frame["warnings"] = frame["warnings"].astype("str") if len(df) else frame["warnings"]
-        if len(df):
-            frame["warnings"] = df["warnings"].astype("object").where(df["warnings"].notna(), None).astype("str")
-        out[ent] = frame.reset_index(drop=True)
+            con.unregister("_pids")
     return out
 
 
