@@ -4,7 +4,7 @@
                symlinks and anything outside a configured centre's inbox; held centres; order.
 ``pipeline``   ``prepare`` (lock-free: still as discovered, checksum, export pattern) and the per-file
                pipeline: read + harmonise -> checks -> set-wise decision, each stage on DuckDB tables.
-``commit``     the single-writer stage: under the lock, in ONE transaction, claim the file, run the
+``writer``     ``commit``, the single-writer stage: under the lock, in ONE transaction, claim the file, run the
                pipeline with the live warehouse as context, write the report, load, record.
 ``passes``     ``setup`` and ``run_pass`` with plain calls (the Prefect flow wires the same stages).
 ``files``, ``context``, ``read``: file identity and outcomes, the warehouse context, the reading bridge.
@@ -13,7 +13,7 @@ A file that fails anywhere ends as a row in ``ingest.files`` with a specific mes
 one bad file never stops the others.
 """
 
-from tdm.ingest.commit import WRITE_LOCK, commit, process_file, write_report
+from tdm.ingest.writer import WRITE_LOCK, commit, process_file, write_report
 from tdm.ingest.context import load_context, other_centre_patients, unit_reference
 from tdm.ingest.discovery import (DEFAULT_STABLE_SECONDS, KIND_ORDER, TEMPORARY_PATTERNS, Candidate, Discovery, Held,
                                   discover, group_by_centre, held_centres, is_temporary, order_candidates, plan_pass)

@@ -11,7 +11,7 @@ from tdm.centres import install_builtin_profiles
 from tdm.centres.profile import load_profiles_isolated
 from tdm.config import Settings, load_settings
 from tdm.errors import HomeNotFound
-from tdm.ingest.commit import process_file
+from tdm.ingest.writer import process_file
 from tdm.ingest.discovery import (DEFAULT_STABLE_SECONDS, Candidate, Held, group_by_centre, held_centres,
                                   order_candidates, plan_pass)
 from tdm.ingest.files import Committed

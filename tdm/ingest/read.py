@@ -18,7 +18,7 @@ import pandas as pd
 from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, append_frame, create_empty, entity_sql_columns
 from tdm.centres.harmonise import harmonise
 from tdm.centres.profile import CentreProfile, FileSpec
-from tdm.centres.readers import iter_csv_chunks, read_export
+from tdm.centres import readers
 from tdm.config import Settings
 from tdm.ingest.discovery import Candidate
 from tdm.ingest.files import not_ready, unchanged_since_discovery
@@ -38,9 +38,9 @@ def raw_chunks(settings: Settings, spec: FileSpec, candidate: Candidate) -> Iter
     """The export as raw text frames (``source_line`` counting across chunks)."""
     path = candidate.path
     if candidate.size_bytes > settings.chunk_threshold_bytes and spec.reading_format(path.name) == "csv":
-        yield from iter_csv_chunks(path, spec, settings.chunk_rows)
+        yield from readers.iter_csv_chunks(path, spec, settings.chunk_rows)
     else:
-        yield read_export(path, spec)
+        yield readers.read_export(path, spec)
 
 
 def read_into_tables(con: duckdb.DuckDBPyConnection, settings: Settings, profile: CentreProfile, spec: FileSpec,

@@ -76,6 +76,15 @@ def find_loaded_checksum(con: duckdb.DuckDBPyConnection, checksum: str) -> tuple
     return None if not rows else (int(rows[0][0]), rows[0][1], rows[0][2])
 
 
+def find_recorded(con: duckdb.DuckDBPyConnection, centre_id: str, file_name: str,
+                  checksum: str) -> list[tuple[int, str | None]]:
+    """``(file_id, archive_path)`` of every file row already recorded for this very name and content
+    (a concurrent run may have recorded it and not yet moved it out of the inbox)."""
+    return [(int(r[0]), r[1]) for r in _exec(
+        con, "SELECT file_id, archive_path FROM ingest.files WHERE centre_id = ? AND file_name = ? "
+             "AND checksum_sha256 = ? ORDER BY file_id", [centre_id, file_name, checksum])]
+
+
 def _exec(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
     """Execute and consume the whole result (DuckDB 2 refuses new work on an unfinished result)."""
     return con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()

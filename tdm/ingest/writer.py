@@ -24,6 +24,7 @@ from tdm.reports import write_file_report_for
 from tdm.version import code_version
 from tdm.warehouse.connection import open_writer, publish_snapshot, transaction
 from tdm.warehouse.load import (FileMeta, LoadOutcome, duplicate_outcome, error_outcome, find_loaded_checksum,
+                                find_recorded,
                                 load_decided, plan_outcome, record_duplicate, record_file_error, reserve_file_id)
 
 # One writer per process; DuckDB's file lock serialises writers across processes.
@@ -50,6 +51,10 @@ def _claim_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: Candid
         # Loaded by a run that crashed before archiving: archive it now, record nothing new.
         return Committed(cand.centre_id, cand.path.name, earlier[0], "already_loaded", 0, 0, 0, 0,
                          "completed the archiving of an earlier interrupted run", None, earlier[1])
+    for file_id, archive in find_recorded(con, cand.centre_id, cand.path.name, meta.checksum_sha256):
+        if archive and not Path(archive).exists():   # recorded by a concurrent or crashed run, not yet moved
+            return Committed(cand.centre_id, cand.path.name, file_id, "already_loaded", 0, 0, 0, 0,
+                             "completed the archiving of an earlier run", None, archive)
     file_id = reserve_file_id(con)
     stem = report_stem(cand, meta.checksum_sha256)
     meta = replace(meta, archive_path=str(archive_target(settings, cand, file_id)),
