@@ -31,8 +31,8 @@ def setup(home=None):
     revision = current_revision(settings.warehouse)
     fresh = revision is None or not settings.snapshot.exists()
     if fresh or revision != head_revision():
+        install_builtin_profiles(settings)   # first: the snapshot init publishes marks a complete setup
         init_warehouse(settings)
-        install_builtin_profiles(settings)
     settings.ensure_dirs()
     profiles, _broken = load_profiles_isolated(settings.centres_dir)   # broken ones: see held_centres
     return settings, profiles, load_key(settings, create=fresh)
