@@ -6,6 +6,7 @@ Every function returns a dict of plain values (seconds, counts, flags); the work
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import statistics
@@ -77,19 +78,16 @@ def _place(settings, centre: str, src: str) -> Path:
 
 
 def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None) -> dict:
-    """The whole ingestion path for one file (discover -> read -> harmonise -> validate -> report ->
-    load -> snapshot -> archive), exactly the stages ``flows.ingest`` runs, with per-stage times.
+    """The whole ingestion path for one file (discover -> prepare -> in one writer transaction: read,
+    harmonise, checks, decision, report, load -> snapshot -> archive), exactly the stages
+    ``flows.ingest`` runs, with per-stage times.
 
     ``pre`` files (e.g. the baseline a lab file's patients need) are ingested first, untimed.
     """
     os.environ.setdefault("TDM_MODE", "demo")
-    import tdm.centres.harmonise as H
     import tdm.centres.readers as R
     import tdm.ingest as st
     import tdm.privacy as P
-    import tdm.warehouse.connection as C
-    import tdm.warehouse.load as L
-    import validators
 
     _fresh_home(home)
     settings, profiles, key = st.setup(home)
@@ -102,31 +100,31 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
             if c.status not in ("loaded", "loaded_with_rejections"):
                 return {"error": f"pre-load {cand.path.name}: {c.status} {c.message}"}
     _place(settings, centre, path)
-    timer = StageTimer()
-    timer.wrap(st, "sha256_file", "checksum")
-    timer.wrap(R, "read_export", "read")
-    timer.wrap(P, "scan_identifiers", "scan")
-    timer.wrap(H, "harmonise", "harmonise")
-    timer.wrap(st, "load_context", "context")
-    timer.wrap(validators, "validate_file", "validate")
-    timer.wrap(st, "write_report", "report")
-    timer.wrap(L, "load_file", "load")
-    timer.wrap(C, "publish_snapshot", "snapshot")
-    import tdm.columnar as COL
-    import tdm.columnar.engine as CE
+    import tdm.ingest.pipeline as PL
+    import tdm.ingest.read as RD
+    import tdm.ingest.writer as W
+    import validators.checks as VC
+    import validators.decision as VD
 
-    timer.wrap(COL, "plan", "columnar_plan")            # the columnar path (wide CSV): plan, stage+screen,
-    timer.wrap(COL, "stage", "columnar_stage_screen")   # insert into core.*
-    timer.wrap(CE.Staged, "insert", "columnar_insert")
+    timer = StageTimer()
+    timer.wrap(PL, "sha256_file", "checksum")
+    timer.wrap(R, "read_export", "read")
+    timer.wrap(R, "iter_csv_chunks", "read_chunks")
+    timer.wrap(P, "scan_identifiers", "scan")
+    timer.wrap(RD, "harmonise", "harmonise")
+    timer.wrap(PL, "load_context", "context")
+    timer.wrap(VC, "frame_findings", "checks")
+    timer.wrap(VD, "decide", "decide")
+    timer.wrap(W, "write_report", "report")
+    timer.wrap(W, "load_decided", "load")
+    timer.wrap(W, "publish_snapshot", "snapshot")
     try:
         t0 = time.perf_counter()
         cand = [c for c in st.discover(settings, [centre], stable_seconds=0).ready
                 if c.path.name == Path(path).name][0]
         t1 = time.perf_counter()
-        read = st.read_and_harmonise(profile, cand, key)
+        prepared = st.prepare(settings, profile, cand, key)
         t2 = time.perf_counter()
-        prepared = st.validate_read(settings, profile, read)
-        t3 = time.perf_counter()
         committed = st.commit(settings, prepared)
         t4 = time.perf_counter()
         st.archive_file(cand, committed)
@@ -134,8 +132,8 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     finally:
         timer.restore()
     stages = {k: round(v, 4) for k, v in timer.t.items()}
-    stages.update(discover=round(t1 - t0, 4), read_and_harmonise=round(t2 - t1, 4),
-                  validate_read=round(t3 - t2, 4), commit=round(t4 - t3, 4), archive=round(t5 - t4, 4))
+    stages.update(discover=round(t1 - t0, 4), prepare=round(t2 - t1, 4), commit=round(t4 - t2, 4),
+                  archive=round(t5 - t4, 4))
     from tdm.warehouse.connection import open_reader
 
     con = open_reader(settings.snapshot)
@@ -229,11 +227,11 @@ def _harmonised(path: str, centre: str, home: str):
     settings, profiles, key = st.setup(home)
     profile = profiles[centre]
     dst = _place(settings, centre, path)
-    cand = st.Candidate(centre, dst, dst.stat().st_size, dst.stat().st_mtime)
-    read = st.read_and_harmonise(profile, cand, key)
-    if read.error is not None:
-        raise RuntimeError(str(read.error))
-    return settings, profile, read
+    from tdm.centres.harmonise import harmonise
+    from tdm.centres.readers import read_export
+
+    spec = profile.match(dst.name)
+    return settings, profile, spec.kind, harmonise(read_export(dst, spec), spec, profile, key, file_name=dst.name)
 
 
 def validate_backends(path: str, centre: str, home: str, repeat: int = 3) -> dict:
@@ -244,11 +242,11 @@ def validate_backends(path: str, centre: str, home: str, repeat: int = 3) -> dic
     import tdm.ingest as st
     import validators
 
-    settings, profile, read = _harmonised(path, centre, home)
-    frames = read.harmonised.frames
-    ctx = st.load_context(settings, centre, Path(path).name, read.file_kind, 0.5)
+    settings, profile, kind, harmonised = _harmonised(path, centre, home)
+    frames = harmonised.frames
+    ctx = st.load_context(None, centre, Path(path).name, kind, 0.5)
     rows = sum(len(df) for df in frames.values())
-    out = {"rows": rows, "lines": read.rows_read}
+    out = {"rows": rows, "lines": harmonised.rows_read}
 
     def med(fn):
         ts = []
@@ -258,8 +256,8 @@ def validate_backends(path: str, centre: str, home: str, repeat: int = 3) -> dic
             ts.append(time.perf_counter() - t0)
         return round(statistics.median(ts), 4)
 
-    res = validators.validate_file(frames, read.harmonised.cell_issues, ctx)
-    out["validate_file_s"] = med(lambda: validators.validate_file(frames, read.harmonised.cell_issues, ctx))
+    res = validators.validate_file(frames, harmonised.cell_issues, ctx)
+    out["validate_file_s"] = med(lambda: validators.validate_file(frames, harmonised.cell_issues, ctx))
     out["validate_file_issues"] = int(len(res.issues))
     out["pandera_pandas_s"] = med(lambda: backends.pandera_pandas(frames, ctx))
     try:
@@ -457,9 +455,9 @@ def e2e_latency(path: str, centre: str, home: str, interval: float = 1.0, stable
 # -- chunked (streamed) ingestion: the production path of tdm.ingest for large CSV files ------------------
 
 def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000) -> dict:
-    """Ingest a long lab export through ``tdm.ingest.process_file`` with streaming forced on:
-    chunks are read, harmonised, validated and inserted inside ONE DuckDB transaction, so memory is
-    bounded by the chunk, not the file (peak RSS is measured by the caller's subprocess)."""
+    """Ingest a long lab export through ``tdm.ingest.process_file`` read in chunks whatever its size:
+    chunks are read and harmonised into the file's tables inside ONE DuckDB transaction, checked in
+    windows, decided and loaded, so memory is bounded by the chunk (peak RSS: the caller's subprocess)."""
     os.environ.setdefault("TDM_MODE", "demo")
     import tdm.ingest as st
 
@@ -470,8 +468,7 @@ def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000)
     for cand in st.discover(settings, ["knuh"], stable_seconds=0).ready:
         st.process_file(settings, profile, cand, key)
     _place(settings, "knuh", path)
-    st.STREAM_THRESHOLD_BYTES = 0          # stream whatever the size
-    st.STREAM_CHUNK_ROWS = chunk_rows
+    settings = dataclasses.replace(settings, chunk_threshold_bytes=0, chunk_rows=chunk_rows)  # chunks whatever the size
     (cand,) = st.discover(settings, ["knuh"], stable_seconds=0).ready
     t0 = time.perf_counter()
     out = st.process_file(settings, profile, cand, key)
