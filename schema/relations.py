@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from schema.dictionary import BY_ENTITY, ENTITIES, entity_columns
 from schema.models import SOURCE_LINE, empty_frame
@@ -60,11 +61,8 @@ def append_frame(con: duckdb.DuckDBPyConnection, entity: str, df: pd.DataFrame |
     if df is None or df.empty:
         return
     cols = entity_sql_columns(entity)
-    df = df[[c for c in cols]].copy()
-    for c in df.columns:
-        if str(df[c].dtype) in ("str", "string"):
-            df[c] = df[c].astype("object")
-    con.register("_frame", df)
+    frame = pa.Table.from_pandas(df[[c for c in cols]], preserve_index=False)
+    con.register("_frame", frame)
     try:
         select = ", ".join(f"CAST({_ident(c)} AS {t})" for c, t in cols.items())
         con.execute(f"INSERT INTO {_ident(entity)} SELECT {select} FROM _frame").fetchall()

@@ -83,9 +83,8 @@ GROUP BY entity, source_line, record
 #: The rows to load of ``{entity}``: every row of a line not rejected, with its warnings.
 ACCEPTED_SQL = """
 CREATE OR REPLACE TEMP VIEW accepted_{entity} AS
-SELECT t.*, w.warnings FROM {entity} t {join}
+SELECT t.*, w.warnings, t.rowid AS file_order FROM {entity} t {join}
 WHERE t.source_line NOT IN (SELECT source_line FROM rejected_lines)
-ORDER BY t.rowid
 """
 
 #: Per rejected line: its reasons as seen from ``{entity}`` (own rules first, then ``other.rule``).
@@ -240,7 +239,7 @@ def accepted_frames(con: duckdb.DuckDBPyConnection, patient_ids: list[str] | Non
             cols = entity_columns(ent) + [SOURCE_LINE]
             where = "WHERE patient_id IN (SELECT CAST(patient_id AS VARCHAR) FROM _pids)" if patient_ids is not None \
                 else ""
-            df = _df(con, f"SELECT {', '.join(cols)}, warnings FROM accepted_{ent} {where}")
+            df = _df(con, f"SELECT {', '.join(cols)}, warnings FROM accepted_{ent} {where} ORDER BY file_order")
             frame = df.astype(empty_frame(ent).dtypes.to_dict()) if len(df) else empty_frame(ent)
             warn = df["warnings"].astype("object") if len(df) else pd.Series(dtype="object")
             frame["warnings"] = warn.where(warn.notna(), None).astype("str")

@@ -172,13 +172,27 @@ def plan_outcome(file_id: int, result) -> LoadOutcome:
                        rows_warned=result.rows_warned, rows_rejected=result.rows_rejected)
 
 
-def _load_accepted(con: duckdb.DuckDBPyConnection, file_id: int, columns: dict[str, list[str]]) -> dict[str, int]:
+def supersede_earlier(con, entity: str, centre_id: str, keys_from: str, key_params: list, file_id: int) -> int:
+    """:func:`_supersede_keys`, skipping the key join when the centre has no current row of another file
+    (a first load, the common case for large files)."""
+    table = f"core.{ENTITIES[entity].table}"
+    if not _exec(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE centre_id = ? AND is_current "
+                      "AND file_id <> ? LIMIT 1)", [centre_id, file_id])[0][0]:
+        return 0
+    return _supersede_keys(con, entity, keys_from, key_params, file_id)
+
+
+def _load_accepted(con: duckdb.DuckDBPyConnection, file_id: int, columns: dict[str, list[str]],
+                   centre_id: str | None = None) -> dict[str, int]:
     """``INSERT ... SELECT`` every entity's rows from the relation ``accepted_<entity>`` (its ``columns``),
-    superseding earlier current rows with the same keys first. Returns superseded counts."""
+    superseding earlier current rows with the same keys first. Returns superseded counts.
+    ``centre_id``: every row is of this centre (the one path's ``wrong_centre`` check), which lets a
+    first delivery skip the key join."""
     superseded: dict[str, int] = {}
     for entity, cols in columns.items():
         relation = f"accepted_{entity}"
-        superseded[entity] = _supersede_keys(con, entity, relation, [], file_id)
+        superseded[entity] = _supersede_keys(con, entity, relation, [], file_id) if centre_id is None else \
+            supersede_earlier(con, entity, centre_id, relation, [], file_id)
         names = ", ".join(cols)
         _exec(con, f"INSERT INTO core.{ENTITIES[entity].table} ({names}, file_id, is_current) "
                    f"SELECT {names}, ?, true FROM {relation}", [file_id])
@@ -192,7 +206,7 @@ def load_decided(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, r
     outcome = plan_outcome(file_id, result)
     if result.file_error is None:
         cols = {e: entity_columns(e) + ["source_line", "warnings"] for e in ENTITIES}
-        outcome = replace(outcome, superseded=_load_accepted(con, file_id, cols))
+        outcome = replace(outcome, superseded=_load_accepted(con, file_id, cols, meta.centre_id))
         _append(con, "quarantine.rows", QUARANTINE_COLUMNS, result.rejected, {"file_id": file_id})
     _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
     insert_file_row(con, file_id, meta, outcome, result.confirmed)
