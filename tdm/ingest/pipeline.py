@@ -81,26 +81,44 @@ def prepare(settings: Settings, profile: CentreProfile, candidate: Candidate, ke
     return Prepared(candidate, checksum, kind, profile=profile, key=key)
 
 
-def decide_file(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prepared,
+def read_file(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prepared) -> Prepared:
+    """Stages 1-2 into the file's temporary tables on ``con``, outside any transaction: each chunk is
+    committed to the connection's own temporary tables (invisible to every other connection, gone
+    with it), so memory stays bounded by the chunk (appends inside a transaction are held in memory
+    until it ends).  Returns ``prepared``, with its file ``error`` when it cannot be read."""
+    cand, profile = prepared.candidate, prepared.profile
+    try:
+        READ_STAGE(con, settings, profile, profile.match(cand.path.name), cand, prepared.key)
+    except Exception as exc:
+        return replace(prepared, error=exc if isinstance(exc, TdmError) and exc.transient
+                       else as_file_error(exc, cand))
+    return prepared
+
+
+def decide_read(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prepared,
                 context_con: duckdb.DuckDBPyConnection | None) -> Prepared:
-    """Run the pipeline for ``prepared`` on ``con`` (inside the caller's transaction); the context is
-    read from ``context_con`` (the writer itself, or the snapshot for a dry run).  Returns ``prepared``
-    with its ``result``, or with its file ``error`` when it cannot be read (transient ones included)."""
+    """Stages 3-5 for a file :func:`read_file` read, on ``con`` (inside the caller's transaction); the
+    context is read from ``context_con`` (the writer itself, or the snapshot for a dry run)."""
     cand, profile = prepared.candidate, prepared.profile
     ctx = load_context(context_con, cand.centre_id, cand.path.name, prepared.file_kind,
                        getattr(profile, "max_error_fraction", 0.5))
     try:
-        READ_STAGE(con, settings, profile, profile.match(cand.path.name), cand, prepared.key)
         register_context(con, ctx)
         for stage in check_stages(settings):
             stage(con, ctx)
         result = decide(con, ctx)
     except Exception as exc:
-        err = exc if isinstance(exc, TdmError) and exc.transient else as_file_error(exc, cand)
-        return replace(prepared, error=err)
+        return replace(prepared, error=as_file_error(exc, cand))
     if result.file_error is None:    # what the report's resubmission diff can match, bounded by the quarantine
         result = replace(result, accepted=accepted_frames(con, quarantined_patients(context_con, cand.centre_id)))
     return replace(prepared, result=result, rows_read=result.rows_read)
+
+
+def decide_file(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prepared,
+                context_con: duckdb.DuckDBPyConnection | None) -> Prepared:
+    """The whole pipeline on ``con``: :func:`read_file` then :func:`decide_read`."""
+    read = read_file(con, settings, prepared)
+    return read if read.error is not None else decide_read(con, settings, read, context_con)
 
 
 def dry_run(settings: Settings, profile: CentreProfile, path: Path, key: bytes) -> Prepared:
@@ -120,4 +138,5 @@ def dry_run(settings: Settings, profile: CentreProfile, path: Path, key: bytes) 
             snapshot.close()
 
 
-__all__ = ["Prepared", "READ_STAGE", "Stage", "check_stages", "decide_file", "dry_run", "prepare"]
+__all__ = ["Prepared", "READ_STAGE", "Stage", "check_stages", "decide_file", "decide_read", "dry_run", "prepare",
+           "read_file"]

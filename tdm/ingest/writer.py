@@ -1,5 +1,6 @@
-"""The single-writer stage: for one file, under the lock and in ONE DuckDB transaction, claim it,
-run the pipeline (``tdm.ingest.pipeline``), write its report, load it and record it.
+"""The single-writer stage: for one file, under the lock, claim it, read it into the writer
+connection's temporary tables, then in ONE DuckDB transaction check and decide it
+(``tdm.ingest.pipeline``), write its report, load it and record it.
 
 The validation context is read inside that transaction from the live warehouse, so a patient another
 centre committed a moment ago is seen (``patient_in_other_centre``) whatever the interleaving.  A
@@ -19,7 +20,7 @@ from tdm.config import Settings
 from tdm.ingest.discovery import Candidate
 from tdm.ingest.files import (DIRECT_IDENTIFIER, Committed, archive_file, archive_target, deferred, not_ready,
                               report_stem, unchanged_since_discovery)
-from tdm.ingest.pipeline import Prepared, decide_file, prepare
+from tdm.ingest.pipeline import Prepared, decide_read, prepare, read_file
 from tdm.reports import write_file_report_for
 from tdm.version import code_version
 from tdm.warehouse.connection import open_writer, publish_snapshot, transaction
@@ -77,10 +78,14 @@ def _file_error(con, settings: Settings, meta: FileMeta, file_id: int, prepared:
 
 
 def _load(con, settings: Settings, meta: FileMeta, file_id: int, prepared: Prepared, stem: str):
-    """The pipeline and the load in one transaction; (outcome, meta), or a ``Prepared`` with the file
-    error (nothing written) for the caller to record."""
+    """The pipeline and the load: the file read into the connection's temporary tables, then checks,
+    decision, report and load in one transaction; (outcome, meta), or raises ``_Unread`` with the
+    file error (nothing written to the warehouse) for the caller to record."""
+    read = read_file(con, settings, prepared)
+    if read.error is not None:
+        raise _Unread(read)
     with transaction(con):
-        decided = decide_file(con, settings, prepared, con)
+        decided = decide_read(con, settings, read, con)
         if decided.error is not None:
             raise _Unread(decided)
         # The report is written before the load commits: a crash in between re-runs the file and
