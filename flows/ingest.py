@@ -1,9 +1,9 @@
-"""Ingestion flow: every centre's inbox -> read/harmonise -> validate -> report+load -> archive.
+"""Ingestion flow: every centre's inbox -> prepare -> read, check, decide and load -> archive.
 
 Reads like a table of contents; the work is in :mod:`tdm.ingest`.  Centres are processed in
-parallel (thread pool: reading and validating release the GIL in pandas/Arrow/DuckDB), files of
-one centre in order (baseline before visits, ELISA and labs), and every write goes through one
-lock (and DuckDB's own file lock across processes).  Only the load is retried, and only on a
+parallel, files of one centre in order (baseline before visits, ELISA and labs); each file's
+pipeline runs in one writer transaction behind one lock (and DuckDB's own file lock across
+processes), so its context is the live warehouse.  Only the load is retried, and only on a
 transient error (the warehouse busy); a bad file is a result, not a failure.
 """
 
@@ -20,27 +20,16 @@ from tdm.runtime import STOP, file_done, rearm_graceful_stop
 from flows.retry import only_transient
 
 
-@task(name="read-and-harmonise", task_run_name="read {candidate.centre_id}/{candidate.path.name}")
-def read_task(profile, candidate, key, limits):
-    return stages.read_and_harmonise(profile, candidate, key, limits=limits)
+@task(name="prepare", task_run_name="prepare {candidate.centre_id}/{candidate.path.name}")
+def prepare_task(settings, profile, candidate, key):
+    return stages.prepare(settings, profile, candidate, key)
 
 
-@task(name="validate", task_run_name="validate {read.candidate.centre_id}/{read.candidate.path.name}")
-def validate_task(settings, profile, read):
-    return stages.validate_read(settings, profile, read)
-
-
-@task(name="report-and-load", retries=4, retry_delay_seconds=[1, 2, 5, 10], retry_condition_fn=only_transient,
+@task(name="decide-and-load", retries=4, retry_delay_seconds=[1, 2, 5, 10], retry_condition_fn=only_transient,
       task_run_name="load {prepared.candidate.centre_id}/{prepared.candidate.path.name}")
 def load_task(settings, prepared):
+    """Read, check, decide and load the file in one writer transaction (``tdm.ingest.commit``)."""
     return stages.commit(settings, prepared)
-
-
-@task(name="stream-validate-load", retries=4, retry_delay_seconds=[1, 2, 5, 10],
-      retry_condition_fn=only_transient, task_run_name="stream {candidate.centre_id}/{candidate.path.name}")
-def stream_load_task(settings, profile, candidate, key):
-    """Large files: read, validate and load chunk by chunk in one transaction (bounded memory)."""
-    return stages.commit_streaming(settings, profile, candidate, key)
 
 
 @task(name="archive", task_run_name="archive {candidate.centre_id}/{candidate.path.name}")
@@ -58,12 +47,7 @@ def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
             break
         started = time.perf_counter()
         try:
-            if stages.should_stream(profile, cand, settings.limits):
-                committed = stream_load_task(settings, profile, cand, key)
-            else:
-                read = read_task(profile, cand, key, settings.limits)
-                prepared = validate_task(settings, profile, read)
-                committed = load_task(settings, prepared)
+            committed = load_task(settings, prepare_task(settings, profile, cand, key))
             archive_task(cand, committed)
         except Exception as exc:  # retries exhausted or a bug: report this file, go on with the next
             logger.error("%s/%s failed: %s", centre_id, cand.path.name, exc)

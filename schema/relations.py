@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from schema.dictionary import BY_ENTITY, ENTITIES, entity_columns
 from schema.models import SOURCE_LINE, empty_frame
@@ -55,26 +56,36 @@ def create_empty(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, s
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} ({cols})").fetchall()
 
 
+def append_frame(con: duckdb.DuckDBPyConnection, entity: str, df: pd.DataFrame | None) -> None:
+    """Append a harmonised frame (``schema.models.PANDAS_DTYPES``, the entity's columns) to its table."""
+    if df is None or df.empty:
+        return
+    cols = entity_sql_columns(entity)
+    frame = pa.Table.from_pandas(df[[c for c in cols]], preserve_index=False)
+    con.register("_frame", frame)
+    try:
+        select = ", ".join(f"CAST({_ident(c)} AS {t})" for c, t in cols.items())
+        con.execute(f"INSERT INTO {_ident(entity)} SELECT {select} FROM _frame").fetchall()
+    finally:
+        con.unregister("_frame")
+
+
 def frames_to_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
     """Harmonised pandas frames (``schema.models.PANDAS_DTYPES``) as the contract's entity tables.
 
-    For tests and for feeding a stage from frames; the production path produces the tables in SQL."""
+    For tests and for feeding a stage from frames (``validators.validate_file``, the reading bridge)."""
     for entity in ENTITY_TABLES:
-        cols = entity_sql_columns(entity)
-        df = frames.get(entity)
-        create_empty(con, entity, cols)
-        if df is None or df.empty:
-            continue
-        df = df[[c for c in cols]].copy()
-        for c in df.columns:
-            if str(df[c].dtype) in ("str", "string"):
-                df[c] = df[c].astype("object")
-        con.register("_frame", df)
-        try:
-            select = ", ".join(f"CAST({_ident(c)} AS {t})" for c, t in cols.items())
-            con.execute(f"INSERT INTO {_ident(entity)} SELECT {select} FROM _frame").fetchall()
-        finally:
-            con.unregister("_frame")
+        create_empty(con, entity, entity_sql_columns(entity))
+        append_frame(con, entity, frames.get(entity))
+
+
+def entity_frame(con: duckdb.DuckDBPyConnection, entity: str, where: str = "", params=None) -> pd.DataFrame:
+    """Rows of one entity table (in the order inserted, optionally ``WHERE ...``) as a harmonised frame in
+    ``PANDAS_DTYPES`` with a fresh index: how a pandas stage reads a slice of the file."""
+    cols = list(entity_sql_columns(entity))
+    sql = f"SELECT {', '.join(_ident(c) for c in cols)} FROM {_ident(entity)} {where} ORDER BY rowid"
+    df = (con.execute(sql, params) if params is not None else con.execute(sql)).df()
+    return df.astype(empty_frame(entity).dtypes.to_dict()) if len(df) else empty_frame(entity)
 
 
 def tables_to_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
@@ -88,5 +99,6 @@ def tables_to_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     return out
 
 
-__all__ = ["ENTITY_TABLES", "FINDINGS_TABLE", "FINDING_SQL", "SQL_TYPES", "create_empty", "entity_sql_columns",
+__all__ = ["ENTITY_TABLES", "FINDINGS_TABLE", "FINDING_SQL", "SQL_TYPES", "append_frame", "create_empty", "entity_frame",
+           "entity_sql_columns",
            "entity_columns", "frames_to_tables", "tables_to_frames"]

@@ -1,5 +1,5 @@
 """Ingestion measured in one process: the whole path of one file with per-stage times, and the
-chunked (streamed) path for a long lab export.
+chunked read of a long lab export.
 
 Settings are read when a home is set up (``tdm.ingest.setup``), never at import, so importing the
 stack here first is the warm-up the worker takes the baseline RSS after.
@@ -12,15 +12,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import tdm.centres.harmonise as H
 import tdm.centres.readers as R
-import tdm.columnar as COL
-import tdm.columnar.engine as CE
 import tdm.ingest as st
+import tdm.ingest.pipeline as PL
+import tdm.ingest.read as RD
+import tdm.ingest.writer as W
 import tdm.privacy as P
-import tdm.warehouse.connection as C
-import tdm.warehouse.load as L
-import validators
+import validators.checks as VC
+import validators.decision as VD
 from benchmarks.tasks.common import fresh_home, place
 from schema.dictionary import ENTITIES
 from tdm.warehouse.connection import open_reader
@@ -53,8 +52,9 @@ class StageTimer:
 
 
 def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None) -> dict:
-    """The whole ingestion path for one file (discover -> read -> harmonise -> validate -> report ->
-    load -> snapshot -> archive), exactly the stages ``flows.ingest`` runs, with per-stage times.
+    """The whole ingestion path for one file (discover -> prepare -> in one writer transaction: read,
+    harmonise, checks, decision, report, load -> snapshot -> archive), exactly the stages
+    ``flows.ingest`` runs, with per-stage times.
 
     ``pre`` files (e.g. the baseline a lab file's patients need) are ingested first, untimed.
     """
@@ -70,27 +70,24 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
                 return {"error": f"pre-load {cand.path.name}: {c.status} {c.message}"}
     place(settings, centre, path)
     timer = StageTimer()
-    timer.wrap(st, "sha256_file", "checksum")
+    timer.wrap(PL, "sha256_file", "checksum")
     timer.wrap(R, "read_export", "read")
+    timer.wrap(R, "iter_csv_chunks", "read_chunks")
     timer.wrap(P, "scan_identifiers", "scan")
-    timer.wrap(H, "harmonise", "harmonise")
-    timer.wrap(st, "load_context", "context")
-    timer.wrap(validators, "validate_file", "validate")
-    timer.wrap(st, "write_report", "report")
-    timer.wrap(L, "load_file", "load")
-    timer.wrap(C, "publish_snapshot", "snapshot")
-    timer.wrap(COL, "plan", "columnar_plan")            # the columnar path (wide CSV): plan, stage+screen,
-    timer.wrap(COL, "stage", "columnar_stage_screen")   # insert into core.*
-    timer.wrap(CE.Staged, "insert", "columnar_insert")
+    timer.wrap(RD, "harmonise", "harmonise")
+    timer.wrap(PL, "load_context", "context")
+    timer.wrap(VC, "frame_findings", "checks")
+    timer.wrap(VD, "decide", "decide")
+    timer.wrap(W, "write_report", "report")
+    timer.wrap(W, "load_decided", "load")
+    timer.wrap(W, "publish_snapshot", "snapshot")
     try:
         t0 = time.perf_counter()
         cand = [c for c in st.discover(settings, [centre], stable_seconds=0).ready
                 if c.path.name == Path(path).name][0]
         t1 = time.perf_counter()
-        read = st.read_and_harmonise(profile, cand, key)
+        prepared = st.prepare(settings, profile, cand, key)
         t2 = time.perf_counter()
-        prepared = st.validate_read(settings, profile, read)
-        t3 = time.perf_counter()
         committed = st.commit(settings, prepared)
         t4 = time.perf_counter()
         st.archive_file(cand, committed)
@@ -98,8 +95,8 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     finally:
         timer.restore()
     stages = {k: round(v, 4) for k, v in timer.t.items()}
-    stages.update(discover=round(t1 - t0, 4), read_and_harmonise=round(t2 - t1, 4),
-                  validate_read=round(t3 - t2, 4), commit=round(t4 - t3, 4), archive=round(t5 - t4, 4))
+    stages.update(discover=round(t1 - t0, 4), prepare=round(t2 - t1, 4), commit=round(t4 - t2, 4),
+                  archive=round(t5 - t4, 4))
     con = open_reader(settings.snapshot)
     counts = {e: con.execute(f"SELECT count(*) FROM core.{ENTITIES[e].table} WHERE is_current").fetchone()[0]
               for e in ENTITIES}
@@ -111,9 +108,9 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
 
 
 def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000) -> dict:
-    """Ingest a long lab export through ``tdm.ingest.process_file`` with streaming forced on:
-    chunks are read, harmonised, validated and inserted inside ONE DuckDB transaction, so memory is
-    bounded by the chunk, not the file (peak RSS is measured by the caller's subprocess)."""
+    """Ingest a long lab export through ``tdm.ingest.process_file`` read in chunks whatever its size:
+    chunks are read and harmonised into the file's tables, checked in windows, decided and loaded in
+    ONE writer transaction, so memory is bounded by the chunk (peak RSS: the caller's subprocess)."""
     fresh_home(home)
     settings, profiles, key = st.setup(home)
     profile = profiles["knuh"]

@@ -11,6 +11,8 @@ import tdm.ingest as st
 import validators
 from benchmarks import backends
 from benchmarks.tasks.common import fresh_home, place
+from tdm.centres.harmonise import harmonise
+from tdm.centres.readers import read_export
 
 
 def _harmonised(path: str, centre: str, home: str):
@@ -18,22 +20,20 @@ def _harmonised(path: str, centre: str, home: str):
     settings, profiles, key = st.setup(home)
     profile = profiles[centre]
     dst = place(settings, centre, path)
-    cand = st.Candidate(centre, dst, dst.stat().st_size, dst.stat().st_mtime)
-    read = st.read_and_harmonise(profile, cand, key, columnar=False)   # the frames are what is validated
-    if read.error is not None:
-        raise RuntimeError(str(read.error))
-    return settings, profile, read
+    spec = profile.match(dst.name)
+    return settings, profile, spec.kind, harmonise(read_export(dst, spec, limits=settings.limits), spec, profile,
+                                                   key, file_name=dst.name)
 
 
 def validate_backends(path: str, centre: str, home: str, repeat: int = 3) -> dict:
     """Validation of the same harmonised frames: the project's ``validate_file`` (pandera on pandas +
     the cross-field rules), pandera's schema checks alone on pandas, the same column checks in
     pandera.polars, and the same checks as one SQL aggregate in DuckDB (in-database)."""
-    settings, profile, read = _harmonised(path, centre, home)
-    frames = read.harmonised.frames
-    ctx = st.load_context(settings, centre, Path(path).name, read.file_kind, 0.5)
+    settings, profile, kind, harmonised = _harmonised(path, centre, home)
+    frames = harmonised.frames
+    ctx = st.load_context(None, centre, Path(path).name, kind, 0.5)
     rows = sum(len(df) for df in frames.values())
-    out = {"rows": rows, "lines": read.rows_read}
+    out = {"rows": rows, "lines": harmonised.rows_read}
 
     def med(fn):
         ts = []
@@ -43,8 +43,8 @@ def validate_backends(path: str, centre: str, home: str, repeat: int = 3) -> dic
             ts.append(time.perf_counter() - t0)
         return round(statistics.median(ts), 4)
 
-    res = validators.validate_file(frames, read.harmonised.cell_issues, ctx)
-    out["validate_file_s"] = med(lambda: validators.validate_file(frames, read.harmonised.cell_issues, ctx))
+    res = validators.validate_file(frames, harmonised.cell_issues, ctx)
+    out["validate_file_s"] = med(lambda: validators.validate_file(frames, harmonised.cell_issues, ctx))
     out["validate_file_issues"] = int(len(res.issues))
     out["pandera_pandas_s"] = med(lambda: backends.pandera_pandas(frames, ctx))
     try:

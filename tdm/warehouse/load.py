@@ -6,7 +6,9 @@ same entity key (history kept: ``is_current = false``, ``superseded_by_file_id``
 rows and its issues.  A crash (even SIGKILL) before ``COMMIT`` leaves nothing: DuckDB discards the
 uncommitted transaction on restart, and the file, still in the inbox, is processed again.
 
-Bulk inserts go through DataFrame registration (Arrow), never row-by-row SQL.
+Rows go in with ``INSERT ... SELECT`` from the relations ``accepted_<entity>``: the decision's views over
+the file's own tables (:func:`load_decided`, the one ingestion path), or registered frames
+(:func:`load_file`, for fixtures and tools); never row-by-row SQL.
 """
 
 from __future__ import annotations
@@ -74,6 +76,15 @@ def find_loaded_checksum(con: duckdb.DuckDBPyConnection, checksum: str) -> tuple
     return None if not rows else (int(rows[0][0]), rows[0][1], rows[0][2])
 
 
+def find_recorded(con: duckdb.DuckDBPyConnection, centre_id: str, file_name: str,
+                  checksum: str) -> list[tuple[int, str | None]]:
+    """``(file_id, archive_path)`` of every file row already recorded for this very name and content
+    (a concurrent run may have recorded it and not yet moved it out of the inbox)."""
+    return [(int(r[0]), r[1]) for r in _exec(
+        con, "SELECT file_id, archive_path FROM ingest.files WHERE centre_id = ? AND file_name = ? "
+             "AND checksum_sha256 = ? ORDER BY file_id", [centre_id, file_name, checksum])]
+
+
 def _exec(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
     """Execute and consume the whole result (DuckDB 2 refuses new work on an unfinished result)."""
     return con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
@@ -102,18 +113,12 @@ def insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome, con
     sync_file(con, file_id, confirmed)
 
 
-def _n_rows(rows) -> int:
-    return rows.num_rows if hasattr(rows, "num_rows") else len(rows)
-
-
 def _append(con, table: str, columns: list[str], df, extra: dict[str, object]) -> None:
-    """Insert ``df`` (a DataFrame, or an Arrow table from the columnar path) with ``extra`` constants;
-    columns of ``columns`` that ``df`` lacks are NULL."""
-    if not _n_rows(df):
+    """Insert the frame ``df`` with ``extra`` constants; columns of ``columns`` that ``df`` lacks are NULL."""
+    if df is None or not len(df):
         return
-    have = list(df.columns) if isinstance(df, pd.DataFrame) else list(df.column_names)
-    cols = [c for c in columns if c in have]
-    frame = df[cols] if isinstance(df, pd.DataFrame) else df.select(cols)
+    cols = [c for c in columns if c in df.columns]
+    frame = df[cols]
     con.register("_incoming", frame)
     try:
         names = ", ".join(cols + list(extra))
@@ -136,67 +141,6 @@ def _supersede_keys(con, entity: str, keys_from: str, key_params: list, file_id:
         _exec(con, f"UPDATE {table} t SET is_current = false, superseded_by_file_id = ? FROM {keys} k "
                    f"WHERE {where}", [file_id, *params])
     return n
-
-
-def supersede_earlier(con, entity: str, centre_id: str, keys_from: str, key_params: list, file_id: int) -> int:
-    """:func:`_supersede_keys`, skipping the key join when the centre has no current row of another file
-    (a first load, the common case for large files)."""
-    table = f"core.{ENTITIES[entity].table}"
-    if not _exec(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE centre_id = ? AND is_current "
-                      "AND file_id <> ? LIMIT 1)", [centre_id, file_id])[0][0]:
-        return 0
-    return _supersede_keys(con, entity, keys_from, key_params, file_id)
-
-
-def _supersede(con, entity: str, df: pd.DataFrame, file_id: int) -> int:
-    """Supersede earlier rows with the keys of the rows in ``df`` (about to be inserted)."""
-    if not _n_rows(df):
-        return 0
-    key = list(ENTITIES[entity].key)
-    con.register("_new_rows", df[key] if isinstance(df, pd.DataFrame) else df.select(key))
-    try:
-        return _supersede_keys(con, entity, "_new_rows", [], file_id)
-    finally:
-        con.unregister("_new_rows")
-
-
-# --- streamed files: chunks commit one by one, the file becomes visible with its ingest.files row ---
-# A streamed file's chunks are committed as they are loaded (so memory is bounded by one chunk), but
-# its rows count only once its ``ingest.files`` row is committed: until then they are never in the
-# analysts' snapshot, and :func:`remove_uncommitted_rows` deletes them after a crash or a failure.
-
-ROW_TABLES = tuple(f"core.{e.table}" for e in ENTITIES.values()) + ("quarantine.rows", "ingest.issues")
-
-
-def load_chunk(con: duckdb.DuckDBPyConnection, file_id: int, result) -> None:
-    """Commit one chunk of a streamed file (its rows stay invisible until :func:`finish_streamed_file`)."""
-    with _transaction(con):
-        load_rows(con, file_id, result, supersede=False)
-
-
-def remove_uncommitted_rows(con: duckdb.DuckDBPyConnection, file_id: int | None = None) -> int:
-    """Delete rows of ``file_id`` (or of every file without an ``ingest.files`` row): the leftovers of a
-    streamed load that failed or was killed. Returns how many rows were removed."""
-    cond = "file_id = ?" if file_id is not None else "file_id NOT IN (SELECT file_id FROM ingest.files)"
-    params = [file_id] if file_id is not None else None
-    removed = 0
-    with _transaction(con):
-        for table in ROW_TABLES:
-            removed += int(_exec(con, f"DELETE FROM {table} WHERE {cond}", params)[0][0])
-    return removed
-
-
-def finish_streamed_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, outcome: LoadOutcome,
-                         confirmed=None) -> LoadOutcome:
-    """One transaction: supersede earlier rows with the keys this file loaded, then its file row."""
-    superseded: dict[str, int] = {}
-    with _transaction(con):
-        for entity, e in ENTITIES.items():
-            superseded[entity] = supersede_earlier(con, entity, meta.centre_id, f"core.{e.table} WHERE file_id = ?",
-                                                   [file_id], file_id)
-        outcome = replace(outcome, superseded=superseded)
-        insert_file_row(con, file_id, meta, outcome, confirmed)
-    return outcome
 
 
 def duplicate_outcome(file_id: int, duplicate_of: int) -> LoadOutcome:
@@ -228,34 +172,73 @@ def plan_outcome(file_id: int, result) -> LoadOutcome:
                        rows_warned=result.rows_warned, rows_rejected=result.rows_rejected)
 
 
-def load_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, result) -> LoadOutcome:
-    """Load one validated file atomically; ``result`` is a ``validators.ValidationResult``.
+def supersede_earlier(con, entity: str, centre_id: str, keys_from: str, key_params: list, file_id: int) -> int:
+    """:func:`_supersede_keys`, skipping the key join when the centre has no current row of another file
+    (a first load, the common case for large files)."""
+    table = f"core.{ENTITIES[entity].table}"
+    if not _exec(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE centre_id = ? AND is_current "
+                      "AND file_id <> ? LIMIT 1)", [centre_id, file_id])[0][0]:
+        return 0
+    return _supersede_keys(con, entity, keys_from, key_params, file_id)
 
-    A file with ``result.file_error`` records the file as rejected with its issues and loads no row.
-    """
+
+def _load_accepted(con: duckdb.DuckDBPyConnection, file_id: int, columns: dict[str, list[str]],
+                   centre_id: str | None = None) -> dict[str, int]:
+    """``INSERT ... SELECT`` every entity's rows from the relation ``accepted_<entity>`` (its ``columns``),
+    superseding earlier current rows with the same keys first. Returns superseded counts.
+    ``centre_id``: every row is of this centre (the one path's ``wrong_centre`` check), which lets a
+    first delivery skip the key join."""
+    superseded: dict[str, int] = {}
+    for entity, cols in columns.items():
+        relation = f"accepted_{entity}"
+        superseded[entity] = _supersede_keys(con, entity, relation, [], file_id) if centre_id is None else \
+            supersede_earlier(con, entity, centre_id, relation, [], file_id)
+        names = ", ".join(cols)
+        _exec(con, f"INSERT INTO core.{ENTITIES[entity].table} ({names}, file_id, is_current) "
+                   f"SELECT {names}, ?, true FROM {relation}", [file_id])
+    return superseded
+
+
+def load_decided(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, result) -> LoadOutcome:
+    """Load a file the one path decided, inside the caller's transaction: its rows from the decision's
+    ``accepted_<entity>`` views over the file's tables (``validators.decision``), its quarantined rows,
+    its issues and its ``ingest.files`` row."""
     outcome = plan_outcome(file_id, result)
-    with _transaction(con):
-        if result.file_error is None:
-            outcome = replace(outcome, superseded=load_rows(con, file_id, result))
-        elif result.issues is not None:
-            _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
-        insert_file_row(con, file_id, meta, outcome, getattr(result, "confirmed", None))
+    if result.file_error is None:
+        cols = {e: entity_columns(e) + ["source_line", "warnings"] for e in ENTITIES}
+        outcome = replace(outcome, superseded=_load_accepted(con, file_id, cols, meta.centre_id))
+        _append(con, "quarantine.rows", QUARANTINE_COLUMNS, result.rejected, {"file_id": file_id})
+    _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
+    insert_file_row(con, file_id, meta, outcome, result.confirmed)
     return outcome
 
 
-def load_rows(con: duckdb.DuckDBPyConnection, file_id: int, result, *, supersede: bool = True) -> dict[str, int]:
-    """Insert accepted rows, quarantine and issues of ``result`` (and supersede earlier rows with the
-    same keys unless ``supersede=False``), inside the caller's transaction. Returns superseded counts."""
-    superseded: dict[str, int] = {}
-    for entity, df in result.accepted.items():
-        superseded[entity] = _supersede(con, entity, df, file_id) if supersede else 0
-        table = f"core.{ENTITIES[entity].table}"
-        cols = entity_columns(entity) + ["source_line", "warnings"]
-        _append(con, table, cols, df, {"file_id": file_id, "is_current": True})
-    _append(con, "quarantine.rows", QUARANTINE_COLUMNS, result.rejected, {"file_id": file_id})
-    if result.issues is not None:
-        _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
-    return superseded
+def load_file(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, result) -> LoadOutcome:
+    """Load a ``validators.ValidationResult`` whose ``accepted`` holds frames, atomically (fixtures,
+    tools): the frames become the ``accepted_<entity>`` relations :func:`load_decided` reads (columns a
+    frame lacks are NULL).  A file with ``result.file_error`` records the file as rejected with its
+    issues and loads no row."""
+    registered = []
+    try:
+        with _transaction(con):
+            if result.file_error is not None:
+                return load_decided(con, file_id, meta, result)
+            columns = {}
+            for entity, df in result.accepted.items():
+                wanted = entity_columns(entity) + ["source_line", "warnings"]
+                if not len(df):
+                    df = pd.DataFrame({c: pd.Series(dtype="object") for c in wanted})
+                columns[entity] = [c for c in wanted if c in df.columns]
+                con.register(f"accepted_{entity}", df[columns[entity]])
+                registered.append(f"accepted_{entity}")
+            outcome = replace(plan_outcome(file_id, result), superseded=_load_accepted(con, file_id, columns))
+            _append(con, "quarantine.rows", QUARANTINE_COLUMNS, result.rejected, {"file_id": file_id})
+            _append(con, "ingest.issues", ISSUE_COLUMNS, result.issues, {"file_id": file_id})
+            insert_file_row(con, file_id, meta, outcome, getattr(result, "confirmed", None))
+            return outcome
+    finally:
+        for name in registered:
+            con.unregister(name)
 
 
 def record_file_error(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, error,

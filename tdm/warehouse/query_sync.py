@@ -1,7 +1,7 @@
 """What a file does to its centre's queries (:mod:`tdm.warehouse.queries`), inside the load.
 
-:func:`sync_file` runs in the loader's transaction for every file (in-memory, streamed, columnar,
-rejected: ``tdm.warehouse.load.insert_file_row``), after its rows and issues are written: new
+:func:`sync_file` runs in the loader's transaction for every file (loaded or rejected:
+``tdm.warehouse.load.insert_file_row``), after its rows and issues are written: new
 findings open queries, findings seen again keep theirs, queries about a record the file carried
 without the finding close as superseded.  Set-wise: the file's findings and the centre's queries
 are small frames; the file's rows are matched where they are, in DuckDB.

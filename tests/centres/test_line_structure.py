@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import tdm.centres.workbook as W
 import tdm.ingest as ingest
+import tdm.ingest.pipeline as pipeline
 from tdm.centres import builtin_profiles
 from tdm.centres.csv_lines import check_lines, utf8_blocks
 from tdm.centres.readers import iter_csv_chunks
@@ -96,7 +97,7 @@ def test_an_unreadable_file_is_reported_not_left_waiting(tmp_path, monkeypatch):
     def denied(path, chunk=1 << 20):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(ingest, "sha256_file", denied)
+    monkeypatch.setattr(pipeline, "sha256_file", denied)     # where prepare reads the file first
     out = ingest.run_pass(str(home), stable_seconds=0)
     assert [(c.status, "permission denied" in c.message) for c in out] == [("rejected", True)]
     assert not p.exists()                               # moved out of the inbox: not retried forever

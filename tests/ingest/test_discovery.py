@@ -64,6 +64,7 @@ def test_files_are_ordered_baseline_first():
 
 def test_an_unexpected_failure_of_one_file_does_not_stop_the_pass(settings, monkeypatch):
     import tdm.ingest as ingest
+    import tdm.ingest.passes as passes
     from types import SimpleNamespace
 
     cands = [ingest.Candidate("c1", settings.inbox / "c1" / n, 1, 0.0) for n in ("a.csv", "b.csv")]
@@ -73,7 +74,7 @@ def test_an_unexpected_failure_of_one_file_does_not_stop_the_pass(settings, monk
             raise OSError("No space left on device")
         return ingest.Committed("c1", cand.path.name, 7, "loaded", 1, 1, 0, 0, None, None, None)
 
-    monkeypatch.setattr(ingest, "process_file", fake)
+    monkeypatch.setattr(passes, "process_file", fake)
     out = [ingest.process_file_guarded(settings, SimpleNamespace(), c, b"k") for c in cands]
     assert out[0].status == "failed" and "No space left" in out[0].message and "retried" in out[0].message
     assert out[1].status == "loaded"

@@ -1,4 +1,5 @@
-"""Large files are streamed in chunks inside one transaction: same warehouse as the in-memory path."""
+"""Large files are read in chunks into the one path's tables, inside one transaction: the same warehouse
+as a file read whole, and nothing of a file is ever committed before its end."""
 
 from __future__ import annotations
 
@@ -22,26 +23,28 @@ def exports(tmp_path_factory):
     return folder
 
 
-def _run(tmp_path, exports, monkeypatch, *, stream: bool) -> dict:
+def _chunked(monkeypatch, rows: int = 97, threshold_mb: float = 0) -> None:
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
-    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0" if stream else "1000000")
-    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", "97")   # many chunks, boundaries mid-patient
+    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", str(threshold_mb))
+    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", str(rows))   # many chunks, boundaries mid-patient
+
+
+def _run(tmp_path, exports, monkeypatch, *, stream: bool) -> dict:
+    _chunked(monkeypatch, threshold_mb=0 if stream else 10**6)
     home = tmp_path / ("stream" if stream else "memory")
     shutil.copytree(exports, home / "inbox")
     run_pass(str(home), stable_seconds=0)
     return state(str(home))
 
 
-def test_streamed_and_in_memory_loads_are_identical(tmp_path, exports, monkeypatch):
+def test_chunked_and_whole_reads_load_identically(tmp_path, exports, monkeypatch):
     streamed = _run(tmp_path, exports, monkeypatch, stream=True)
     memory = _run(tmp_path, exports, monkeypatch, stream=False)
     assert streamed["core.lab_results"] and streamed == memory
 
 
-def test_a_bad_chunk_rejects_the_whole_streamed_file(tmp_path, exports, monkeypatch):
-    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
-    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0")
-    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", "50")
+def test_a_bad_chunk_rejects_the_whole_chunked_file(tmp_path, exports, monkeypatch):
+    _chunked(monkeypatch, rows=50)
     home = tmp_path / "h"
     shutil.copytree(exports, home / "inbox")
     labs = next((home / "inbox" / "knuh").glob("*lis_labs*"))
@@ -64,22 +67,28 @@ os.environ["TDM_PSEUDONYM_KEY"] = "stream-test-key-0123456789"
 os.environ["TDM_STREAM_THRESHOLD_MB"] = "0"
 os.environ["TDM_STREAM_CHUNK_ROWS"] = "97"
 import tdm.ingest as ingest
-from tdm.warehouse import load as loader
-real, seen = loader.load_chunk, []
-def killer(con, file_id, result):
-    real(con, file_id, result)
-    seen.append(1)
-    if len(seen) == 5:                 # chunks committed (two inside the lab file), then SIGKILL
+import tdm.ingest.read as reader
+real, seen = reader.append_frame, []
+def killer(con, entity, df):
+    real(con, entity, df)
+    if entity == "lab" and df is not None and len(df):
+        seen.append(1)
+    if len(seen) == 3:                 # chunks of the lab file in its tables, then SIGKILL
         os.kill(os.getpid(), signal.SIGKILL)
-loader.load_chunk = killer
+reader.append_frame = killer
 ingest.run_pass({home!r}, stable_seconds=0)
 """
 
+ROW_TABLES = tuple(f"core.{e}" for e in ("patients", "assessments", "elisa_results", "lab_results")) + \
+    ("quarantine.rows", "ingest.issues")
 
-def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_warehouse(tmp_path, exports, monkeypatch):
+
+def test_sigkill_mid_file_then_restart_gives_the_uninterrupted_warehouse(tmp_path, exports, monkeypatch):
     import subprocess
     import sys
     import textwrap
+
+    import duckdb
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     reference = _run(tmp_path, exports, monkeypatch, stream=True)
@@ -88,9 +97,6 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_warehouse(tmp_p
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(KILL_STREAM.format(root=root, home=str(home)))],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]
-    import duckdb
-
-    from tdm.warehouse.load import ROW_TABLES
 
     def uncommitted(path) -> int:
         con = duckdb.connect(str(path), read_only=True)
@@ -100,11 +106,9 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_warehouse(tmp_p
         finally:
             con.close()
 
-    orphans, visible = uncommitted(home / "warehouse.duckdb"), uncommitted(home / "warehouse.read.duckdb")
-    assert orphans > 0 and visible == 0   # committed chunks exist, but no reader ever sees them
-    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0")
-    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", "97")
-    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
+    # one transaction per file: nothing of the killed file was ever committed, not even to the writer's file
+    assert uncommitted(home / "warehouse.duckdb") == 0 and uncommitted(home / "warehouse.read.duckdb") == 0
+    _chunked(monkeypatch)
     run_pass(str(home), stable_seconds=0)
     assert state(str(home)) == reference
 
@@ -117,8 +121,7 @@ def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, mo
     labs = next((home / "archive" / "knuh").glob("*lis_labs*"))
     corrected = home / "inbox" / "knuh" / labs.name.split("-", 1)[1]
     corrected.write_bytes(labs.read_bytes() + b"\n")          # same rows, new content checksum
-    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0")
-    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", "97")
+    _chunked(monkeypatch)
     (out,) = run_pass(str(home), stable_seconds=0)
     assert out.status == "loaded"
     import duckdb
@@ -132,13 +135,13 @@ def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, mo
     assert n_old == n_new == out.rows_loaded
 
 
-def test_a_large_wide_file_the_columnar_screen_flags_is_streamed_not_read_whole(tmp_path, monkeypatch):
-    """A wide CSV above the streaming threshold goes to the columnar path; when its screen flags a line,
-    the file is streamed (the in-memory reader would hold the whole file): same findings, bounded memory."""
+def test_a_large_wide_file_with_a_finding_is_read_in_chunks_not_whole(tmp_path, monkeypatch):
+    """A wide CSV above the chunk threshold is read chunk by chunk whatever its findings (the whole-file
+    reader is never called): the bad line is rejected, the others load."""
     import tdm.centres.readers as readers
     from tdm.centres import builtin_profiles
 
-    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
+    _chunked(monkeypatch, rows=500_000, threshold_mb=1000 / 2**20)
     folder = tmp_path / "exports"
     write_exports(generate_cohort(40, ("smc",), 3), {"smc": builtin_profiles()["smc"]}, folder, error_rate=0.0, seed=3)
     src = next((folder / "smc").glob("*.csv"))
@@ -150,8 +153,6 @@ def test_a_large_wide_file_the_columnar_screen_flags_is_streamed_not_read_whole(
     home = tmp_path / "home"
     (home / "inbox" / "smc").mkdir(parents=True)
     (home / "inbox" / "smc" / src.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", str(1000 / 2**20))   # 1,000 bytes
-
     def whole(*a, **kw):
         raise AssertionError("a large file was read whole into memory")
 

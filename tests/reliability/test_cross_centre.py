@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 import tdm.ingest as ingest
+import tdm.ingest.writer as stages
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import set_cell, utf8
 
@@ -70,16 +71,14 @@ def _sequential(tmp_path: Path, sources, order: tuple[str, str]) -> dict:
     return _outcome(home)
 
 
-@pytest.mark.parametrize("columnar", [True, False], ids=["columnar", "reference"])
 @pytest.mark.parametrize("order", [("smc", "knuh"), ("knuh", "smc")], ids=["smc-first", "knuh-first"])
-def test_both_prepared_before_either_commits_gives_the_sequential_outcome(tmp_path, sources, order, columnar):
-    """The worst interleaving, made deterministic: both files are validated against the same empty
-    snapshot, then committed one after the other."""
+def test_both_prepared_before_either_commits_gives_the_sequential_outcome(tmp_path, sources, order):
+    """The worst interleaving, made deterministic: both files are prepared against the same empty
+    warehouse, then committed one after the other (each decided under the lock)."""
     home = tmp_path / "home"
     paths = _drop(home, _files(sources))
     settings, profiles, key = ingest.setup(str(home))
-    prepared = {c: ingest.validate_read(settings, profiles[c], ingest.read_and_harmonise(
-        profiles[c], _candidate(paths[c], c), key, columnar=columnar)) for c in order}
+    prepared = {c: ingest.prepare(settings, profiles[c], _candidate(paths[c], c), key) for c in order}
     for c in order:
         ingest.commit(settings, prepared[c])
     got = _outcome(home)
@@ -90,21 +89,21 @@ def test_both_prepared_before_either_commits_gives_the_sequential_outcome(tmp_pa
 
 
 def test_two_centres_in_the_same_parallel_pass(tmp_path, sources, monkeypatch):
-    """Threads as in the flow, each centre's validation held until both have read the snapshot."""
+    """Threads as in the flow, each centre's file held after its preparation until both are prepared."""
     home = tmp_path / "home"
     _drop(home, _files(sources))
     barrier = threading.Barrier(2, timeout=60)
     waited: set[str] = set()
-    real = ingest.load_context
+    real = stages.prepare
 
-    def load_context(settings, centre_id, *args, **kw):
-        ctx = real(settings, centre_id, *args, **kw)
-        if centre_id not in waited:              # the first read of each centre: before any commit
-            waited.add(centre_id)
+    def prepare(settings, profile, candidate, key):
+        prepared = real(settings, profile, candidate, key)
+        if candidate.centre_id not in waited:      # each centre's first file: before any commit
+            waited.add(candidate.centre_id)
             barrier.wait()
-        return ctx
+        return prepared
 
-    monkeypatch.setattr(ingest, "load_context", load_context)
+    monkeypatch.setattr(stages, "prepare", prepare)
     settings, profiles, key = ingest.setup(str(home))
     found = ingest.discover(settings, list(profiles), stable_seconds=0)
     out: list = []

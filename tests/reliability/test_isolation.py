@@ -12,6 +12,7 @@ import pytest
 from markupsafe import escape
 
 import tdm.ingest as ingest
+import tdm.ingest.read as reader
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import set_cell, utf8
 
@@ -110,7 +111,7 @@ def test_the_same_raw_study_number_at_two_centres_never_merges(tmp_path, sources
     assert _rows(home, "SELECT centre_id FROM core.patients WHERE patient_id = ?", [smc_pid]) == [("smc",)]
 
 
-def test_the_wrong_centre_rule_rejects_foreign_rows(tmp_path, sources):
+def test_the_wrong_centre_rule_rejects_foreign_rows(tmp_path, sources, monkeypatch):
     """Defence in depth: centre_id always comes from the profile, but should a frame ever carry
     another centre's id, validation rejects the whole file and nothing is stored."""
     home = tmp_path / "home"
@@ -118,10 +119,14 @@ def test_the_wrong_centre_rule_rejects_foreign_rows(tmp_path, sources):
     settings, profiles, key = ingest.setup(str(home))
     st = path.stat()
     cand = ingest.Candidate("smc", path, st.st_size, st.st_mtime)
-    read = ingest.read_and_harmonise(profiles["smc"], cand, key, columnar=False)   # frames to tamper with
-    frames = {e: df.assign(centre_id="knuh") for e, df in read.harmonised.frames.items()}
-    read = replace(read, harmonised=replace(read.harmonised, frames=frames))
-    committed = ingest.commit(settings, ingest.validate_read(settings, profiles["smc"], read))
+    real = reader.harmonise
+
+    def tampered(*args, **kw):            # the harmonised frames of the reading stage, tampered with
+        h = real(*args, **kw)
+        return replace(h, frames={e: df.assign(centre_id="knuh") for e, df in h.frames.items()})
+
+    monkeypatch.setattr(reader, "harmonise", tampered)
+    committed = ingest.commit(settings, ingest.prepare(settings, profiles["smc"], cand, key))
     assert committed.status == "rejected" and "records of centre(s) knuh, not of smc" in committed.message
     assert _rows(home, "SELECT error_code FROM ingest.files") == [("wrong_centre",)]
     for t in CORE:

@@ -1,6 +1,6 @@
 """Peak memory of a whole ingestion pass over hostile inputs, measured in a fresh process (issue 13,
 item 6): a 640 MB zip bomb, a workbook whose used range claims every row, a 150 MB line without a
-line break in a wide CSV (the columnar path hands it to the streamed one) and a good file.  Each ends
+line break in a wide CSV (read in chunks, never whole) and a good file.  Each ends
 with its own outcome, the good file loads, and the pass peaks under 2 GB."""
 
 from __future__ import annotations

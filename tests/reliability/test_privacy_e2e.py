@@ -58,7 +58,7 @@ def _everything_stored(home: Path) -> str:
     return "\n".join(out)
 
 
-@pytest.mark.parametrize("streamed", [False, True], ids=["in_memory", "streamed"])
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "chunked"])
 def test_identifier_file_is_rejected_and_no_value_leaks(tmp_path, sources, monkeypatch, caplog, capsys, streamed):
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", KEY)
     if streamed:   # the chunked path for large files screens its first chunk the same way

@@ -12,7 +12,7 @@ import pandas as pd
 
 from schema.relations import FINDING_SQL, frames_to_tables
 from validators.context import ValidationContext
-from validators.core import schema_issues
+from validators.checks import schema_issues
 from validators.dictionary_checks import schema_findings_sql
 
 COMPARED = ["source_line", "entity", "patient_id", "record", "column_name", "value", "rule", "severity",

@@ -228,7 +228,7 @@ def test_lab_values_negative_is_error_implausible_is_warning():
 
 @pytest.mark.parametrize("rule", sorted(ROW_RULES))
 def test_rules_return_findings_frames_on_empty_input(rule):
-    from validators.core import _normalise
+    from validators.checks import normalise as _normalise
 
     frames = {e: _normalise(e, None)[0] for e in ("patient", "assessment", "elisa", "lab")}
     out = ROW_RULES[rule](frames, ctx())
