@@ -1,7 +1,7 @@
 """Stages 1-2 as they are today (the bridge): the pandas reader and harmonise, chunk by chunk, into the
 contract's tables.
 
-The file is read in chunks (a CSV above ``Settings.chunk_threshold_bytes`` in ``chunk_rows`` lines,
+The file is read in chunks (a CSV above ``Settings.limits.stream_threshold_bytes`` in ``stream_chunk_rows`` lines,
 anything else whole), each chunk harmonised and appended to the entity tables ``patient``,
 ``assessment``, ``elisa``, ``lab``, its cell issues to ``findings``: memory is bounded by one chunk and
 every later stage sees the whole file.  c15's set-wise reader and harmoniser (``read_raw`` +
@@ -37,10 +37,10 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
 def raw_chunks(settings: Settings, spec: FileSpec, candidate: Candidate) -> Iterator[pd.DataFrame]:
     """The export as raw text frames (``source_line`` counting across chunks)."""
     path = candidate.path
-    if candidate.size_bytes > settings.chunk_threshold_bytes and spec.reading_format(path.name) == "csv":
-        yield from readers.iter_csv_chunks(path, spec, settings.chunk_rows)
+    if candidate.size_bytes > settings.limits.stream_threshold_bytes and spec.reading_format(path.name) == "csv":
+        yield from readers.iter_csv_chunks(path, spec, settings.limits.stream_chunk_rows, limits=settings.limits)
     else:
-        yield readers.read_export(path, spec)
+        yield readers.read_export(path, spec, limits=settings.limits)
 
 
 def read_into_tables(con: duckdb.DuckDBPyConnection, settings: Settings, profile: CentreProfile, spec: FileSpec,

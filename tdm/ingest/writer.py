@@ -110,7 +110,7 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
     meta = FileMeta(centre_id=cand.centre_id, file_name=cand.path.name, checksum_sha256=prepared.checksum,
                     size_bytes=cand.size_bytes, received_at=dt.datetime.fromtimestamp(cand.mtime),
                     code_version=code_version(), file_kind=prepared.file_kind)
-    with WRITE_LOCK, open_writer(settings.warehouse) as con:
+    with WRITE_LOCK, open_writer(settings.warehouse, memory_limit=settings.limits.writer_memory_limit) as con:
         slot = _claim_file(con, settings, cand, meta)
         if isinstance(slot, Committed):
             return slot

@@ -7,7 +7,8 @@ import duckdb
 import pandas as pd
 
 from schema.relations import frames_to_tables
-from validators.core import ISSUE_COLUMNS, _name_lab_columns, _normalise, _to_issues, schema_findings
+from validators.checks import _name_lab_columns, normalise, schema_findings, to_issues
+from validators.results import ISSUE_COLUMNS
 from validators.registry import RULES
 from validators.rules import ENTITY_ORDER, ROW_RULES
 from validators.setwise import rule_findings
@@ -18,19 +19,19 @@ COMPARED = ["source_line", "entity", "patient_id", "record", "column_name", "val
 
 
 def normalised(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    return {e: _normalise(e, frames.get(e))[0] for e in ENTITY_ORDER}
+    return {e: normalise(e, frames.get(e))[0] for e in ENTITY_ORDER}
 
 
 def pandas_findings(frames: dict[str, pd.DataFrame], ctx) -> pd.DataFrame:
     """The findings of ``validators.rules.ROW_RULES``, the ``unit_mixup`` findings of the dictionary
     checks and the ``unit_profile_suspect`` columns, as ``validate_file`` reports them."""
     norm = normalised(frames)
-    parts = [_to_issues(rule, fn(norm, ctx), norm) for rule, fn in ROW_RULES.items()]
+    parts = [to_issues(rule, fn(norm, ctx), norm) for rule, fn in ROW_RULES.items()]
     for ent in ENTITY_ORDER:
         if len(norm[ent]):
             mix = schema_findings(ent, norm[ent], ctx).get("unit_mixup")
             if mix is not None:
-                parts.append(_to_issues("unit_mixup", mix, norm))
+                parts.append(to_issues("unit_mixup", mix, norm))
     parts = [p for p in parts if len(p)]
     rule = RULES["unit_profile_suspect"]
     suspect = pd.DataFrame([{"source_line": None, "entity": m.entity, "patient_id": None, "record": None,

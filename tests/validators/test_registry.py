@@ -47,13 +47,14 @@ def emitted_codes() -> dict[str, set[str]]:
     add(_codes(r'\brule="(\w+)"', *adapters))                                     # cell findings
     add({k: {"tdm/centres/harmonise.py"} for k in ADAPTER_CELL_CODES})
     # file errors of the adapters and of ingestion (a centre profile's own errors are configuration)
-    add(_codes(r'\bcode="(\w+)"', *adapters, "tdm/ingest.py", "validators/*.py", exclude=("profile.py",)))
+    add(_codes(r'\bcode="(\w+)"', *adapters, "tdm/ingest/*.py", "validators/*.py", exclude=("profile.py",)))
     add({c.code: {"tdm/errors.py"} for c in [FileRejected, *_subclasses(FileRejected)]})
     # dictionary checks (pandera failures mapped to rules by check name) and the assembly in core
-    add(_codes(r'\brule(?:, message, expected)? = "(\w+)"', "validators/core.py"))
-    add(_codes(r'setdefault\("(\w+)"', "validators/core.py"))
-    add(_codes(r'_to_issues\("(\w+)"', "validators/core.py"))
-    add(_codes(r'_file_error_result\(\w+, "(\w+)"', "validators/core.py"))
+    checks = ("validators/core.py", "validators/checks.py")
+    add(_codes(r'\brule(?:, message, expected)? = "(\w+)"', *checks))
+    add(_codes(r'setdefault\("(\w+)"', *checks))
+    add(_codes(r'\bto_issues\("(\w+)"', *checks))
+    add(_codes(r'_file_error_result\(\w+, "(\w+)"', *checks))
     add({k: {"validators/rules.py"} for k in ROW_RULES})
     add({k: {"validators/setwise"} for k in QUERIES})
     return found
