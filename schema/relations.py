@@ -56,18 +56,23 @@ def create_empty(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, s
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} ({cols})").fetchall()
 
 
+def insert_cast(con: duckdb.DuckDBPyConnection, table: str, frame, columns: dict[str, str]) -> None:
+    """``INSERT INTO table`` the rows of ``frame`` (pandas or Arrow, holding ``columns``), each column
+    cast to its DuckDB type: the one way a Python-side frame enters a temporary table."""
+    con.register("_insert_frame", frame)
+    try:
+        select = ", ".join(f"CAST({_ident(c)} AS {t})" for c, t in columns.items())
+        con.execute(f"INSERT INTO {_ident(table)} SELECT {select} FROM _insert_frame").fetchall()
+    finally:
+        con.unregister("_insert_frame")
+
+
 def append_frame(con: duckdb.DuckDBPyConnection, entity: str, df: pd.DataFrame | None) -> None:
     """Append a harmonised frame (``schema.models.PANDAS_DTYPES``, the entity's columns) to its table."""
     if df is None or df.empty:
         return
     cols = entity_sql_columns(entity)
-    frame = pa.Table.from_pandas(df[[c for c in cols]], preserve_index=False)
-    con.register("_frame", frame)
-    try:
-        select = ", ".join(f"CAST({_ident(c)} AS {t})" for c, t in cols.items())
-        con.execute(f"INSERT INTO {_ident(entity)} SELECT {select} FROM _frame").fetchall()
-    finally:
-        con.unregister("_frame")
+    insert_cast(con, entity, pa.Table.from_pandas(df[[c for c in cols]], preserve_index=False), cols)
 
 
 def frames_to_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
@@ -99,6 +104,6 @@ def tables_to_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     return out
 
 
-__all__ = ["ENTITY_TABLES", "FINDINGS_TABLE", "FINDING_SQL", "SQL_TYPES", "append_frame", "create_empty", "entity_frame",
+__all__ = ["insert_cast", "ENTITY_TABLES", "FINDINGS_TABLE", "FINDING_SQL", "SQL_TYPES", "append_frame", "create_empty", "entity_frame",
            "entity_sql_columns",
            "entity_columns", "frames_to_tables", "tables_to_frames"]

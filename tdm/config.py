@@ -118,26 +118,24 @@ def _bad(name: str, raw: str, expected: str) -> ConfigError:
                        hint=f"set {name} to {expected}, or unset it for the default (docs/CONFIGURATION.md)")
 
 
-def _megabytes(scale: int) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not value >= 0 or value == float("inf"):
-            raise _bad(name, raw, "a number >= 0 (for example 64 or 0.5)")
-        return int(value * scale)
-    return parse
-
-
-def _seconds(name: str, raw: str) -> float:
+def _finite_nonnegative(name: str, raw: str, expected: str) -> float:
     try:
         value = float(raw)
     except ValueError:
         value = float("nan")
     if not value >= 0 or value == float("inf"):
-        raise _bad(name, raw, "a number of seconds >= 0 (for example 600, or 0)")
+        raise _bad(name, raw, expected)
     return value
+
+
+def _megabytes(scale: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        return int(_finite_nonnegative(name, raw, "a number >= 0 (for example 64 or 0.5)") * scale)
+    return parse
+
+
+def _seconds(name: str, raw: str) -> float:
+    return _finite_nonnegative(name, raw, "a number of seconds >= 0 (for example 600, or 0)")
 
 
 def _count(name: str, raw: str) -> int:

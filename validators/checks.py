@@ -17,7 +17,7 @@ import pandera.pandas as pa
 
 from schema.dictionary import ANALYTES, BY_ENTITY, entity_columns
 from schema.models import PANDAS_DTYPES, SOURCE_LINE, empty_frame, entity_model_as_of, record_label
-from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, entity_frame
+from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, entity_frame, insert_cast
 from tdm.errors import FileRejected
 from validators.context import ValidationContext
 from validators.registry import get_rule
@@ -281,13 +281,7 @@ def append_findings(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> None:
     if not len(df):
         return
     frame = df.reindex(columns=list(FINDING_SQL)).astype("object")
-    frame = frame.where(frame.notna(), None)
-    con.register("_found", frame)
-    try:
-        select = ", ".join(f'CAST("{c}" AS {t})' for c, t in FINDING_SQL.items())
-        con.execute(f"INSERT INTO {FINDINGS_TABLE} SELECT {select} FROM _found").fetchall()
-    finally:
-        con.unregister("_found")
+    insert_cast(con, FINDINGS_TABLE, frame.where(frame.notna(), None), FINDING_SQL)
 
 
 def _windows(con: duckdb.DuckDBPyConnection, window_lines: int) -> list[tuple[int, int]]:

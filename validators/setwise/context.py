@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from schema.relations import create_empty
+from schema.relations import create_empty, insert_cast
 from validators.context import ValidationContext
 
 #: table -> column -> DuckDB type (the contract of the context tables).
@@ -51,12 +51,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> Non
     for c, t in cols.items():
         if t == "DATE":
             frame[c] = pd.to_datetime(frame[c]).astype("datetime64[us]")
-    con.register("_ctx_frame", frame)
-    try:
-        select = ", ".join(f'CAST("{c}" AS {t})' for c, t in cols.items())
-        con.execute(f"INSERT INTO {table} SELECT {select} FROM _ctx_frame").fetchall()
-    finally:
-        con.unregister("_ctx_frame")
+    insert_cast(con, table, frame, cols)
 
 
 def register_context(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> None:
