@@ -2,7 +2,7 @@
 
 Pure: frames in, :class:`ValidationResult` out, no I/O beyond a private in-memory DuckDB.  The frames
 become the contract's entity tables (``schema.relations``), the cell issues rows of ``findings``; the
-checks stage (``validators.checks``) adds its findings and the set-wise decision
+check stages (``validators.stages``) add their findings and the set-wise decision
 (``validators.decision``) decides, exactly as ingestion does inside the writer's transaction.
 Counting is in *source lines*: a line is rejected when any of its entity rows has an error, and
 then every entity row of that line is rejected together (a wide row never half-loads).
@@ -16,12 +16,12 @@ import duckdb
 import pandas as pd
 
 from schema.relations import FINDING_SQL, FINDINGS_TABLE, create_empty, frames_to_tables
-from validators.checks import (append_findings, check_tables, file_error_finding, missing_columns, normalise,
-                               schema_findings, to_issues)
+from validators.checks import append_findings, file_error_finding, missing_columns, normalise, to_issues
 from validators.context import ValidationContext
 from validators.setwise.context import register_context
 from validators.decision import accepted_frames, decide
 from validators.registry import RULES
+from validators.stages import run_checks
 from validators.results import (CELL_ISSUE_COLUMNS, FINDING_IDENTITY, ISSUE_COLUMNS, REJECTED_COLUMNS,
                                 ValidationResult, empty_issues, empty_rejected, rule_counts)
 from validators.rules import ENTITY_ORDER
@@ -55,8 +55,8 @@ def validate_file(frames: dict[str, pd.DataFrame], cell_issues: pd.DataFrame | N
         dtf = pd.concat(dtype_found, ignore_index=True)
         if len(dtf):
             append_findings(con, to_issues("dtype", dtf, norm).reindex(columns=list(FINDING_SQL)))
-        check_tables(con, context)
         register_context(con, context)
+        run_checks(con, context)
         result = decide(con, context)
         if result.file_error is not None:
             accepted = {e: norm[e].iloc[0:0].assign(warnings=pd.Series(dtype="str")) for e in ENTITY_ORDER}
@@ -68,5 +68,5 @@ def validate_file(frames: dict[str, pd.DataFrame], cell_issues: pd.DataFrame | N
 
 
 __all__ = ["ValidationResult", "ValidationContext", "validate_file", "ISSUE_COLUMNS", "REJECTED_COLUMNS",
-           "CELL_ISSUE_COLUMNS", "FINDING_IDENTITY", "identity_keys", "rule_counts", "schema_findings", "RULES",
+           "CELL_ISSUE_COLUMNS", "FINDING_IDENTITY", "identity_keys", "rule_counts", "RULES",
            "empty_issues", "empty_rejected"]

@@ -32,14 +32,15 @@ from schema.models import SOURCE_LINE, record_label_sql
 from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, create_empty, entity_sql_columns
 from validators.context import ValidationContext
 from validators.registry import get_rule
-from validators.units import candidates, sql_text, value_mixups_sql
+from validators.setwise.units import column_mixup_sql, lab_mixup_sql
+from validators.units import candidates, sql_text
 
 #: pandera check name -> rule code (the nullable declaration is reported by pandera as ``not_nullable``).
 CHECK_RULES = {"not_nullable": "required", "isin": "allowed_codes", "in_range": "range",
                "greater_than_or_equal_to": "range", "not_future": "not_future",
                "lab_value_in_range": "lab_value_implausible"}
 #: every rule code this stage writes
-RULES_WRITTEN = tuple(sorted(set(CHECK_RULES.values()) | {"unit_mixup"}))
+RULES_WRITTEN = tuple(sorted(set(CHECK_RULES.values())))
 
 
 class ContractError(ValueError):
@@ -118,11 +119,26 @@ def _part(entity: str, flag: str, column: str | None, rule: str, message: str, e
             f"{expected} AS expected FROM failing f WHERE NOT coalesce(f.{flag}, TRUE) AND {where}")
 
 
+#: the harmonised column a cell finding's column stands for: a wide lab cell is the lab row's
+#: ``value``, a trough cell also carries ``trough_censor``
+_CELL_ALIAS = (f"CASE WHEN c.entity = 'lab' AND c.column_name IN ({', '.join(sql_text(a) for a in ANALYTES)}) "
+               "THEN 'value' WHEN c.column_name = 'trough_ug_ml' THEN 'trough_censor' ELSE c.column_name END")
+
+
+def _not_a_cell_finding(entity: str, name: str) -> str:
+    """A cell that did not parse (a cell finding of the same line, entity and column, or of a cell
+    the column is derived from) is not reported again as ``required``."""
+    return (f"NOT EXISTS (SELECT 1 FROM {FINDINGS_TABLE} c WHERE c.source_column IS NOT NULL "
+            f"AND c.source_line = f.{SOURCE_LINE} AND c.entity = {sql_text(entity)} "
+            f"AND (c.column_name = {sql_text(name)} OR {_CELL_ALIAS} = {sql_text(name)}))")
+
+
 def _check_part(entity: str, flag: str, name: str, check) -> str:
     """The findings SELECT of one declared check of column ``name`` (``check`` None: its nullable
     declaration), mapped to its rule by the check's name."""
     if check is None:
-        return _part(entity, flag, name, sql_text("required"), sql_text(f"{name} is empty"), sql_text("a value"))
+        return _part(entity, flag, name, sql_text("required"), sql_text(f"{name} is empty"), sql_text("a value"),
+                     where=_not_a_cell_finding(entity, name))
     rule = CHECK_RULES[check.name]
     var = next((v for v in BY_ENTITY[entity] if v.name == name), None)
     value = _value_sql(entity, name)
@@ -135,13 +151,11 @@ def _check_part(entity: str, flag: str, name: str, check) -> str:
         day = f"strftime(coalesce(getvariable({sql_text(TODAY_VARIABLE)}), current_date), '%Y-%m-%d')"
         return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is in the future"),
                      f"'on or before ' || {day}", value)
+    mixed = "TRUE"
     if var is not None and var.min is not None and var.max is not None and candidates(var.unit):
-        mix = value_mixups_sql(f'f."{name}"', var.unit, var.min, var.max, value)
-        return _part(entity, flag, name, f"CASE WHEN ({mix}) IS NULL THEN 'range' ELSE 'unit_mixup' END",
-                     f"coalesce({mix}, {sql_text(f'{name} is out of range')})",
-                     f"CASE WHEN ({mix}) IS NULL THEN {sql_text(text)} "
-                     f"ELSE {sql_text(f'{var.min:g} to {var.max:g} {var.unit}')} END", value)
-    return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is out of range"), sql_text(text), value)
+        mixed = f"({column_mixup_sql(entity, name, 'f')}) IS NULL"      # a unit mix-up is stage 4's finding
+    return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is out of range"), sql_text(text), value,
+                 where=mixed)
 
 
 def _by_analyte(values: dict[str, str], default: str = "NULL") -> str:
@@ -150,15 +164,14 @@ def _by_analyte(values: dict[str, str], default: str = "NULL") -> str:
 
 
 def _lab_range_part(flag: str) -> str:
-    """The lab-wide range check: a unit mix-up or an implausible value (a negative value is
-    ``rules.lab_value_negative``'s, so it is left out here, as the pandas path does)."""
+    """The lab-wide range check: an implausible value.  A negative value is the rule ``range``'s
+    (``validators.setwise.values``) and a value plausible in another unit the rule ``unit_mixup``'s
+    (``validators.setwise.units``), so both are left out here."""
     value = _value_sql("lab", "value")
-    mix = _by_analyte({k: value_mixups_sql("f.value", a.unit, a.min, a.max, value)
-                       for k, a in ANALYTES.items() if candidates(a.unit)})
     expected = _by_analyte({k: sql_text(f"{a.min:g} to {a.max:g} {a.unit or ''}") for k, a in ANALYTES.items()})
-    return _part("lab", flag, "value", f"CASE WHEN ({mix}) IS NULL THEN 'lab_value_implausible' ELSE 'unit_mixup' END",
-                 f"coalesce({mix}, f.analyte || ' outside the plausible paediatric range')", expected, value,
-                 where="NOT (f.value < 0)")
+    return _part("lab", flag, "value", sql_text("lab_value_implausible"),
+                 "f.analyte || ' outside the plausible paediatric range'", expected, value,
+                 where=f"NOT (f.value < 0) AND ({lab_mixup_sql('f')}) IS NULL")
 
 
 @lru_cache(maxsize=None)
@@ -207,7 +220,7 @@ def schema_findings_sql(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) 
     cols = ", ".join(f'"{c}"' for c in FINDING_SQL)
     con.execute(f"SET VARIABLE {TODAY_VARIABLE} = DATE '{ctx.today.isoformat()}'").fetchall()
     for entity in ENTITY_TABLES:
-        if con.execute(f'SELECT EXISTS (SELECT 1 FROM "{entity}")').fetchone()[0]:   # an empty table: nothing to compile
+        if con.execute(f'SELECT EXISTS (SELECT 1 FROM "{entity}")').fetchall()[0][0]:   # an empty table: nothing to compile
             con.execute(f"INSERT INTO {FINDINGS_TABLE} ({cols}) {findings_sql(entity)}").fetchall()
 
 

@@ -11,9 +11,7 @@ change in :func:`check_stages` (p15: pandera where the data is; r15: every rule 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -28,20 +26,18 @@ from tdm.ingest.files import as_file_error, not_ready, sha256_file, unchanged_si
 from tdm.ingest.read import read_into_tables
 from tdm.warehouse.connection import open_reader
 from validators import ValidationContext, ValidationResult
-from validators.checks import check_tables
 from validators.setwise.context import register_context
 from validators.decision import accepted_frames, decide
-
-#: A check stage: reads the file's tables and context tables, appends to ``findings``.
-Stage = Callable[[duckdb.DuckDBPyConnection, ValidationContext], None]
+from validators.stages import CHECK_STAGES, Stage
 
 #: Stages 1-2 (c15 replaces the bridge ``tdm.ingest.read.read_into_tables``).
 READ_STAGE = read_into_tables
 
 
 def check_stages(settings: Settings) -> tuple[Stage, ...]:
-    """Stages 3-4 in order; today the pandas bridge over windows of ``settings.limits.stream_chunk_rows`` lines."""
-    return (partial(check_tables, window_lines=settings.limits.stream_chunk_rows),)
+    """Stages 3-4 in order (:data:`validators.stages.CHECK_STAGES`: the whole-file checks, the
+    dictionary's pandera checks in DuckDB, the set-wise rules), each over the whole file."""
+    return CHECK_STAGES
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from schema.relations import FINDING_SQL, FINDINGS_TABLE
 from validators.context import ValidationContext
 from validators.registry import RULES
 from validators.setwise import cohort, dates, records, units, values
+from validators.setwise.files import file_findings, has_file_error
 from validators.setwise.context import CONTEXT_SQL, register_context
 from validators.setwise.sql import FINDING_FIELDS
 
@@ -43,7 +44,8 @@ def rule_query(code: str) -> str:
 
 
 def rule_findings(con: duckdb.DuckDBPyConnection, ctx: ValidationContext | None = None) -> None:
-    """Insert every rule's findings for the file in ``con``'s entity tables into ``findings``.
+    """Insert every row rule's findings for the file in ``con``'s entity tables into ``findings`` (the
+    whole-file checks are :func:`validators.setwise.files.file_findings`).
 
     With ``ctx`` the context tables are (re)built from it first; without, they must exist already
     (e.g. filled from ``core.*`` inside the writer transaction, :data:`CONTEXT_SQL`)."""
@@ -54,7 +56,6 @@ def rule_findings(con: duckdb.DuckDBPyConnection, ctx: ValidationContext | None 
         rule = RULES[code]
         con.execute(f"INSERT INTO {FINDINGS_TABLE} ({_COLUMNS}) {rule_query(code)}",
                     [rule.name, rule.severity, rule.fix]).fetchall()
-    units.file_unit_findings(con, FINDINGS_TABLE)
 
 
-__all__ = ["CONTEXT_SQL", "QUERIES", "create_findings", "register_context", "rule_findings", "rule_query"]
+__all__ = ["CONTEXT_SQL", "QUERIES", "create_findings", "file_findings", "has_file_error", "register_context", "rule_findings", "rule_query"]

@@ -6,14 +6,13 @@ this module evaluates them where the data is.  ``unit_mixup`` reports a value ou
 variable's range (a lab value outside its analyte's plausible range, not negative) that is inside it
 once converted: the dictionary checks report such a value under ``unit_mixup`` *instead of*
 ``range``/``lab_value_implausible`` (use :func:`column_mixup_sql`/:func:`lab_mixup_sql` to leave it
-out there).  ``unit_profile_suspect`` is a file error: one finding per column, the file error's
-message their messages joined by ``'; '`` in :data:`validators.units.FILE_CHECKED` order.
+out there).  ``unit_profile_suspect`` is a file error: one finding, its message every suspect column's
+message joined by ``'; '`` in :data:`validators.units.FILE_CHECKED` order (as the file error reads).
 """
 
 from __future__ import annotations
 
 import duckdb
-import pandas as pd
 
 from schema.dictionary import ANALYTES, BY_ENTITY
 from tdm.centres.units import MIXUPS
@@ -92,23 +91,18 @@ def stats_sql() -> str:
 
 
 def file_unit_findings(con: duckdb.DuckDBPyConnection, table: str = "findings") -> None:
-    """Insert the ``unit_profile_suspect`` findings of the file (statistics in SQL, the decision over
-    the few checked columns in :func:`validators.units.decide_column_mixups`)."""
+    """Insert the file's ``unit_profile_suspect`` file error: one finding naming the first suspect
+    column, its message every suspect column's message joined by ``'; '`` (statistics in SQL, the
+    decision over the few checked columns in :func:`validators.units.decide_column_mixups`)."""
     stats = con.execute(stats_sql()).df()
     reference = con.execute("SELECT variable, median, n FROM ctx_units").df()
     found = decide_column_mixups(stats, reference)
     if not found:
         return
     rule = RULES[UNIT_PROFILE_SUSPECT.name]
-    rows = pd.DataFrame({"entity": [m.entity for m in found], "column_name": [m.column for m in found],
-                         "message": [m.message for m in found]})
-    con.register("_unit_findings", rows)
-    try:
-        con.execute(f"INSERT INTO {table} (entity, column_name, message, rule, severity, fix) "
-                    "SELECT entity, column_name, message, ?, ?, ? FROM _unit_findings",
-                    [rule.name, rule.severity, rule.fix]).fetchall()
-    finally:
-        con.unregister("_unit_findings")
+    con.execute(f"INSERT INTO {table} (column_name, message, rule, severity, fix) VALUES (?, ?, ?, ?, ?)",
+                [found[0].column, "; ".join(m.message for m in found), rule.name, rule.severity,
+                 rule.fix]).fetchall()
 
 
 QUERIES: dict[str, str] = {UNIT_MIXUP.name: UNIT_MIXUP_SQL}
