@@ -19,14 +19,12 @@ from pandera.api.ibis.types import IbisData
 
 from schema.dictionary import ANALYTES
 from schema.models import Backend, declare
+from schema.relations import TODAY_VARIABLE
 
 IBIS_DTYPES = {"str": idt.String(), "code": idt.String(), "bool": idt.Boolean(), "int": idt.Int64(),
                "float": idt.Float64(), "date": idt.Date(), "datetime": idt.Timestamp()}
 
 
-#: DuckDB variable (``SET VARIABLE``) holding the day "not in the future" is checked against, for a
-#: declaration made with ``today=None``: compiled once, the day is given when the SQL runs.
-TODAY_VARIABLE = "tdm_today"
 
 
 @ibis.udf.scalar.builtin(name="getvariable")

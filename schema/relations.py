@@ -35,6 +35,10 @@ FINDING_SQL: dict[str, str] = {
     "severity": "VARCHAR", "message": "VARCHAR", "expected": "VARCHAR", "fix": "VARCHAR",
 }
 
+#: DuckDB variable (``SET VARIABLE``) holding the day "not in the future" is checked against (stage 3
+#: compiles its SQL once; the day is given when it runs).
+TODAY_VARIABLE = "tdm_today"
+
 ENTITY_TABLES = tuple(ENTITIES)          # the temporary tables' names: patient, assessment, elisa, lab
 FINDINGS_TABLE = "findings"
 
@@ -104,6 +108,6 @@ def tables_to_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     return out
 
 
-__all__ = ["insert_cast", "ENTITY_TABLES", "FINDINGS_TABLE", "FINDING_SQL", "SQL_TYPES", "append_frame", "create_empty", "entity_frame",
+__all__ = ["insert_cast", "ENTITY_TABLES", "TODAY_VARIABLE", "FINDINGS_TABLE", "FINDING_SQL", "SQL_TYPES", "append_frame", "create_empty", "entity_frame",
            "entity_sql_columns",
            "entity_columns", "frames_to_tables", "tables_to_frames"]

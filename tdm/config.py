@@ -13,6 +13,7 @@ All state lives under one folder, ``TDM_HOME`` (default ``./tdm-home``)::
       warehouse.read.duckdb     read-only snapshot analysts query (replaced after each load)
       secrets/                  demo-mode pseudonymisation key (never used in production mode)
       web/accounts.sqlite       web app accounts and sessions (``tdm users``, ``tdm serve``)
+      cache/                    rebuildable caches (the compiled SQL of the dictionary checks)
 
 :func:`load_settings` is the one place that reads the environment; nothing reads a ``TDM_*``
 variable at import time or anywhere else, and the values reach the code that uses them as
@@ -97,6 +98,11 @@ class Settings:
     def snapshot(self) -> Path:
         """Read-only copy for analysts, replaced atomically after every successful write."""
         return self.home / "warehouse.read.duckdb"
+
+    @property
+    def cache(self) -> Path:
+        """Rebuildable caches (``tdm init`` warms them; deleting the folder is always safe)."""
+        return self.home / "cache"
 
     def centre_inbox(self, centre_id: str) -> Path:
         return self.inbox / centre_id

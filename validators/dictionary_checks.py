@@ -2,199 +2,141 @@
 
 :func:`schema_findings_sql` checks the contract's entity tables (``schema.relations``) with the
 ``pandera.ibis`` declaration of :mod:`schema.ibis_models` and writes one ``findings`` row per failing
-cell, with the rule codes, messages, expected values, value texts, record labels and source lines of
-the pandas path's ``validators.core.schema_findings`` (tests/validators/test_dictionary_checks.py
-compares both on the same frames).
+cell (rule codes by check name, :data:`CHECK_RULES`; the messages, expected values, value texts,
+record labels and source lines of the reference path).  Every failing row of every check is reported
+(lazy) in one ``INSERT ... SELECT`` per entity; nothing is fetched into Python.  The day "not in the
+future" is checked against is the connection's variable ``tdm_today``, set from the context on each
+call, so one compiled query serves every day.
 
-How: each declared check is run by pandera's ibis backend (``Check.__call__`` gives its boolean
-output as an ibis expression, positionally aligned with the table as pandera itself aligns it on
-DuckDB); the rows where it is false become a relation compiled to SQL, mapped to its rule **by the
-check's name** (:data:`CHECK_RULES`), never by message text.  Every failing row of every check is
-reported (lazy) in one ``INSERT ... SELECT`` per entity; nothing is fetched into Python.  The SQL is
-compiled once per entity and process against an empty in-memory database with the contract's tables
-(so ibis never touches the caller's connection settings) and runs on the caller's connection, inside
-its transaction; the day "not in the future" is checked against is the connection's variable
-``tdm_today`` (:data:`schema.ibis_models.TODAY_VARIABLE`), set from the context on each call.
+The SQL is compiled by :mod:`validators.dictionary_compile` (ibis + pandera.ibis: 2.5-4.5 s per
+process).  Given a cache folder (``Settings.cache``; ``tdm init`` warms it) the compiled SQL is kept
+there per entity, keyed by :func:`declaration_key` (a hash of the declaration's sources, the
+dictionary, the entity's columns, the rule texts and the pandera / ibis / sqlglot / duckdb versions),
+written atomically and rebuilt when the key changes or the file is unreadable: a warm process never
+imports ibis.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+from pathlib import Path
 
 import duckdb
-import ibis
-import ibis.expr.types as ir
-from pandera.constants import CHECK_OUTPUT_KEY
 
 from schema.dictionary import ANALYTES, BY_ENTITY
-from schema.ibis_models import TODAY_VARIABLE, entity_model_ibis
-from schema.models import SOURCE_LINE, record_label_sql
-from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, create_empty, entity_sql_columns
+from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, TODAY_VARIABLE, entity_sql_columns
 from validators.context import ValidationContext
-from validators.registry import get_rule
-from validators.setwise.units import column_mixup_sql, lab_mixup_sql
-from validators.units import candidates, sql_text
+from validators.registry import RULES
 
 #: pandera check name -> rule code (the nullable declaration is reported by pandera as ``not_nullable``).
 CHECK_RULES = {"not_nullable": "required", "isin": "allowed_codes", "in_range": "range",
                "greater_than_or_equal_to": "range", "not_future": "not_future",
                "lab_value_in_range": "lab_value_implausible"}
-#: every rule code this stage writes
+#: every rule code this stage writes (a value plausible in another unit is stage 4's ``unit_mixup``)
 RULES_WRITTEN = tuple(sorted(set(CHECK_RULES.values())))
+
+#: the modules whose code makes the compiled SQL: the declaration, its ibis form, the compiler and
+#: the unit mix-up expressions it leaves out
+DECLARING_MODULES = ("schema.dictionary", "schema.models", "schema.ibis_models", "schema.relations",
+                     "validators.dictionary_checks", "validators.dictionary_compile", "validators.units",
+                     "validators.setwise.units", "validators.setwise.sql", "tdm.centres.units")
+#: the packages whose versions change the compiled SQL
+COMPILER_PACKAGES = ("pandera", "ibis-framework", "sqlglot", "duckdb")
+CACHE_SUBDIR = "dictionary_checks"
 
 
 class ContractError(ValueError):
     """An entity table does not have the contract's columns and types (a bug of the stage before)."""
 
 
-@lru_cache(maxsize=1)
-def _compiler() -> ibis.BaseBackend:
-    """An empty in-memory DuckDB holding the contract's entity tables: ibis compiles against it."""
-    backend = ibis.duckdb.connect()
-    for entity in ENTITY_TABLES:
-        create_empty(backend.con, entity, entity_sql_columns(entity))
-    return backend
-
-
-def _flagged(t: ir.Table, schema) -> tuple[ir.Table, list[tuple[str, str | None, object]]]:
-    """``t`` with one boolean column per declared check, true where the row passes, as pandera's ibis
-    backend computes it (``Check.__call__``; a table-shaped output is aligned by a positional join, as
-    pandera aligns it on DuckDB); and (flag column, checked column, check) for each (check None: the
-    column's nullable declaration, ``not_nullable``; column None: a table-wide check)."""
-    flags, preds, joins = [], {}, []
-    declared = [(name, None) for name, col in schema.columns.items() if not col.nullable]
-    declared += [(name, c) for name, col in schema.columns.items() for c in col.checks]
-    declared += [(None, c) for c in schema.checks]
-    for k, (name, check) in enumerate(declared):
-        flag = f"__ok_{k}"
-        flags.append((flag, name, check))
-        if check is None:
-            preds[flag] = t[name].notnull()
-            continue
-        out = check(t, name).check_output
-        if isinstance(out, ir.BooleanColumn):        # a predicate over ``t`` itself
-            preds[flag] = out
-        else:
-            joins.append(out.rename({flag: CHECK_OUTPUT_KEY}))
-    flagged = t.mutate(**preds)
-    for j in joins:
-        flagged = flagged.join(j, how="positional")
-    # a float NaN is a missing value, as in pandas and pandera (DuckDB keeps it apart from NULL; a text
-    # 'nan' casts to it): it fails only the nullable declaration
-    nan = {}
-    for flag, name, check in flags:
-        col = flagged["value" if name is None else name]
-        if col.type().is_floating():
-            nan[flag] = (flagged[flag] & ~col.isnan()) if check is None else (flagged[flag] | col.isnan())
-    return flagged.mutate(**nan), flags
-
-
-def _value_sql(entity: str, column: str, alias: str = "f") -> str:
-    """The value as report text (``validators.rules.fmt``): ``38`` not ``38.0``; dates ``YYYY-MM-DD``,
-    date-times with ``HH:MM`` when any failing value of the check has a time of day."""
-    col = f'{alias}."{column}"'
-    dtype = "float" if column == "value" else next(v.dtype for v in BY_ENTITY[entity] if v.name == column)
-    if dtype == "float":
-        return f"regexp_replace(CAST({col} AS VARCHAR), '\\.0$', '')"
-    if dtype == "date":
-        return f"strftime({col}, '%Y-%m-%d')"
-    if dtype == "datetime":
-        return (f"CASE WHEN bool_or({col} <> date_trunc('day', {col})) OVER () THEN strftime({col}, '%Y-%m-%d %H:%M') "
-                f"ELSE strftime({col}, '%Y-%m-%d') END")
-    if dtype == "bool":
-        return f"CASE WHEN {col} THEN 'True' WHEN NOT {col} THEN 'False' END"
-    return f"CAST({col} AS VARCHAR)"
-
-
-def _part(entity: str, flag: str, column: str | None, rule: str, message: str, expected: str,
-          value: str | None = None, where: str = "TRUE") -> str:
-    """One check's findings as a SELECT over the rows failing it (flag false; a NULL flag passes, as
-    in pandera); rule, message and expected are SQL expressions."""
-    col_name = sql_text(column) if column else "NULL"
-    if entity == "lab" and column == "value":        # a lab value names its analyte column, as the export does
-        col_name = "f.analyte"
-    return (f"SELECT f.{SOURCE_LINE} AS source_line, {sql_text(entity)} AS entity, f.patient_id, "
-            f"{record_label_sql(entity, 'f')} AS record, {col_name} AS column_name, "
-            f"{value or 'CAST(NULL AS VARCHAR)'} AS value, {rule} AS rule, {message} AS message, "
-            f"{expected} AS expected FROM failing f WHERE NOT coalesce(f.{flag}, TRUE) AND {where}")
-
-
-#: the harmonised column a cell finding's column stands for: a wide lab cell is the lab row's
-#: ``value``, a trough cell also carries ``trough_censor``
-_CELL_ALIAS = (f"CASE WHEN c.entity = 'lab' AND c.column_name IN ({', '.join(sql_text(a) for a in ANALYTES)}) "
-               "THEN 'value' WHEN c.column_name = 'trough_ug_ml' THEN 'trough_censor' ELSE c.column_name END")
-
-
-def _not_a_cell_finding(entity: str, name: str) -> str:
-    """A cell that did not parse (a cell finding of the same line, entity and column, or of a cell
-    the column is derived from) is not reported again as ``required``."""
-    return (f"NOT EXISTS (SELECT 1 FROM {FINDINGS_TABLE} c WHERE c.source_column IS NOT NULL "
-            f"AND c.source_line = f.{SOURCE_LINE} AND c.entity = {sql_text(entity)} "
-            f"AND (c.column_name = {sql_text(name)} OR {_CELL_ALIAS} = {sql_text(name)}))")
-
-
-def _check_part(entity: str, flag: str, name: str, check) -> str:
-    """The findings SELECT of one declared check of column ``name`` (``check`` None: its nullable
-    declaration), mapped to its rule by the check's name."""
-    if check is None:
-        return _part(entity, flag, name, sql_text("required"), sql_text(f"{name} is empty"), sql_text("a value"),
-                     where=_not_a_cell_finding(entity, name))
-    rule = CHECK_RULES[check.name]
-    var = next((v for v in BY_ENTITY[entity] if v.name == name), None)
-    value = _value_sql(entity, name)
-    text = check.error or str(check)
-    if rule == "allowed_codes":
-        expected = "one of " + text[len("allowed codes: "):] if text.startswith("allowed codes: ") else text
-        return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is not an allowed code"),
-                     sql_text(expected), value)
-    if rule == "not_future":
-        day = f"strftime(coalesce(getvariable({sql_text(TODAY_VARIABLE)}), current_date), '%Y-%m-%d')"
-        return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is in the future"),
-                     f"'on or before ' || {day}", value)
-    mixed = "TRUE"
-    if var is not None and var.min is not None and var.max is not None and candidates(var.unit):
-        mixed = f"({column_mixup_sql(entity, name, 'f')}) IS NULL"      # a unit mix-up is stage 4's finding
-    return _part(entity, flag, name, sql_text(rule), sql_text(f"{name} is out of range"), sql_text(text), value,
-                 where=mixed)
-
-
-def _by_analyte(values: dict[str, str], default: str = "NULL") -> str:
-    whens = " ".join(f"WHEN {sql_text(k)} THEN {v}" for k, v in values.items())
-    return f"CASE f.analyte {whens} ELSE {default} END"
-
-
-def _lab_range_part(flag: str) -> str:
-    """The lab-wide range check: an implausible value.  A negative value is the rule ``range``'s
-    (``validators.setwise.values``) and a value plausible in another unit the rule ``unit_mixup``'s
-    (``validators.setwise.units``), so both are left out here."""
-    value = _value_sql("lab", "value")
-    expected = _by_analyte({k: sql_text(f"{a.min:g} to {a.max:g} {a.unit or ''}") for k, a in ANALYTES.items()})
-    return _part("lab", flag, "value", sql_text("lab_value_implausible"),
-                 "f.analyte || ' outside the plausible paediatric range'", expected, value,
-                 where=f"NOT (f.value < 0) AND ({lab_mixup_sql('f')}) IS NULL")
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "absent"
 
 
 @lru_cache(maxsize=None)
-def findings_sql(entity: str) -> str:
-    """The SELECT of ``entity``'s dictionary-check findings in ``FINDING_SQL`` columns, compiled once:
-    one pass computes every check's flag, the (few) failing rows are kept, then each check's findings
-    are read from them.  "Not in the future" is checked against the connection's ``tdm_today``."""
-    flagged, flags = _flagged(_compiler().table(entity), entity_model_ibis(entity, None))
-    parts = [_lab_range_part(flag) if name is None else _check_part(entity, flag, name, check)
-             for flag, name, check in flags]
-    any_failed = " OR ".join(f"NOT coalesce({flag}, TRUE)" for flag, _, _ in flags)
-    severity = " ".join(f"WHEN {sql_text(r)} THEN {sql_text(get_rule(r).severity)}" for r in RULES_WRITTEN)
-    fix = " ".join(f"WHEN {sql_text(r)} THEN {sql_text(get_rule(r).fix)}" for r in RULES_WRITTEN)
-    cols = {"source_line": "source_line", "entity": "entity", "patient_id": "patient_id", "record": "record",
-            "column_name": "column_name", "source_column": "CAST(NULL AS VARCHAR)", "value": "value",
-            "rule": "rule", "severity": f"CASE rule {severity} END", "message": "message",
-            "expected": "expected", "fix": f"CASE rule {fix} END"}
-    select = ", ".join(f"{cols[c]} AS {c}" for c in FINDING_SQL)
-    union = "\nUNION ALL\n".join(f"({p})" for p in parts)
-    # the flagged relation streams (a subquery, never a materialised CTE); only its failing rows are kept
-    return (f"WITH failing AS MATERIALIZED (SELECT * FROM ({ibis.to_sql(flagged, dialect='duckdb')}) flagged "
-            f"WHERE {any_failed})\n"
-            f"SELECT {select} FROM (\n{union}\n) p")
+def declaration_key(entity: str) -> str:
+    """The cache key of ``entity``'s compiled SQL (read without importing ibis)."""
+    h = hashlib.sha256()
+    parts = {"entity": entity, "columns": entity_sql_columns(entity), "variables": repr(BY_ENTITY[entity]),
+             "analytes": repr(ANALYTES), "findings": FINDING_SQL,
+             "rules": {r: (RULES[r].severity, RULES[r].fix) for r in RULES_WRITTEN},
+             "versions": {p: _version(p) for p in COMPILER_PACKAGES}}
+    h.update(json.dumps(parts, sort_keys=True, default=str).encode())
+    for module in DECLARING_MODULES:
+        h.update(module.encode())
+        h.update(Path(find_spec(module).origin).read_bytes())
+    return h.hexdigest()
+
+
+def _cache_file(cache_dir: Path, entity: str) -> Path:
+    return Path(cache_dir) / CACHE_SUBDIR / f"{entity}.json"
+
+
+def _read_cached(path: Path, key: str) -> str | None:
+    """The cached SQL if the file holds it for ``key`` intact; None when missing, stale or corrupt."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        sql = doc["sql"]
+        if doc["key"] == key and isinstance(sql, str) and \
+                doc["sql_sha256"] == hashlib.sha256(sql.encode()).hexdigest():
+            return sql
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _write_cached(path: Path, key: str, sql: str) -> None:
+    """Write atomically (a temporary file in the same folder, then ``os.replace``); a cache that
+    cannot be written is only a slower next start, never an error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = json.dumps({"key": key, "sql": sql, "sql_sha256": hashlib.sha256(sql.encode()).hexdigest()})
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(doc)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass
+
+
+def _compile(entity: str) -> str:
+    # lazy: ibis + pandera.ibis cost 2.5-4.5 s to import and compile; a warm cache never pays it
+    from validators.dictionary_compile import findings_sql
+
+    return findings_sql(entity)
+
+
+@lru_cache(maxsize=None)
+def compiled_sql(entity: str, cache_dir: Path | None = None) -> str:
+    """``entity``'s findings SELECT (``FINDING_SQL`` columns): from the cache folder when it holds it
+    for the current :func:`declaration_key`, else compiled (and cached there)."""
+    if cache_dir is None:
+        return _compile(entity)
+    path, key = _cache_file(cache_dir, entity), declaration_key(entity)
+    sql = _read_cached(path, key)
+    if sql is None:
+        sql = _compile(entity)
+        _write_cached(path, key, sql)
+    return sql
+
+
+def warm_cache(cache_dir: Path) -> None:
+    """Compile every entity's SQL into ``cache_dir`` unless it is there already (``tdm init``)."""
+    for entity in ENTITY_TABLES:
+        compiled_sql(entity, Path(cache_dir))
 
 
 def _check_contract(con: duckdb.DuckDBPyConnection, entity: str) -> None:
@@ -207,12 +149,13 @@ def _check_contract(con: duckdb.DuckDBPyConnection, entity: str) -> None:
                             + ", ".join(wrong))
 
 
-def schema_findings_sql(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> None:
+def schema_findings_sql(con: duckdb.DuckDBPyConnection, ctx: ValidationContext, cache_dir: Path | None = None) -> None:
     """Check the entity tables ``patient``, ``assessment``, ``elisa``, ``lab`` on ``con`` against the
     dictionary's declaration and append every failure to ``findings`` (created if absent).
 
     "Not in the future" means not after ``ctx.today`` (set as the connection's variable ``tdm_today``).
-    A table with the wrong columns or types raises :class:`ContractError` before anything is written."""
+    A table with the wrong columns or types raises :class:`ContractError` before anything is written.
+    ``cache_dir``: where the compiled SQL is kept between processes (None: compiled once per process)."""
     for entity in ENTITY_TABLES:
         _check_contract(con, entity)
     con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {FINDINGS_TABLE} ("
@@ -220,8 +163,10 @@ def schema_findings_sql(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) 
     cols = ", ".join(f'"{c}"' for c in FINDING_SQL)
     con.execute(f"SET VARIABLE {TODAY_VARIABLE} = DATE '{ctx.today.isoformat()}'").fetchall()
     for entity in ENTITY_TABLES:
-        if con.execute(f'SELECT EXISTS (SELECT 1 FROM "{entity}")').fetchall()[0][0]:   # an empty table: nothing to compile
-            con.execute(f"INSERT INTO {FINDINGS_TABLE} ({cols}) {findings_sql(entity)}").fetchall()
+        if con.execute(f'SELECT EXISTS (SELECT 1 FROM "{entity}")').fetchall()[0][0]:   # an empty table: nothing to run
+            sql = compiled_sql(entity, None if cache_dir is None else Path(cache_dir))
+            con.execute(f"INSERT INTO {FINDINGS_TABLE} ({cols}) {sql}").fetchall()
 
 
-__all__ = ["CHECK_RULES", "ContractError", "RULES_WRITTEN", "findings_sql", "schema_findings_sql"]
+__all__ = ["CHECK_RULES", "COMPILER_PACKAGES", "ContractError", "DECLARING_MODULES", "RULES_WRITTEN",
+           "compiled_sql", "declaration_key", "schema_findings_sql", "warm_cache"]

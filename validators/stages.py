@@ -12,6 +12,8 @@ about the rows of a rejected file), the dictionary's pandera declaration execute
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 import duckdb
 
@@ -22,10 +24,11 @@ from validators.setwise import file_findings, has_file_error, rule_findings
 Stage = Callable[[duckdb.DuckDBPyConnection, ValidationContext], None]
 
 
-def dictionary_stage(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> None:
-    """Stage 3: the dictionary's column checks (unless the file is rejected already)."""
+def dictionary_stage(con: duckdb.DuckDBPyConnection, ctx: ValidationContext, cache_dir: Path | None = None) -> None:
+    """Stage 3: the dictionary's column checks (unless the file is rejected already); ``cache_dir``
+    keeps their compiled SQL between processes (``Settings.cache``)."""
     if not has_file_error(con):
-        schema_findings_sql(con, ctx)
+        schema_findings_sql(con, ctx, cache_dir)
 
 
 def rules_stage(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> None:
@@ -34,14 +37,15 @@ def rules_stage(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> None:
         rule_findings(con)
 
 
-#: The check stages in order.
-CHECK_STAGES: tuple[Stage, ...] = (file_findings, dictionary_stage, rules_stage)
+def check_stages(cache_dir: Path | None = None) -> tuple[Stage, ...]:
+    """The check stages in order: whole-file checks, dictionary checks, rules."""
+    return (file_findings, partial(dictionary_stage, cache_dir=cache_dir), rules_stage)
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> None:
+def run_checks(con: duckdb.DuckDBPyConnection, ctx: ValidationContext, cache_dir: Path | None = None) -> None:
     """Every check stage on ``con`` (its entity, ``findings`` and context tables in place)."""
-    for stage in CHECK_STAGES:
+    for stage in check_stages(cache_dir):
         stage(con, ctx)
 
 
-__all__ = ["CHECK_STAGES", "Stage", "dictionary_stage", "rules_stage", "run_checks"]
+__all__ = ["Stage", "check_stages", "dictionary_stage", "rules_stage", "run_checks"]

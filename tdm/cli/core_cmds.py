@@ -20,9 +20,11 @@ def init(home: Path = HomeOpt) -> None:
     from tdm.centres import install_builtin_profiles
     from tdm.privacy import load_key
     from tdm.warehouse import init_warehouse
+    from validators.dictionary_checks import warm_cache
 
     settings = load_settings(home)
     revision = init_warehouse(settings)
+    warm_cache(settings.cache)            # the dictionary checks' compiled SQL: later commands skip ibis
     installed = install_builtin_profiles(settings)
     if settings.mode == "demo":           # the home's one demo key; production keys come from the environment
         load_key(settings, create=True)

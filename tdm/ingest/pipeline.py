@@ -28,16 +28,17 @@ from tdm.warehouse.connection import open_reader
 from validators import ValidationContext, ValidationResult
 from validators.setwise.context import register_context
 from validators.decision import accepted_frames, decide
-from validators.stages import CHECK_STAGES, Stage
+from validators.stages import Stage, check_stages as validator_stages
 
 #: Stages 1-2 (c15 replaces the bridge ``tdm.ingest.read.read_into_tables``).
 READ_STAGE = read_into_tables
 
 
 def check_stages(settings: Settings) -> tuple[Stage, ...]:
-    """Stages 3-4 in order (:data:`validators.stages.CHECK_STAGES`: the whole-file checks, the
-    dictionary's pandera checks in DuckDB, the set-wise rules), each over the whole file."""
-    return CHECK_STAGES
+    """Stages 3-4 in order (:func:`validators.stages.check_stages`: the whole-file checks, the
+    dictionary's pandera checks in DuckDB with their compiled SQL cached under ``settings.cache``,
+    the set-wise rules), each over the whole file."""
+    return validator_stages(settings.cache)
 
 
 @dataclass(frozen=True)
