@@ -47,9 +47,6 @@ class Limits:
     upload_max_bytes: int = 512 * MB              # TDM_UPLOAD_MAX_MB: one web upload
     stream_threshold_bytes: int = 64 * MB         # TDM_STREAM_THRESHOLD_MB: a larger CSV is read in chunks
     stream_chunk_rows: int = 500_000              # TDM_STREAM_CHUNK_ROWS
-    columnar: bool = True                         # TDM_COLUMNAR: the columnar path on/off
-    columnar_max_bytes: int = 2048 * MB           # TDM_COLUMNAR_MAX_MB
-    columnar_memory_limit: str = "4GB"            # TDM_COLUMNAR_MEMORY_LIMIT: the writer's while staging a file
 
 
 DEFAULT_LIMITS = Limits()
@@ -214,12 +211,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TDM_UPLOAD_MAX_MB", "limits.upload_max_bytes", _megabytes(MB), "512", "largest web upload, in MB"),
     Variable("TDM_STREAM_THRESHOLD_MB", "limits.stream_threshold_bytes", _megabytes(MB), "64",
              "a CSV larger than this (MB) is read into the file's tables in chunks (bounded memory)"),
-    Variable("TDM_STREAM_CHUNK_ROWS", "limits.stream_chunk_rows", _count, "500000", "lines per chunk read, and per window of the pandas checks"),
-    Variable("TDM_COLUMNAR", "limits.columnar", _flag, "1", "no effect on ingestion (the one path, issue 15); read only by tdm/columnar, to be deleted"),
-    Variable("TDM_COLUMNAR_MAX_MB", "limits.columnar_max_bytes", _megabytes(MB), "2048",
-             "no effect on ingestion (the one path); read only by tdm/columnar, to be deleted"),
-    Variable("TDM_COLUMNAR_MEMORY_LIMIT", "limits.columnar_memory_limit", _memory, "4GB",
-             "no effect on ingestion (the one path); read only by tdm/columnar, to be deleted"),
+    Variable("TDM_STREAM_CHUNK_ROWS", "limits.stream_chunk_rows", _count, "500000", "lines per chunk read (the checks see the whole file)"),
 )
 
 

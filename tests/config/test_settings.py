@@ -28,8 +28,7 @@ def test_every_variable_becomes_its_typed_field(tmp_path):
     assert s.debug is True and s.chromium == ""
     assert s.limits == Limits(max_line_bytes=2048, xlsx_max_bytes=512 << 10, xlsx_max_cells=1000,
                               writer_memory_limit="256MB", upload_max_bytes=3 << 20, stream_threshold_bytes=0,
-                              stream_chunk_rows=97, columnar=False, columnar_max_bytes=10 << 20,
-                              columnar_memory_limit="2 GiB")
+                              stream_chunk_rows=97)
 
 
 def test_unset_variables_give_the_documented_defaults(tmp_path):

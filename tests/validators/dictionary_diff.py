@@ -1,47 +1,41 @@
-"""Both executions of the dictionary's pandera declaration on the same harmonised frames.
-
-``pandas``: today's path (``validators.core.schema_issues``: pandera.pandas + the rule mapping);
-``sql``: the one path's stage 3 (``validators.dictionary_checks.schema_findings_sql`` on the frames put
-into DuckDB with ``schema.relations.frames_to_tables``).  Both as sorted frames of the compared columns.
-"""
+"""Stage 3 (``validators.dictionary_checks.schema_findings_sql``) on harmonised frames put into DuckDB
+with ``schema.relations.frames_to_tables``, checked against the findings recorded from the pandas path
+(pandera.pandas + the rule mapping, ``tests/validators/recorded.py``)."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from schema.relations import FINDING_SQL, frames_to_tables
-from validators.context import ValidationContext
+from tests.validators.recorded import COMPARED, assert_recorded
 from validators.checks import schema_issues
+from validators.context import ValidationContext
 from validators.dictionary_checks import schema_findings_sql
 
-COMPARED = ["source_line", "entity", "patient_id", "record", "column_name", "value", "rule", "severity",
-            "message", "expected", "fix"]
+STORE = Path(__file__).with_name("expected_dictionary_checks.json")
 
 
-def _tidy(df: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame({c: df[c].astype("object").where(df[c].notna(), None) for c in COMPARED})
-    out["source_line"] = out["source_line"].map(lambda x: None if x is None else int(x))
-    key = out.astype("str")
-    return out.loc[key.sort_values(COMPARED).index].reset_index(drop=True)
-
-
-def both(frames: dict[str, pd.DataFrame], ctx: ValidationContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(pandas findings, SQL findings) of ``frames``."""
+def sql_findings(frames: dict[str, pd.DataFrame], ctx: ValidationContext) -> pd.DataFrame:
+    """Stage 3's findings of ``frames``."""
     con = duckdb.connect()
     try:
         frames_to_tables(con, frames)
         schema_findings_sql(con, ctx)
-        sql = con.execute(f"SELECT {', '.join(FINDING_SQL)} FROM findings").df()
+        return con.execute(f"SELECT {', '.join(FINDING_SQL)} FROM findings").df()
     finally:
         con.close()
-    return _tidy(schema_issues(frames, ctx)), _tidy(sql)
 
 
-def differences(frames: dict[str, pd.DataFrame], ctx: ValidationContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """(pandas, sql, a readable list of the rows only one side has; '' when both agree)."""
-    pd_f, sql_f = both(frames, ctx)
-    a, b = pd_f.astype("str"), sql_f.astype("str")
-    m = a.merge(b, how="outer", indicator=True)
-    only = m[m["_merge"] != "both"]
-    return pd_f, sql_f, "" if not len(only) else only.to_string()
+def check_recorded(case: str, frames: dict[str, pd.DataFrame], ctx: ValidationContext) -> pd.DataFrame:
+    """Stage 3's findings of ``frames`` (``COMPARED`` columns), asserted equal to the recording of ``case``."""
+    sql = sql_findings(frames, ctx)[COMPARED]
+    if os.environ.get("TDM_RECORD_FROM_PANDAS") == "1":
+        ref = schema_issues(frames, ctx)
+        assert_recorded(STORE, case, ref[ref["rule"] != "unit_mixup"])   # a unit mix-up is stage 4's now
+    else:
+        assert_recorded(STORE, case, sql)
+    return sql
