@@ -40,7 +40,8 @@ from schema.ibis_models import entity_model_ibis
 from schema.models import Backend, declare
 from schema.relations import create_empty, entity_sql_columns
 from validators.context import ValidationContext
-from validators.dictionary_checks import findings_sql, schema_findings_sql
+from validators.dictionary_checks import schema_findings_sql
+from validators.dictionary_compile import findings_sql
 
 ROOT = Path(__file__).resolve().parent
 WORK = ROOT / "work"

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from schema.relations import FINDING_SQL, FINDINGS_TABLE, create_empty, frames_to_tables
-from validators.checks import append_findings, file_error_finding, missing_columns, normalise, to_issues
+from validators.checks import ENTITY_ORDER, append_findings, file_error_finding, missing_columns, normalise, to_issues
 from validators.context import ValidationContext
 from validators.setwise.context import register_context
 from validators.decision import accepted_frames, decide
@@ -24,7 +24,6 @@ from validators.registry import RULES
 from validators.stages import run_checks
 from validators.results import (CELL_ISSUE_COLUMNS, FINDING_IDENTITY, ISSUE_COLUMNS, REJECTED_COLUMNS,
                                 ValidationResult, empty_issues, empty_rejected, rule_counts)
-from validators.rules import ENTITY_ORDER
 
 
 def identity_keys(df: pd.DataFrame) -> pd.MultiIndex:

@@ -69,7 +69,7 @@ def _flagged(t: ir.Table, schema) -> tuple[ir.Table, list[tuple[str, str | None,
 
 
 def _value_sql(entity: str, column: str, alias: str = "f") -> str:
-    """The value as report text (``validators.rules.fmt``): ``38`` not ``38.0``; dates ``YYYY-MM-DD``,
+    """The value as report text (``validators.checks.fmt``): ``38`` not ``38.0``; dates ``YYYY-MM-DD``,
     date-times with ``HH:MM`` when any failing value of the check has a time of day."""
     col = f'{alias}."{column}"'
     dtype = "float" if column == "value" else next(v.dtype for v in BY_ENTITY[entity] if v.name == column)

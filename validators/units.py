@@ -173,23 +173,6 @@ def column_mixups(frames: dict[str, pd.DataFrame], reference: pd.DataFrame | Non
     return decide_column_mixups(column_stats(frames), reference)
 
 
-def screen_sql() -> str:
-    """A conservative DuckDB screen of :func:`column_mixups` for the columnar path: a checked column
-    whose file median is 3 or more times off the reference (``ctx_units``) is counted (the check
-    needs about 5.6; without a reference it needs values outside the range, which the schema
-    screen counts already)."""
-    parts = []
-    for entity, column in FILE_CHECKED:
-        if entity == "lab":
-            parts.append(f"SELECT '{column}' AS variable, median(value) AS m, count(value) AS n FROM lab "
-                         f"WHERE analyte = '{column}'")
-        else:
-            parts.append(f"SELECT '{column}', median({column}), count({column}) FROM {entity}")
-    return (f"SELECT count(*) FROM ({' UNION ALL '.join(parts)}) f JOIN ctx_units r USING (variable) "
-            f"WHERE f.n >= {MIN_FILE_VALUES} AND r.n >= {MIN_REFERENCE} AND r.median > 0 AND f.m > 0 "
-            "AND (f.m / r.median >= 3 OR f.m / r.median <= 1 / 3.0)")
-
-
 # ------------------------------------------------------------------------- the same, in DuckDB SQL
 def sql_text(text: str) -> str:
     """A SQL string literal."""
@@ -226,5 +209,5 @@ def value_mixups_sql(v: str, unit: str | None, lo: float, hi: float, shown: str)
 
 
 __all__ = ["CHECKED_CANDIDATES", "FILE_CHECKED", "STATS_COLUMNS", "ColumnMixup", "candidates", "column_mixups",
-           "column_stats", "decide_column_mixups", "fmt_sig4", "fmt_sql", "lab_value_mixups", "screen_sql", "sql_text",
+           "column_stats", "decide_column_mixups", "fmt_sig4", "fmt_sql", "lab_value_mixups", "sql_text",
            "value_mixups", "value_mixups_sql"]

@@ -18,8 +18,8 @@ import tdm.ingest.pipeline as PL
 import tdm.ingest.read as RD
 import tdm.ingest.writer as W
 import tdm.privacy as P
-import validators.checks as VC
 import validators.decision as VD
+import validators.stages as VS
 from benchmarks.tasks.common import fresh_home, place
 from schema.dictionary import ENTITIES
 from tdm.warehouse.connection import open_reader
@@ -76,7 +76,9 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     timer.wrap(P, "scan_identifiers", "scan")
     timer.wrap(RD, "harmonise", "harmonise")
     timer.wrap(PL, "load_context", "context")
-    timer.wrap(VC, "frame_findings", "checks")
+    timer.wrap(VS, "file_findings", "checks")
+    timer.wrap(VS, "dictionary_stage", "checks")
+    timer.wrap(VS, "rules_stage", "checks")
     timer.wrap(VD, "decide", "decide")
     timer.wrap(W, "write_report", "report")
     timer.wrap(W, "load_decided", "load")

@@ -1,10 +1,10 @@
 """Stage 3 (``validators.dictionary_checks.schema_findings_sql``) on harmonised frames put into DuckDB
 with ``schema.relations.frames_to_tables``, checked against the findings recorded from the pandas path
-(pandera.pandas + the rule mapping, ``tests/validators/recorded.py``)."""
+(pandera.pandas + the rule mapping of the deleted ``validators.checks.schema_findings``, without its
+``unit_mixup`` findings, which are stage 4's; ``tests/validators/recorded.py``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -12,7 +12,6 @@ import pandas as pd
 
 from schema.relations import FINDING_SQL, frames_to_tables
 from tests.validators.recorded import COMPARED, assert_recorded
-from validators.checks import schema_issues
 from validators.context import ValidationContext
 from validators.dictionary_checks import schema_findings_sql
 
@@ -33,9 +32,5 @@ def sql_findings(frames: dict[str, pd.DataFrame], ctx: ValidationContext) -> pd.
 def check_recorded(case: str, frames: dict[str, pd.DataFrame], ctx: ValidationContext) -> pd.DataFrame:
     """Stage 3's findings of ``frames`` (``COMPARED`` columns), asserted equal to the recording of ``case``."""
     sql = sql_findings(frames, ctx)[COMPARED]
-    if os.environ.get("TDM_RECORD_FROM_PANDAS") == "1":
-        ref = schema_issues(frames, ctx)
-        assert_recorded(STORE, case, ref[ref["rule"] != "unit_mixup"])   # a unit mix-up is stage 4's now
-    else:
-        assert_recorded(STORE, case, sql)
+    assert_recorded(STORE, case, sql)
     return sql

@@ -1,4 +1,4 @@
-"""Findings recorded from the pandas reference (``validators.rules`` + pandera on pandas, deleted in
+"""Findings recorded from the pandas reference (the former pandas rules + pandera on pandas, deleted in
 issue 15 once the set-wise stages replaced them), against which the set-wise stages are checked.
 
 ``TDM_RECORD_EXPECTATIONS=1`` rewrites a case from the code under test: only for a deliberate fix,

@@ -11,8 +11,9 @@ import pytest
 from tdm.centres.harmonise import RULES as ADAPTER_CELL_CODES
 from tdm.errors import FileRejected
 from validators.registry import RULES, get_rule
-from validators.rules import ROW_RULES
+from validators.dictionary_checks import CHECK_RULES
 from validators.setwise import QUERIES
+from validators.setwise.files import FILE_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,19 +44,17 @@ def emitted_codes() -> dict[str, set[str]]:
         for k, v in codes.items():
             found.setdefault(k, set()).update(v)
 
-    adapters = ("tdm/centres/*.py", "tdm/columnar/*.py")
+    adapters = ("tdm/centres/*.py",)
     add(_codes(r'\brule="(\w+)"', *adapters))                                     # cell findings
     add({k: {"tdm/centres/harmonise.py"} for k in ADAPTER_CELL_CODES})
     # file errors of the adapters and of ingestion (a centre profile's own errors are configuration)
     add(_codes(r'\bcode="(\w+)"', *adapters, "tdm/ingest/*.py", "validators/*.py", exclude=("profile.py",)))
     add({c.code: {"tdm/errors.py"} for c in [FileRejected, *_subclasses(FileRejected)]})
-    # dictionary checks (pandera failures mapped to rules by check name) and the assembly in core
-    checks = ("validators/core.py", "validators/checks.py")
-    add(_codes(r'\brule(?:, message, expected)? = "(\w+)"', *checks))
-    add(_codes(r'setdefault\("(\w+)"', *checks))
-    add(_codes(r'\bto_issues\("(\w+)"', *checks))
-    add(_codes(r'_file_error_result\(\w+, "(\w+)"', *checks))
-    add({k: {"validators/rules.py"} for k in ROW_RULES})
+    # dictionary checks (pandera failures mapped to rules by check name), the frame assembly in core,
+    # the whole-file checks and the set-wise rules
+    add({k: {"validators/dictionary_checks.py"} for k in CHECK_RULES.values()})
+    add(_codes(r'\bto_issues\("(\w+)"', "validators/core.py", "validators/checks.py", "tdm/ingest/*.py"))
+    add({k: {"validators/setwise/files.py"} for k in FILE_CODES})
     add({k: {"validators/setwise"} for k in QUERIES})
     return found
 

@@ -1,4 +1,5 @@
-"""Each cross-field/cross-record rule on hand-built edge cases (passing and failing rows)."""
+"""Each cross-field/cross-record rule on hand-built edge cases (passing and failing rows), through
+``validate_file``: the set-wise rules (``validators.setwise.rule_findings``) and the decision."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import pytest
 
 from tests.validators.factory import CENTRE, ctx, make_frames, set_cell
 from validators import RULES, validate_file
-from validators.rules import ROW_RULES, add_years
+import duckdb
+
+from schema.relations import frames_to_tables
+from validators.setwise import QUERIES, rule_findings
 
 T = pd.Timestamp
 
@@ -26,15 +30,23 @@ def test_clean_frames_have_no_issue():
     assert (r.rows_read, r.rows_loaded, r.rows_warned, r.rows_rejected) == (20, 20, 0, 0)
 
 
-def test_every_rule_function_is_registered():
-    for name in ROW_RULES:
+def test_every_rule_query_is_registered():
+    for name in QUERIES:
         assert name in RULES, name
 
 
-def test_add_years_clamps_29_february_like_duckdb():
-    s = pd.Series(pd.to_datetime(["2004-02-29", "2005-03-01", None])).astype("datetime64[us]")
-    out = add_years(s, 18)
-    assert out.iloc[0] == T("2022-02-28") and out.iloc[1] == T("2023-03-01") and pd.isna(out.iloc[2])
+def test_the_18th_birthday_of_a_29_february_birth_is_28_february():
+    """``birth_date + INTERVAL 18 YEAR`` (schema.derived, the warehouse's eligibility): 29 February 2004
+    turns 18 on 28 February 2022, so a diagnosis that day is at 18, the day before under 18."""
+    f = make_frames(3)
+    for line, dx in ((2, "2022-02-28"), (3, "2022-02-27")):
+        f = set_cell(f, "patient", line, "birth_date", T("2004-02-29"))
+        f = set_cell(f, "patient", line, "diagnosis_date", T(dx))
+        f = set_cell(f, "patient", line, "ifx_start_date", T(dx))
+    r = run(f)
+    adult = r.issues[r.issues["rule"] == "age_18_or_over"]
+    assert list(adult["source_line"]) == [2]
+    assert adult["expected"].iloc[0] == "before the 18th birthday 2022-02-28"
 
 
 def test_colonoscopy_not_on_infusion_day_is_a_warning_with_cohort_message():
@@ -226,12 +238,9 @@ def test_lab_values_negative_is_error_implausible_is_warning():
     assert r.rows_rejected == 1 and r.rows_warned == 1
 
 
-@pytest.mark.parametrize("rule", sorted(ROW_RULES))
-def test_rules_return_findings_frames_on_empty_input(rule):
-    from validators.checks import normalise as _normalise
-
-    frames = {e: _normalise(e, None)[0] for e in ("patient", "assessment", "elisa", "lab")}
-    out = ROW_RULES[rule](frames, ctx())
-    assert list(out.columns) == ["entity", "row", "column_name", "value", "message", "expected"]
-    assert out.empty
+def test_rules_give_no_finding_on_empty_tables():
+    con = duckdb.connect()
+    frames_to_tables(con, {})
+    rule_findings(con, ctx())
+    assert con.execute("SELECT count(*) FROM findings").fetchall() == [(0,)]
     assert CENTRE

@@ -8,7 +8,9 @@ import pytest
 
 from tests.validators.factory import ctx, make_frames
 from validators import validate_file
-from validators.units import FILE_CHECKED, column_mixups, screen_sql
+from schema.relations import frames_to_tables
+from validators.setwise.units import stats_sql
+from validators.units import FILE_CHECKED, STATS_COLUMNS, column_mixups, column_stats
 
 # study reference: medians of the canonical-unit values (make_frames writes CRP 0.2 mg/dL, albumin 4 g/dL)
 REF = pd.DataFrame({"variable": ["crp_mg_dl", "albumin_g_dl", "trough_ug_ml"], "median": [0.25, 4.1, 4.0],
@@ -96,15 +98,22 @@ def test_without_a_reference_mostly_impossible_values_that_convert_reject_the_fi
     assert "most values of this file (median 39.5) are impossible in g/dL and plausible in g/L" in m.message
 
 
-def test_the_columnar_screen_counts_what_the_column_check_finds():
+def test_the_file_statistics_in_sql_are_the_pandas_ones():
+    """``validators.setwise.units.stats_sql`` (what ingestion runs) gives what ``column_stats`` gives."""
+    f = make_frames(9)
+    lab = f["lab"].copy()
+    lab.loc[lab["analyte"] == "crp_mg_dl", "value"] = [0.1, 2.0, 25.0, 80.0, 0.3, 600.0, 4.0, 5.5, 0.25]
+    f = {**f, "lab": lab}
     con = duckdb.connect()
     try:
-        con.execute("CREATE TABLE lab AS SELECT 'crp_mg_dl' AS analyte, 2.0 + i / 10 AS value FROM range(8) t(i)")
-        con.execute("CREATE TABLE elisa AS SELECT 4.0 AS trough_ug_ml FROM range(8)")
-        con.register("ctx_units", REF)
-        assert con.execute(screen_sql()).fetchone()[0] == 1
-        con.execute("UPDATE lab SET value = value / 10")
-        assert con.execute(screen_sql()).fetchone()[0] == 0
+        frames_to_tables(con, f)
+        sql = con.execute(stats_sql()).df()
     finally:
         con.close()
+    want = column_stats(f)
+    assert list(sql.columns) == STATS_COLUMNS and len(sql) == len(want) > 0
+    pd.testing.assert_frame_equal(sql[["entity", "column", "k", "source"]].astype("str"),
+                                  want[["entity", "column", "k", "source"]].astype("str"))
+    for c in ("factor", "n", "median", "outside", "inside"):
+        assert sql[c].astype("float64").tolist() == pytest.approx(want[c].astype("float64").tolist(), nan_ok=True), c
     assert ("lab", "crp_mg_dl") in FILE_CHECKED and ("elisa", "trough_ug_ml") in FILE_CHECKED

@@ -12,6 +12,8 @@ from validators.registry import RULES
 from validators.setwise.sql import ENTITY_ORDER
 from validators.setwise.units import file_unit_findings
 
+#: the codes these checks emit
+FILE_CODES = ("wrong_centre", "unit_profile_suspect")
 #: how many of the other centres the message names
 WRONG_CENTRES_SHOWN = 5
 
@@ -53,4 +55,4 @@ def file_findings(con: duckdb.DuckDBPyConnection, ctx: ValidationContext) -> Non
         file_unit_findings(con, FINDINGS_TABLE)
 
 
-__all__ = ["WRONG_CENTRES_SHOWN", "file_findings", "has_file_error", "wrong_centre_findings"]
+__all__ = ["FILE_CODES", "WRONG_CENTRES_SHOWN", "file_findings", "has_file_error", "wrong_centre_findings"]

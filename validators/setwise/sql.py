@@ -3,7 +3,7 @@
 Every rule query selects :data:`FINDING_FIELDS` (``entity, source_line, patient_id, record,
 column_name, value, message, expected``); :func:`validators.setwise.rule_findings` adds the rule
 code, its severity and fix from the registry.  Values are shown as a data manager typed them and as
-:func:`validators.rules.fmt` shows them: dates ``YYYY-MM-DD``, date-times ``YYYY-MM-DD HH:MM`` (always,
+:func:`validators.checks.fmt` shows them: dates ``YYYY-MM-DD``, date-times ``YYYY-MM-DD HH:MM`` (always,
 as the record label spells them; ``fmt`` drops the time when every value of the set is midnight),
 whole floats without ``.0`` (DuckDB's ``DOUBLE -> VARCHAR`` is
 Python's shortest round-trip ``repr``, so ``0.1``, ``1e-07`` read the same on both paths).
