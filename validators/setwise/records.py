@@ -7,7 +7,7 @@ however far apart its lines are, and the warehouse context (``ctx_known``, ``ctx
 
 from __future__ import annotations
 
-from schema.dictionary import ENTITIES
+from schema.dictionary import ANALYTES, ENTITIES
 from validators.registry import Rule, register
 from validators.setwise.sql import ENTITY_ORDER, entity_columns_sql, finding, lit, ymd
 
@@ -55,13 +55,6 @@ DUPLICATE_ROW = register(Rule("duplicate_row", "error", "rule", "The whole line 
                               "Delete the repeated line.", _ALL))
 
 
-def _line_parts(ent: str) -> str:
-    """Per line, the order-free signature of ``ent``'s records on it: the sum of their content hashes
-    (salted with the entity; DuckDB sums UBIGINT exactly, as HUGEINT) and their number."""
-    return (f"SELECT source_line, sum(hash({lit(ent)}, {entity_columns_sql(ent, 't')})) AS s, "
-            f"count(*) AS n FROM {ent} t GROUP BY source_line")
-
-
 def _first_row_on_line(lines: str) -> str:
     """The first record (entity order, then row order) on each line of ``lines`` (``source_line`` and
     the finding's ``_note, _value, _expected``), computed once for the four entities."""
@@ -74,23 +67,26 @@ def _first_row_on_line(lines: str) -> str:
             "QUALIFY row_number() OVER (PARTITION BY source_line ORDER BY _e, _r) = 1")
 
 
-# A line is compared on its visit/ELISA/lab records when it has any, else on its patient record:
-# a wide export carries the patient's baseline once (on the patient's first line).
-_OTHERS = " UNION ALL ".join(_line_parts(e) for e in ENTITY_ORDER if e != "patient")
+# A line's signature: the sum of its records' content hashes (salted with the entity; DuckDB sums
+# UBIGINT exactly, as HUGEINT) and their number, order-free; one pass over the four entity tables
+# and one aggregation by line.  A line is compared on its visit/ELISA/lab records when it has any,
+# else on its patient record: a wide export carries the patient's baseline once (on the patient's
+# first line).
+_HASHES = " UNION ALL ".join(
+    f"SELECT source_line, {k} AS _e, hash({lit(ent)}, {entity_columns_sql(ent, 't')}) AS _h FROM {ent} t"
+    for k, ent in enumerate(ENTITY_ORDER))
 _SIGNATURES = f"""
-    SELECT coalesce(o.source_line, p.source_line) AS source_line,
-           CASE WHEN o.n > 0 THEN 0 ELSE p.s END AS ps, CASE WHEN o.n > 0 THEN 0 ELSE p.n END AS pn,
-           coalesce(o.s, 0) AS os, coalesce(o.n, 0) AS "on"
-    FROM (SELECT source_line, sum(s) AS s, sum(n) AS n FROM ({_OTHERS}) GROUP BY source_line) o
-    FULL JOIN ({_line_parts("patient")}) p ON p.source_line = o.source_line"""
+    SELECT source_line, coalesce(sum(_h) FILTER (WHERE _e > 0), 0) AS os, count(*) FILTER (WHERE _e > 0) AS "on",
+           coalesce(sum(_h) FILTER (WHERE _e = 0), 0) AS ps, count(*) FILTER (WHERE _e = 0) AS pn
+    FROM ({_HASHES}) GROUP BY source_line"""
 _SIG = 'ps, pn, os, "on"'
 DUPLICATE_ROW_SQL = _first_row_on_line(f"""
-    WITH sig AS MATERIALIZED (SELECT *, hash({_SIG}) AS _sh FROM ({_SIGNATURES})),
-    maybe AS (SELECT * FROM sig WHERE _sh IN (SELECT _sh FROM sig GROUP BY 1 HAVING count(*) > 1)),
-    repeated AS (SELECT {_SIG}, min(source_line) AS _orig FROM maybe GROUP BY ALL HAVING count(*) > 1)
-    SELECT maybe.source_line, 'line repeats line ' || _orig AS _note, 'line ' || _orig AS _value,
+    WITH sig AS MATERIALIZED (SELECT source_line, CASE WHEN "on" > 0 THEN 0 ELSE ps END AS ps,
+                                     CASE WHEN "on" > 0 THEN 0 ELSE pn END AS pn, os, "on" FROM ({_SIGNATURES})),
+    repeated AS (SELECT {_SIG}, min(source_line) AS _orig FROM sig GROUP BY ALL HAVING count(*) > 1)
+    SELECT sig.source_line, 'line repeats line ' || _orig AS _note, 'line ' || _orig AS _value,
            'no repeated lines' AS _expected
-    FROM maybe JOIN repeated USING ({_SIG}) WHERE maybe.source_line > _orig""")
+    FROM sig JOIN repeated USING ({_SIG}) WHERE sig.source_line > _orig""")
 
 DUPLICATE_KEY = register(Rule(
     "duplicate_key", "error", "rule",
@@ -99,11 +95,32 @@ DUPLICATE_KEY = register(Rule(
     "Keep one record per key: delete or correct the conflicting line.", _ALL))
 
 
+#: a key column whose values are a few known codes: its records are grouped by the rest of the key,
+#: a group holding a code twice (a bit per code; an unknown code counts without a bit) is a candidate
+_CODED_KEY_COLUMNS = {("lab", "analyte"): tuple(ANALYTES)}
+
+
+def _repeated_keys(ent: str, key: list[str], given: str) -> str:
+    """A condition on a row of ``ent`` (alias ``d``): its key may repeat in the file.
+
+    The keys are grouped by their hash (a collision only adds a candidate; the windows partition by
+    the key itself); a key ending in a coded column (a lab row's analyte) is grouped without it, so
+    that a file's 6.5e6 lab rows make 1e6 groups, not 6.5e6 (about 2x less CPU)."""
+    codes = _CODED_KEY_COLUMNS.get((ent, key[-1]))
+    if codes is None:
+        group, having = ", ".join(key), "count(*) > 1"
+    else:
+        bit = f"coalesce(CASE {key[-1]} " + " ".join(f"WHEN {lit(c)} THEN {1 << k}" for k, c in enumerate(codes)) + " END, 0)"
+        group, having = ", ".join(key[:-1]), f"count(*) <> bit_count(bit_or({bit}))"
+    return (f"hash({', '.join(f'd.{k}' for k in group.split(', '))}) IN "
+            f"(SELECT hash({group}) FROM {ent} WHERE {given} GROUP BY 1 HAVING {having})")
+
+
 def _duplicate_key(ent: str) -> str:
     """A record repeating an earlier record's key (in line order) with content no earlier one has.
 
-    Only the records whose key hash repeats are ordered (most keys of a file are unique; a hash
-    collision only adds a candidate, the windows partition by the key itself)."""
+    Only the records whose key may repeat are ordered (:func:`_repeated_keys`; most keys of a file
+    are unique)."""
     key = [k for k in ENTITIES[ent].key if k != "centre_id"]
     keys = ", ".join(key)
     given = " AND ".join(f"{k} IS NOT NULL" for k in key)
@@ -114,8 +131,7 @@ def _duplicate_key(ent: str) -> str:
                      row_number() OVER (PARTITION BY {keys}, t._h ORDER BY t.source_line, t._r) AS _hn,
                      min(t.source_line) OVER (PARTITION BY {keys}) AS _first
               FROM (SELECT d.*, d.rowid AS _r, hash({entity_columns_sql(ent, 'd')}) AS _h FROM {ent} d
-                    WHERE {given} AND hash({keys}) IN (SELECT hash({keys}) FROM {ent} WHERE {given}
-                                                      GROUP BY 1 HAVING count(*) > 1)) t) k
+                    WHERE {given} AND {_repeated_keys(ent, key, given)}) t) k
         WHERE k._kn > 1 AND k._hn = 1"""
 
 
