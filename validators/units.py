@@ -1,14 +1,15 @@
 """Unit mix-ups: a value, or a whole column, that fits its variable only in another standard unit.
 
-Two checks, pure and vectorised, on the standard confusions of :data:`tdm.centres.units.MIXUPS`
-(g/L vs g/dL, mg/L vs mg/dL, a fraction vs %, /uL vs 10^3/uL, ng/mL vs ug/mL):
+Two checks on the standard confusions of :data:`tdm.centres.units.MIXUPS` (g/L vs g/dL, mg/L vs
+mg/dL, a fraction vs %, /uL vs 10^3/uL, ng/mL vs ug/mL), evaluated where the data is by
+:mod:`validators.setwise.units`; what they say is defined here once:
 
-* :func:`value_mixups` - a value outside its plausible range that is inside it once converted
+* :func:`value_mixups_sql` - a value outside its plausible range that is inside it once converted
   from the other unit ("looks like g/L: 38 g/L = 3.8 g/dL"), or, for an export column in the other
   unit, once the reading's conversion is undone ("looks like a g/dL value written in a g/L column:
   0.42 g/dL is 10 times too small; 4.2 g/dL is plausible"); rule ``unit_mixup``, an error: a
   value 10 times wrong must not load.
-* :func:`column_mixups` - a file whose values of one variable sit, as a whole, at the factor of a
+* :func:`decide_column_mixups` - a file whose values of one variable sit, as a whole, at the factor of a
   standard confusion from the study's distribution (the warehouse's median, when it holds at
   least :data:`MIN_REFERENCE` values), or (without one) mostly outside the plausible range but
   inside it once converted: the centre profile's unit is probably wrong (``unit_profile_suspect``,
@@ -46,44 +47,6 @@ def candidates(unit: str | None) -> list[tuple[str, float]]:
     return [(shown, float(CONVERSIONS[unit][spelling])) for shown, spelling in MIXUPS.get(unit or "", ())]
 
 
-def value_mixups(values: pd.Series, unit: str | None, lo: float, hi: float,
-                 typed: pd.Series | None = None) -> pd.Series:
-    """Per value: "looks like g/L: 38 g/L = 3.8 g/dL" when ``values`` is outside [lo, hi] but inside
-    once converted from a standard confusion of ``unit``; None otherwise (same index)."""
-    out = pd.Series([None] * len(values), index=values.index, dtype="object")
-    v = pd.to_numeric(values, errors="coerce").astype("float64")
-    outside = v.notna() & ((v < lo) | (v > hi))
-    shown = typed if typed is not None else v.map(fmt_sig4)
-    for source, f in candidates(unit):
-        conv = v * f
-        hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
-        if hit.any():
-            written = "" if source.startswith("a ") else f" {source}"
-            out[hit] = (f"looks like {source}: " + shown[hit].astype("str") + f"{written} = "
-                        + conv[hit].map(fmt_sig4) + f" {unit}")
-    # the other way round: an export column in the other unit (converted on reading) that was
-    # given the canonical unit's value, e.g. albumin 4.2 (g/dL) in a g/L column reads as 0.42 g/dL
-    for source, f in candidates(unit):
-        conv = v / f
-        hit = outside & out.isna() & (conv >= lo) & (conv <= hi)
-        if hit.any():
-            times = f"{fmt_sig4(1 / f)} times too small" if f < 1 else f"{fmt_sig4(f)} times too large"
-            out[hit] = (f"looks like a {unit} value written in a {source.removeprefix('a ')} column: "
-                        + v[hit].map(fmt_sig4) + f" {unit} is {times}; " + conv[hit].map(fmt_sig4) + f" {unit} is plausible")
-    return out.where(out.notna(), None)
-
-
-def lab_value_mixups(lab: pd.DataFrame, typed: pd.Series | None = None) -> pd.Series:
-    """:func:`value_mixups` of long lab rows, each against its own analyte's unit and range."""
-    out = pd.Series([None] * len(lab), index=lab.index, dtype="object")
-    for analyte, idx in lab.groupby("analyte", sort=False).groups.items():
-        var = ANALYTES.get(str(analyte))
-        if var is not None and var.unit in MIXUPS:
-            out[idx] = value_mixups(lab.loc[idx, "value"], var.unit, var.min, var.max,
-                                    None if typed is None else typed[idx])
-    return out
-
-
 @dataclass(frozen=True)
 class ColumnMixup:
     """A column of a file whose values as a whole look written in another unit."""
@@ -110,15 +73,6 @@ class ColumnMixup:
         return f"{round(r):g} times" if r >= 1 else f"1/{round(1 / r):g} of"
 
 
-def _file_values(frames: dict[str, pd.DataFrame], entity: str, column: str) -> pd.Series:
-    df = frames.get(entity)
-    if df is None or not len(df):
-        return pd.Series([], dtype="float64")
-    if entity == "lab":
-        return pd.to_numeric(df.loc[df["analyte"] == column, "value"], errors="coerce").dropna()
-    return pd.to_numeric(df[column], errors="coerce").dropna() if column in df.columns else pd.Series([], dtype="float64")
-
-
 #: (entity, column, candidate number, unit as written, factor, lo, hi) of every whole-file check.
 CHECKED_CANDIDATES: tuple[tuple[str, str, int, str, float, float, float], ...] = tuple(
     (entity, column, k, source, f, float(var.min), float(var.max))
@@ -129,21 +83,9 @@ CHECKED_CANDIDATES: tuple[tuple[str, str, int, str, float, float, float], ...] =
 STATS_COLUMNS = ["entity", "column", "k", "source", "factor", "n", "median", "outside", "inside"]
 
 
-def column_stats(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per checked column and confusion: the file's number of values, their median, the share outside
-    the plausible range and the share inside it once converted (:data:`STATS_COLUMNS`)."""
-    rows = []
-    for entity, column, k, source, f, lo, hi in CHECKED_CANDIDATES:
-        v = _file_values(frames, entity, column)
-        rows.append((entity, column, k, source, f, len(v), float(v.median()) if len(v) else math.nan,
-                     float(((v < lo) | (v > hi)).mean()) if len(v) else math.nan,
-                     float(((v * f >= lo) & (v * f <= hi)).mean()) if len(v) else math.nan))
-    return pd.DataFrame(rows, columns=STATS_COLUMNS)
-
-
 def decide_column_mixups(stats: pd.DataFrame, reference: pd.DataFrame | None) -> list[ColumnMixup]:
-    """The whole-file unit confusions from :func:`column_stats` (or the same statistics computed in
-    SQL, :func:`validators.setwise.units.stats_sql`); ``reference`` has ``variable, median, n`` (the
+    """The whole-file unit confusions from the file's statistics (:data:`STATS_COLUMNS`, computed in
+    SQL by :func:`validators.setwise.units.stats_sql`); ``reference`` has ``variable, median, n`` (the
     study's current values, :class:`validators.ValidationContext.unit_reference`).  The loop is over
     the few checked columns, never over data rows."""
     ref = {} if reference is None or not len(reference) else {
@@ -168,11 +110,6 @@ def decide_column_mixups(stats: pd.DataFrame, reference: pd.DataFrame | None) ->
     return found
 
 
-def column_mixups(frames: dict[str, pd.DataFrame], reference: pd.DataFrame | None) -> list[ColumnMixup]:
-    """The whole-file unit confusions of ``frames`` (see :func:`decide_column_mixups`)."""
-    return decide_column_mixups(column_stats(frames), reference)
-
-
 # ------------------------------------------------------------------------- the same, in DuckDB SQL
 def sql_text(text: str) -> str:
     """A SQL string literal."""
@@ -187,9 +124,11 @@ def fmt_sql(x: str) -> str:
 
 
 def value_mixups_sql(v: str, unit: str | None, lo: float, hi: float, shown: str) -> str:
-    """:func:`value_mixups` as a DuckDB expression over the DOUBLE expression ``v`` (``shown``: the
-    value as report text): the same candidates in the same order, the same messages; NULL when none
-    fits.  The one path's dictionary checks use it where the values are (tests compare both)."""
+    """Per value: "looks like g/L: 38 g/L = 3.8 g/dL" when the DOUBLE expression ``v`` is outside
+    [lo, hi] but inside once converted from a standard confusion of ``unit``, or "looks like a g/dL
+    value written in a g/L column: ..." when it is inside once the reading's conversion is undone
+    (an export column in the other unit given the canonical unit's value); NULL when none fits
+    (``shown``: the value as report text).  Candidates in :func:`candidates` order, converted first."""
     lo_s, hi_s = f"CAST({float(lo)!r} AS DOUBLE)", f"CAST({float(hi)!r} AS DOUBLE)"
     whens = []
     for source, f in candidates(unit):
@@ -208,6 +147,5 @@ def value_mixups_sql(v: str, unit: str | None, lo: float, hi: float, shown: str)
     return f"CASE WHEN {v} < {lo_s} OR {v} > {hi_s} THEN CASE {' '.join(whens)} END END"
 
 
-__all__ = ["CHECKED_CANDIDATES", "FILE_CHECKED", "STATS_COLUMNS", "ColumnMixup", "candidates", "column_mixups",
-           "column_stats", "decide_column_mixups", "fmt_sig4", "fmt_sql", "lab_value_mixups", "sql_text",
-           "value_mixups", "value_mixups_sql"]
+__all__ = ["CHECKED_CANDIDATES", "FILE_CHECKED", "STATS_COLUMNS", "ColumnMixup", "candidates", "decide_column_mixups",
+           "fmt_sig4", "fmt_sql", "sql_text", "value_mixups_sql"]
