@@ -3,8 +3,9 @@
 Reads like a table of contents; the work is in :mod:`tdm.ingest`.  Centres are processed in
 parallel, files of one centre in order (baseline before visits, ELISA and labs); each file's
 pipeline runs in one writer transaction behind one lock (and DuckDB's own file lock across
-processes), so its context is the live warehouse.  Only the load is retried, and only on a
-transient error (the warehouse busy); a bad file is a result, not a failure.
+processes), so its context is the live warehouse.  One task run per file (prepare, commit,
+archive), retried only on a transient error (the warehouse busy); a bad file is a result, not a
+failure.
 """
 
 from __future__ import annotations
