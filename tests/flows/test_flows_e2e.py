@@ -147,3 +147,39 @@ def test_one_bad_file_among_good_ones_and_concurrent_writers(tmp_path, monkeypat
     assert con.execute("SELECT count(*) FROM ingest.files").fetchone()[0] == len(prepared)
     assert con.execute("SELECT count(DISTINCT centre_id) FROM core.patients").fetchone()[0] == 2
     con.close()
+
+
+def test_the_file_task_retries_a_busy_warehouse_and_archives_once(prefect_harness, tmp_path, monkeypatch):
+    """One task run per file: a transient failure of the commit (results are not persisted) is retried
+    and the file is archived once, after the commit that succeeded; the stages run for real."""
+    from prefect import flow
+
+    from flows import ingest as ingest_flows
+    from tdm import ingest as stages
+    from tdm.centres import builtin_profiles
+    from tdm.errors import WarehouseBusy
+
+    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "e2e-key-0123456789abcdef")
+    home = tmp_path / "home"
+    write_exports(generate_cohort(10, ("smc",), 3), {"smc": builtin_profiles()["smc"]}, home / "inbox", seed=3)
+    settings, profiles, key = stages.setup(str(home))
+    (cand,) = stages.discover(settings, ["smc"], stable_seconds=0).ready
+    calls = []
+
+    def commit_busy_once(settings, prepared):
+        calls.append(prepared.candidate.path.name)
+        if len(calls) == 1:
+            raise WarehouseBusy("the warehouse is locked by another process")
+        return real_commit(settings, prepared)
+
+    real_commit = stages.commit
+    monkeypatch.setattr(stages, "commit", commit_busy_once)
+    task = ingest_flows.ingest_file_task.with_options(retry_delay_seconds=0)
+
+    @flow(**ingest_flows.FLOW_OPTIONS)
+    def one_file():
+        return task(settings, profiles["smc"], cand, key)
+
+    committed = one_file()
+    assert calls == [cand.path.name] * 2 and committed.status == "loaded" and committed.rows_loaded == 10
+    assert not cand.path.exists() and len(list((home / "archive" / "smc").iterdir())) == 1
