@@ -5,9 +5,11 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 
 from flows.retry import only_transient
+from flows.run_options import FLOW_OPTIONS, TASK_OPTIONS
 
 
-@task(name="build-publication", retries=3, retry_delay_seconds=[2, 5, 10], retry_condition_fn=only_transient)
+@task(name="build-publication", retries=3, retry_delay_seconds=[2, 5, 10], retry_condition_fn=only_transient,
+      **TASK_OPTIONS)
 def publication_task(home: str | None, parameters: dict):
     from tdm.config import load_settings
     from tdm.publication import build_publication
@@ -15,7 +17,7 @@ def publication_task(home: str | None, parameters: dict):
     return build_publication(load_settings(home), parameters=parameters)
 
 
-@flow(name="tdm-analyse")
+@flow(name="tdm-analyse", **FLOW_OPTIONS)
 def analyse_flow(home: str | None = None, seed: int | None = None, target_specificity: float = 0.8,
                  bootstrap_resamples: int = 2000, publish_artifacts: bool = True):
     """Build the analysis cohort snapshot, run the analytics and publish them (tables, files, figures).

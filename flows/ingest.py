@@ -3,8 +3,9 @@
 Reads like a table of contents; the work is in :mod:`tdm.ingest`.  Centres are processed in
 parallel, files of one centre in order (baseline before visits, ELISA and labs); each file's
 pipeline runs in one writer transaction behind one lock (and DuckDB's own file lock across
-processes), so its context is the live warehouse.  Only the load is retried, and only on a
-transient error (the warehouse busy); a bad file is a result, not a failure.
+processes), so its context is the live warehouse.  One task run per file (prepare, commit,
+archive), retried only on a transient error (the warehouse busy); a bad file is a result, not a
+failure.
 """
 
 from __future__ import annotations
@@ -18,26 +19,21 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from tdm import ingest as stages
 from tdm.runtime import STOP, file_done, rearm_graceful_stop
 from flows.retry import only_transient
+from flows.run_options import FLOW_OPTIONS, TASK_OPTIONS
 
 
-@task(name="prepare", task_run_name="prepare {candidate.centre_id}/{candidate.path.name}")
-def prepare_task(settings, profile, candidate, key):
-    return stages.prepare(settings, profile, candidate, key)
+@task(name="ingest-file", retries=4, retry_delay_seconds=[1, 2, 5, 10], retry_condition_fn=only_transient,
+      task_run_name="{candidate.centre_id}/{candidate.path.name}", **TASK_OPTIONS)
+def ingest_file_task(settings, profile, candidate, key) -> stages.Committed:
+    """Prepare (lock-free), then read, check, decide and load in one writer transaction
+    (``tdm.ingest.commit``), then archive.  One task run per file (each costs API events); retried
+    only when the warehouse is busy, which only the commit raises (before anything is archived)."""
+    committed = stages.commit(settings, stages.prepare(settings, profile, candidate, key))
+    stages.archive_file(candidate, committed)
+    return committed
 
 
-@task(name="decide-and-load", retries=4, retry_delay_seconds=[1, 2, 5, 10], retry_condition_fn=only_transient,
-      task_run_name="load {prepared.candidate.centre_id}/{prepared.candidate.path.name}")
-def load_task(settings, prepared):
-    """Read, check, decide and load the file in one writer transaction (``tdm.ingest.commit``)."""
-    return stages.commit(settings, prepared)
-
-
-@task(name="archive", task_run_name="archive {candidate.centre_id}/{candidate.path.name}")
-def archive_task(candidate, committed):
-    return stages.archive_file(candidate, committed)
-
-
-@task(name="ingest-centre", task_run_name="centre {centre_id}")
+@task(name="ingest-centre", task_run_name="centre {centre_id}", **TASK_OPTIONS)
 def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
     """One centre's files in order; a failure of one file is recorded and the next one goes on."""
     out = []
@@ -47,8 +43,7 @@ def ingest_centre(settings, centre_id, profile, candidates, key) -> list[dict]:
             break
         started = time.perf_counter()
         try:
-            committed = load_task(settings, prepare_task(settings, profile, cand, key))
-            archive_task(cand, committed)
+            committed = ingest_file_task(settings, profile, cand, key)
         except Exception as exc:  # retries exhausted or a bug: report this file, go on with the next
             logger.error("%s/%s failed: %s", centre_id, cand.path.name, exc)
             committed = stages.Committed(centre_id, cand.path.name, None, "failed", 0, 0, 0, 0,
@@ -73,7 +68,7 @@ class IngestSummary:
         return sum(f["rows_loaded"] or 0 for f in self.files)
 
 
-@flow(name="tdm-ingest", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
+@flow(name="tdm-ingest", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False, **FLOW_OPTIONS)
 def ingest_flow(home: str | None = None, stable_seconds: float = stages.DEFAULT_STABLE_SECONDS,
                 publish_artifacts: bool = True) -> IngestSummary:
     """One ingestion pass over every centre's inbox."""

@@ -45,6 +45,11 @@ DAEMON_TOKEN_ENV = "_TDM_DAEMON_TOKEN"          # how a launched server learns i
 IDLE_ENV = "TDM_PREFECT_SERVER_IDLE"          # Settings.prefect_server_idle (tdm.config)
 #: The identification route the daemon answers (outside Prefect's ``/api``).
 IDENTITY_PATH = "/tdm-server"
+#: What a client of the home's own server skips: it is known to run the installed Prefect version
+#: (``reusable``) with CSRF protection off (``Launch``), so the per-client ``/admin/version`` check and
+#: ``/csrf-token`` fetch are three round trips (~60 ms each, and server CPU) a one-shot run does not need.
+OWN_SERVER_CLIENT_ENV = {"PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED": "false",
+                         "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,7 @@ class Launch:
         migrated = files.marker(prefect_version()).exists()
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1", "PREFECT_HOME": str(files.home),
+               "PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": "false",   # loopback, no browser UI; see OWN_SERVER_CLIENT_ENV
                DAEMON_TOKEN_ENV: self.token,   # parent -> daemon only (not a setting: never set by a user)
                # the daemon imports tdm from where this process did, whatever its working folder
                "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
@@ -275,11 +281,17 @@ def prefect_api(prefect_home: Path, idle: float):
         if lease.launch is not None and idle > 0:      # a background process: say so, once, when started
             print(f"started this home's Prefect server (pid {lease.launch.process.pid}); it stops itself "
                   f"after {idle:g} s without use ({IDLE_ENV}); 'tdm prefect stop' stops it now", file=sys.stderr)
-        os.environ["PREFECT_API_URL"] = lease.url
+        saved = {k: os.environ.get(k) for k in OWN_SERVER_CLIENT_ENV}
+        os.environ.update({"PREFECT_API_URL": lease.url, **OWN_SERVER_CLIENT_ENV})
         try:
             yield lease
         finally:
             os.environ.pop("PREFECT_API_URL", None)
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
             if lease._start_lock is not None:
                 os.close(lease._start_lock)
             if lease.launch is not None and idle == 0:

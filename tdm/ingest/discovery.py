@@ -51,11 +51,15 @@ class Held:
                 f"{self.problem}")
 
 
-def held_centres(settings: Settings) -> tuple[Held, ...]:
-    """The centres whose profile does not load, with the number of files waiting for each."""
+def held_centres(settings: Settings, broken: dict | None = None) -> tuple[Held, ...]:
+    """The centres whose profile does not load, with the number of files waiting for each.
+
+    ``broken``: the errors of ``load_profiles_isolated`` when the caller has just loaded the
+    profiles (so they are not loaded twice)."""
     if not settings.centres_dir.is_dir():
         return ()
-    _, broken = load_profiles_isolated(settings.centres_dir)
+    if broken is None:
+        _, broken = load_profiles_isolated(settings.centres_dir)
     out = []
     for centre, err in sorted(broken.items()):
         inbox = settings.centre_inbox(centre)

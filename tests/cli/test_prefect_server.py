@@ -159,8 +159,11 @@ quiet_prefect_environment()
 from tdm.prefect_server import prefect_api
 with prefect_api(Path(sys.argv[1]), load_settings().prefect_server_idle) as lease:
     lease.wait_ready()
-    print(lease.url, lease.launch.process.pid if lease.launch else "reused", flush=True)
+    print(lease.url, lease.launch.process.pid if lease.launch else "reused",
+          os.environ["PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED"], os.environ["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"],
+          flush=True)
     time.sleep(float(sys.argv[2]))
+print("after", os.environ.get("PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED"), flush=True)
 """
 
 
@@ -188,8 +191,11 @@ def test_concurrent_commands_share_one_server_that_stops_itself_when_idle(tmp_pa
     a, b = _client(home, 1.0, "2"), _client(home, 1.0, "2")
     outs = [p.communicate(timeout=240) for p in (a, b)]
     assert a.returncode == 0 and b.returncode == 0, outs
-    (url_a, who_a), (url_b, who_b) = (o[0].split() for o in outs)
+    (url_a, who_a, *skip_a, after_a), (url_b, who_b, *skip_b, after_b) = (o[0].split() for o in outs)
     assert url_a == url_b and sorted([who_a, who_b])[1] == "reused"      # one started it, one reused it
+    # a client of our own server (installed version, no CSRF) skips the version check and CSRF token
+    # round trips, for the command only
+    assert skip_a == skip_b == ["false", "false", "after"] and after_a == after_b == "None"
     started = [o[1] for o in outs if "started this home's Prefect server" in o[1]]
     assert len(started) == 1 and "tdm prefect stop" in started[0]
     state = read_state(files)
@@ -293,3 +299,18 @@ def test_a_bad_idle_setting_stops_a_flow_command_before_anything_starts(tmp_path
     err = capsys.readouterr().err
     assert "TDM_PREFECT_SERVER_IDLE" in err and ">= 0" in err
     assert sorted(p.name for p in home.iterdir()) == before and not (home / ".prefect" / "tdm-server.json").exists()
+
+def test_flow_api_turns_the_run_heartbeat_off_for_the_command_only(tmp_path, monkeypatch):
+    """A one-shot run has no supervisor: no heartbeat within ``flow_api``, Prefect's default outside."""
+    from prefect.settings import get_current_settings
+
+    from tdm.cli.flow_cmds import flow_api
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")      # a configured server: none started
+    outer = get_current_settings()
+    assert outer.flows.heartbeat_frequency is not None
+    with flow_api(Settings(home=tmp_path)):
+        inner = get_current_settings()
+        assert inner.flows.heartbeat_frequency is None
+        assert inner.model_dump(exclude={"flows"}) == outer.model_dump(exclude={"flows"})   # nothing else changed
+    assert get_current_settings().flows.heartbeat_frequency == outer.flows.heartbeat_frequency

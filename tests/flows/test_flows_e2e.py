@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 
 import duckdb
 import pytest
@@ -30,13 +31,36 @@ def study_home(tmp_path_factory):
     return home
 
 
+def _record_requests(monkeypatch) -> list[str]:
+    """The path of every request Prefect's clients send from now on (sync and async)."""
+    import httpx
+
+    seen: list[str] = []
+    sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send
+
+    def send(self, request, *a, **k):
+        seen.append(request.url.path)
+        return sync_send(self, request, *a, **k)
+
+    async def asend(self, request, *a, **k):
+        seen.append(request.url.path)
+        return await async_send(self, request, *a, **k)
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    monkeypatch.setattr(httpx.AsyncClient, "send", asend)
+    return seen
+
+
 def test_ingest_then_analyse_flows(prefect_harness, study_home, monkeypatch):
     from flows.analyse import analyse_flow
     from flows.ingest import ingest_flow
 
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "e2e-key-0123456789abcdef")
+    requests = _record_requests(monkeypatch)
     summary = ingest_flow(home=str(study_home), stable_seconds=0)
     assert len(summary.files) == 6 and all(f["status"].startswith("loaded") for f in summary.files)
+    # what a pass costs the API (issue 14): no result-storage lookups (results are not persisted) ...
+    assert not [p for p in requests if p.endswith("/admin/storage")], requests
     assert not any((study_home / "inbox").rglob("*.*")), "every processed file is archived"
     for f in summary.files:
         assert os.path.exists(f["report_path"])
@@ -63,10 +87,24 @@ def test_ingest_then_analyse_flows(prefect_harness, study_home, monkeypatch):
 
     # each file's validation summary and the publication's cut-off table are Prefect artifacts
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     with get_client(sync_client=True) as client:
         artifacts = {a.key: a for a in client.read_artifacts()}
     assert {"ingest-files", "ingest-reports", "mh-cutoff-table", "publication-report"} <= set(artifacts)
+    # ... and one task run per file plus one per centre (task runs are recorded from events: wait for them)
+    run_id = artifacts["ingest-files"].flow_run_id
+    expected = sorted([f"centre {c}" for c in {f["centre_id"] for f in summary.files}]
+                      + [f"{f['centre_id']}/{f['file_name']}" for f in summary.files])
+    deadline = time.monotonic() + 30
+    while True:
+        with get_client(sync_client=True) as client:
+            names = sorted(t.name for t in client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))))
+        if len(names) >= len(expected) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert names == expected
     assert "report" in artifacts["ingest-reports"].data and ".html" in artifacts["ingest-reports"].data
 
     # the same exports dropped again are duplicates: nothing new is loaded
@@ -109,3 +147,39 @@ def test_one_bad_file_among_good_ones_and_concurrent_writers(tmp_path, monkeypat
     assert con.execute("SELECT count(*) FROM ingest.files").fetchone()[0] == len(prepared)
     assert con.execute("SELECT count(DISTINCT centre_id) FROM core.patients").fetchone()[0] == 2
     con.close()
+
+
+def test_the_file_task_retries_a_busy_warehouse_and_archives_once(prefect_harness, tmp_path, monkeypatch):
+    """One task run per file: a transient failure of the commit (results are not persisted) is retried
+    and the file is archived once, after the commit that succeeded; the stages run for real."""
+    from prefect import flow
+
+    from flows import ingest as ingest_flows
+    from tdm import ingest as stages
+    from tdm.centres import builtin_profiles
+    from tdm.errors import WarehouseBusy
+
+    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "e2e-key-0123456789abcdef")
+    home = tmp_path / "home"
+    write_exports(generate_cohort(10, ("smc",), 3), {"smc": builtin_profiles()["smc"]}, home / "inbox", seed=3)
+    settings, profiles, key = stages.setup(str(home))
+    (cand,) = stages.discover(settings, ["smc"], stable_seconds=0).ready
+    calls = []
+
+    def commit_busy_once(settings, prepared):
+        calls.append(prepared.candidate.path.name)
+        if len(calls) == 1:
+            raise WarehouseBusy("the warehouse is locked by another process")
+        return real_commit(settings, prepared)
+
+    real_commit = stages.commit
+    monkeypatch.setattr(stages, "commit", commit_busy_once)
+    task = ingest_flows.ingest_file_task.with_options(retry_delay_seconds=0)
+
+    @flow(**ingest_flows.FLOW_OPTIONS)
+    def one_file():
+        return task(settings, profiles["smc"], cand, key)
+
+    committed = one_file()
+    assert calls == [cand.path.name] * 2 and committed.status == "loaded" and committed.rows_loaded == 10
+    assert not cand.path.exists() and len(list((home / "archive" / "smc").iterdir())) == 1
