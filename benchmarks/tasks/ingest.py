@@ -12,7 +12,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import tdm.centres.readers as R
 import tdm.ingest as st
 import tdm.ingest.pipeline as PL
 import tdm.ingest.read as RD
@@ -71,10 +70,9 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     place(settings, centre, path)
     timer = StageTimer()
     timer.wrap(PL, "sha256_file", "checksum")
-    timer.wrap(R, "read_export", "read")
-    timer.wrap(R, "iter_csv_chunks", "read_chunks")
+    timer.wrap(RD, "read_raw", "read")
     timer.wrap(P, "scan_identifiers", "scan")
-    timer.wrap(RD, "harmonise", "harmonise")
+    timer.wrap(RD, "harmonise_raw", "harmonise")
     timer.wrap(PL, "load_context", "context")
     timer.wrap(VC, "frame_findings", "checks")
     timer.wrap(VD, "decide", "decide")

@@ -2,22 +2,22 @@
 
 :func:`read_raw` leaves in the caller's DuckDB connection the table ``raw``: ``source_line BIGINT``
 plus ``c0 .. cN VARCHAR``, one column per file column in file order, the text exactly as the file
-has it (a missing cell is ``''``), blank lines dropped but counted, so ``source_line`` is the line
-:func:`tdm.centres.readers.read_export` gives (header = ``spec.header_row``, or one more after an
-Excel ``sep=`` line).  The headers are returned beside it (:class:`RawFile`).
+has it (a missing cell is ``''``), blank lines dropped but counted: ``source_line`` is the header
+line (``spec.header_row``, or one more after an Excel ``sep=`` line) + 1 + the record's index (a
+record with a quoted line break counts once).  The headers are returned beside it (:class:`RawFile`).
 
-* **CSV**: read by DuckDB's reader with every column ``VARCHAR``.  The bytes are checked first by
-  the same functions as the reference reader (file type, ``check_lines``, ``sep=``, the header
-  checks of :mod:`tdm.centres.header_checks`); ``check_lines`` also says where the empty lines are
-  (DuckDB skips them) so line numbers stay the reference's.  A file in another encoding than UTF-8
-  (UTF-16 with a byte-order mark, cp949, ...) or with CR-only line ends is transcoded block by block
-  into a temporary UTF-8 file (memory bounded by one block).  A file that does not decode raises the
-  reference reader's own ``encoding`` error (it is asked for its verdict on that file).
-* **Workbook**: the reference reader (zip inspection, calamine, the formula/error cells) gives the
-  cells as text; they reach DuckDB through Arrow.
+* **CSV**: read by DuckDB's reader with every column ``VARCHAR``.  The bytes are checked first (file
+  type, :func:`tdm.centres.csv_lines.check_lines`, ``sep=``, the header checks of
+  :mod:`tdm.centres.header_checks`); ``check_lines`` also says where the empty lines are (DuckDB
+  skips them) so line numbers count them.  A file in another encoding than UTF-8 (UTF-16 with a
+  byte-order mark, cp949, ...) or with CR-only line ends is transcoded block by block into a
+  temporary UTF-8 file (memory bounded by one block).  A file that does not decode raises the
+  ``encoding`` error of :func:`tdm.centres.readers.decode_verdict` (it names the line and bytes).
+* **Workbook**: :func:`tdm.centres.readers.read_workbook` (zip inspection, calamine, the
+  formula/error cells) gives the cells as text; they reach DuckDB through Arrow.
 
-File-level problems raise the reference's :class:`~tdm.errors.FileRejected` codes and messages; the
-privacy scan (:func:`tdm.privacy.refuse_identifiers`, the same first lines) runs before returning.
+File-level problems raise :class:`~tdm.errors.FileRejected` codes and messages; the privacy scan
+(:func:`tdm.privacy.refuse_identifiers`, the first lines) runs before returning.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import pyarrow as pa
 from tdm.centres.csv_lines import LineLayout, check_lines, decoded_blocks
 from tdm.centres.header_checks import check_header
 from tdm.centres.profile import FileSpec
-from tdm.centres.readers import (SOURCE_LINE, UTF16_BOMS, _check_delimiter, _decode, _sep_line, check_file_type,
-                                 read_export)
+from tdm.centres.readers import (SOURCE_LINE, UTF16_BOMS, check_delimiter, check_file_type, decode_verdict,
+                                 read_workbook, sep_line_count)
 from tdm.centres.sql_cells import WS_CLASS, literal, stripped
 from tdm.config import DEFAULT_LIMITS, Limits
 from tdm.errors import FileRejected, TdmError
@@ -66,7 +66,7 @@ class RawFile:
 def read_raw(con: duckdb.DuckDBPyConnection, path: str | Path, spec: FileSpec, file_name: str, *,
              limits: Limits = DEFAULT_LIMITS) -> RawFile:
     """Read one export into the temporary table ``raw`` (module docstring); raises ``FileRejected``
-    (and ``PrivacyError`` for direct identifiers) exactly as the reference reader and scan do.
+    (and ``PrivacyError`` for direct identifiers).
     ``limits``: the line length and workbook bounds (``Settings.limits``)."""
     path = Path(path)
     try:
@@ -75,7 +75,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: str | Path, spec: FileSpec, f
         else:
             raw = _csv_raw(con, path, spec, file_name, limits)
     except TdmError as exc:
-        if exc.file == path.name:     # the reference's checks name the path they read: name the file sent
+        if exc.file == path.name:     # the checks name the path they read: name the file sent
             exc.file = file_name
         raise
     sample = con.execute(f"SELECT * EXCLUDE (source_line) FROM {RAW_TABLE} ORDER BY source_line "
@@ -88,7 +88,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: str | Path, spec: FileSpec, f
 # -- workbooks -------------------------------------------------------------------------------------
 
 def _xlsx_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, file_name: str, limits: Limits) -> RawFile:
-    df = read_export(path, spec, limits=limits)
+    df = read_workbook(path, spec, limits=limits)
     headers = [c for c in df.columns if c != SOURCE_LINE]
     arrays = [pa.array(df[SOURCE_LINE].to_numpy(dtype=np.int64))]
     arrays += [pa.array(df[h].astype("object").to_numpy(), type=pa.string()) for h in headers]
@@ -157,19 +157,19 @@ def _csv_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, file_na
 
 
 def _encodings(path: Path, spec: FileSpec) -> list[str]:
-    """The encodings to try, in order, after the reference's verdict on files with zero bytes."""
+    """The encodings to try, in order, after the verdict on files with zero bytes."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(UTF16_BOMS) and not head.startswith(b"\xff\xfe\x00\x00"):
         return ["utf-16"]
     if b"\0" in head:
-        _decode(path, spec.csv.encoding)     # raises the reference's unreadable/encoding error (rare: reads all)
+        decode_verdict(path, spec.csv.encoding)     # raises the unreadable/encoding error (rare: reads all)
     return list(spec.csv.encoding)
 
 
 def _scan(path: Path, spec: FileSpec, file_name: str, limits: Limits) -> _Scanned:
     """Decode and check every line (one pass per encoding tried): the first encoding that decodes the
-    whole file wins, as in the reference; a line problem is reported only for a file that decodes."""
+    whole file wins; a line problem is reported only for a file that decodes."""
     for enc in _encodings(path, spec):
         try:
             return _scan_as(path, spec, enc, limits)
@@ -177,7 +177,7 @@ def _scan(path: Path, spec: FileSpec, file_name: str, limits: Limits) -> _Scanne
             continue
         except LookupError:
             continue
-    _decode(path, spec.csv.encoding)      # the reference's message for the encoding that got furthest
+    decode_verdict(path, spec.csv.encoding)      # the message of the encoding that got furthest
     raise FileRejected(f"the file cannot be decoded as {' or '.join(spec.csv.encoding)}", code="encoding",
                        file=path.name, hint="export the file with one of the profile's encodings")
 
@@ -192,7 +192,7 @@ def _scan_as(path: Path, spec: FileSpec, enc: str, limits: Limits) -> _Scanned:
             first = first[3:]
         cr_only = b"\r" in first and b"\n" not in first
         head = first[:64].decode("utf-8", errors="ignore")
-        skip = spec.header_row - 1 + _sep_line(head, opts.delimiter, path.name)
+        skip = spec.header_row - 1 + sep_line_count(head, opts.delimiter, path.name)
         temporary = not utf8 or cr_only
         out = tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) if temporary else None
         state = {"blank": True}
@@ -241,14 +241,14 @@ def _chain(first: bytes, rest):
 
 
 def _header_cells(s: _Scanned, spec: FileSpec, file_name: str) -> list[str]:
-    """The header line's cells as the reference takes them (its physical line, split by ``csv``)."""
+    """The header line's cells (its physical line, split by Python's ``csv``)."""
     opts = spec.csv
     with open(s.source, "rb") as fh:
         line = b""
         for _ in range(s.skip + 1):
             line = fh.readline(s.max_line_bytes + 1)
     text = line.decode("utf-8").lstrip("\ufeff").rstrip("\n")
-    _check_delimiter(text, s.fields, opts.delimiter, file_name, line=s.skip + 1)
+    check_delimiter(text, s.fields, opts.delimiter, file_name, line=s.skip + 1)
     cells = next(csv.reader([text.rstrip("\r")], delimiter=opts.delimiter, quotechar=opts.quotechar), [])
     if len(cells) != s.fields:       # a header with a line break inside quotes: the reader's own numbering
         cells = (cells + [f"Unnamed: {i}" for i in range(len(cells), s.fields)])[:s.fields]

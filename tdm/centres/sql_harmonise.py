@@ -3,13 +3,13 @@
 :func:`harmonise_raw` reads the temporary table ``raw`` (:func:`tdm.centres.raw.read_raw`) and
 leaves the contract's tables (:mod:`schema.relations`): ``patient``, ``assessment``, ``elisa``,
 ``lab`` in the warehouse's column types plus ``source_line``, and ``findings``, one row for every
-cell that did not parse, with the rule code, message, expected value and fix the reference
-harmonise (:func:`tdm.centres.harmonise.harmonise`) writes.  No cell is "suspect": each gets its
+cell that did not parse, with its rule code (:data:`tdm.centres.cells.CELL_RULES`), message,
+expected value and fix (``tests/one_path/test_recorded.py``: those the deleted pandas harmonise wrote).  No cell is "suspect": each gets its
 value or its finding.
 
 Numbers, the trough, unit factors and the pseudonym are SQL (:mod:`tdm.centres.sql_cells`);
-labels, dates and the words of a message are resolved per distinct cell
-(:mod:`tdm.centres.sql_labels`) and joined back.  One statement builds the typed lines (``hx``);
+labels, dates and the words of a message are resolved per distinct cell (:mod:`tdm.centres.cells`
+through :mod:`tdm.centres.sql_labels`) and joined back.  One statement builds the typed lines (``hx``);
 the entity tables and findings are ``INSERT ... SELECT`` over it, then it is dropped (``raw`` stays).
 """
 
@@ -24,8 +24,9 @@ from schema.dictionary import ANALYTES, BY_ENTITY, LAB_DATE_COLUMN
 from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, SQL_TYPES, create_empty, entity_sql_columns
 from tdm.centres import sql_cells as S
 from tdm.centres import units as U
-from tdm.centres.harmonise import (ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, _entity_of, _expected_labels,
-                                   _resolve, cell_kind, human_formats)
+from tdm.centres.cells import (ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, cell_kind, entity_of, expected_labels,
+                               human_formats)
+from tdm.centres.header_checks import resolve_columns
 from tdm.centres.profile import CentreProfile, ColumnSpec, FileSpec
 from tdm.centres.raw import RAW_TABLE, RawFile
 from tdm.centres.sql_labels import (Message, bool_table, code_table, date_table, distinct_texts, message_table,
@@ -74,7 +75,7 @@ class _Plan:
     unit_pairs: pd.DataFrame | None = None                       # long labs: (analyte, unit) -> factor
 
     def issue(self, target: str, pos: int, rule: str, bad: str, message: Message, expected: str, fix: str) -> None:
-        self.issues.append(_Issue(target, pos, rule, bad, message, expected, fix, _entity_of(target, self.kind)))
+        self.issues.append(_Issue(target, pos, rule, bad, message, expected, fix, entity_of(target, self.kind)))
 
 
 def _q(name: str) -> str:
@@ -85,9 +86,9 @@ def harmonise_raw(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: FileSpec, 
                   key: bytes) -> HarmonisedRaw:
     """Map ``raw`` onto the contract's entity tables and ``findings`` (module docstring).
 
-    Raises the reference's :class:`~tdm.errors.MappingError` (``missing_columns``,
+    Raises :class:`~tdm.errors.MappingError` (``missing_columns``,
     ``unknown_columns``) for the file as a whole; writes nothing outside temporary tables."""
-    resolved = _resolve(pd.DataFrame(columns=list(raw.headers) + ["source_line"]), spec, raw.file_name)
+    resolved = resolve_columns(raw.headers, spec, raw.file_name)
     position = {h: i for i, h in enumerate(raw.headers)}
     cols = [(col, position[h]) for col, h in resolved]
     decimal = spec.csv.decimal if spec.csv is not None else "."
@@ -156,7 +157,7 @@ def _codes(plan: _Plan, col: ColumnSpec, pos: int, header: str, profile, cells, 
     plan.level1[f"bad:{pos}"] = f"coalesce({m}.bad, false)"
     plan.level1[f"drop:{pos}"] = f"coalesce({m}.dropped, false)"
     plan.issue(col.target, pos, "unknown_code", _q(f"bad:{pos}"), Message(header, message),
-               _expected_labels(col, profile), _CODE_FIX)
+               expected_labels(col, profile), _CODE_FIX)
 
 
 def _column(plan: _Plan, col: ColumnSpec, pos: int, header: str, spec: FileSpec, profile: CentreProfile,
@@ -176,7 +177,7 @@ def _column(plan: _Plan, col: ColumnSpec, pos: int, header: str, spec: FileSpec,
     elif kind == "code":
         _codes(plan, col.model_copy(update={"codes": {}}), pos, header, profile, cells,
                f"is not a known code for {target}")
-        plan.issues[-1].expected = _expected_labels(col, profile)
+        plan.issues[-1].expected = expected_labels(col, profile)
     elif kind == "bool":
         b = profile.booleans_for(col)
         m = _join(plan, pos, bool_table(cells[pos], b.table()))

@@ -8,7 +8,7 @@ label columns, and runs the conservative SQL screen of every validation rule
 (:mod:`validators.screen`) against the warehouse context.  A file passes only when nothing at all
 is suspect; then :meth:`Staged.insert` moves its rows into ``core.*`` with ``INSERT ... SELECT``
 (no row leaves DuckDB).  Anything else raises :class:`Fallback`, the transaction rolls back, and the
-reference path (pandas + pandera: :mod:`tdm.centres.harmonise`, :mod:`validators`) processes the
+reference path (pandas + pandera: :mod:`validators`) processes the
 file and writes the exact findings, so a data manager sees the same report either way.
 
 Why: the reference path costs ~50 us per line of a 45-column wide export (pandas string columns,
@@ -100,7 +100,7 @@ def plan(path: Path, spec, profile, key: bytes, file_name: str | None = None, *,
          max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes) -> Plan:
     """Compile the mapping of one wide CSV; raises :class:`Fallback` for anything the reference
     reader should see (wrong file type, odd header, missing or unknown columns: its messages)."""
-    from tdm.centres.harmonise import _resolve
+    from tdm.centres.header_checks import resolve_columns
     from tdm.centres.readers import check_file_type
 
     path = Path(path)
@@ -111,7 +111,7 @@ def plan(path: Path, spec, profile, key: bytes, file_name: str | None = None, *,
         raise Fallback(str(exc)) from exc
     headers = _read_header(path, spec, max_line_bytes)
     try:
-        resolved = _resolve(pd.DataFrame(columns=headers + [SOURCE_LINE]), spec, file_name)
+        resolved = resolve_columns(headers, spec, file_name)
     except Exception as exc:
         raise Fallback(str(exc)) from exc
     position = {h: i for i, h in enumerate(headers)}

@@ -1,4 +1,4 @@
-"""The wide-export mapping (:func:`tdm.centres.harmonise.harmonise`, ``kind: wide``) compiled to one
+"""The wide-export mapping (``kind: wide``) compiled to one
 DuckDB ``SELECT`` over the raw cells: one typed column per harmonised target plus a ``suspect`` flag
 per line (pure: profile in, SQL out; code and yes/no labels are resolved by the reference's own
 functions on the distinct cells, so a label means the same on both paths).
@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from schema.dictionary import ANALYTES, BY_ENTITY, LAB_DATE_COLUMN
 from tdm.centres import units as U
-from tdm.centres.harmonise import (ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, _canon_codes, _code_value,
-                                   cell_kind)
+from tdm.centres.cells import ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, canon_codes, cell_kind, code_value
 from tdm.centres.profile import CentreProfile, ColumnSpec, FileSpec, norm_label
 from tdm.centres.sql_cells import pseudonym
 from tdm.columnar import sql as S
@@ -172,14 +171,14 @@ def _v(target: str) -> str:
 def _code_table(col: ColumnSpec, profile: CentreProfile, cells: list[str]) -> dict[str, dict[str, str] | None]:
     """Trimmed cell -> {target: code} (None: unknown), by the reference's ``_code_value``."""
     label_map = profile.code_map(col)
-    canon = _canon_codes(col.to)
+    canon = canon_codes(col.to)
     drop = {norm_label(x) for x in col.drop}
     out: dict[str, dict[str, str] | None] = {}
     for u in cells:
         n = norm_label(u)
         if n == "" or n in drop:
             continue
-        out[u] = _code_value(n, label_map, col.to, canon, col.absent)
+        out[u] = code_value(n, label_map, col.to, canon, col.absent)
     return out
 
 

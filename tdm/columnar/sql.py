@@ -1,7 +1,7 @@
 """SQL text for the columnar path, generated from the centre profile and the data dictionary (pure).
 
 Every expression here is *strict*: it accepts a cell only in a shape whose meaning the reference
-path (:mod:`tdm.centres.harmonise` + :mod:`validators`) gives the same value, and marks anything
+path (:mod:`validators`) gives the same value, and marks anything
 else *suspect*.  A suspect cell never gets a value of its own: it sends the whole file to the
 reference path, which then writes the exact finding.  So the columnar path may be stricter than the
 reference, never looser (tests/columnar checks both directions on the synthetic corpus and on

@@ -155,6 +155,6 @@ def test_a_large_wide_file_with_a_finding_is_read_in_chunks_not_whole(tmp_path, 
     def whole(*a, **kw):
         raise AssertionError("a large file was read whole into memory")
 
-    monkeypatch.setattr(readers, "read_export", whole)
+    monkeypatch.setattr(readers, "read_workbook", whole)
     out = run_pass(str(home), stable_seconds=0)
     assert [(c.status, c.rows_rejected) for c in out] == [("loaded_with_rejections", 1)]

@@ -30,9 +30,9 @@ def error_tuple(exc: TdmError) -> tuple:
             None if exc.value is None else str(exc.value))
 
 
-def run_one_path(path: Path, centre: str) -> tuple[dict | None, dict]:
+def run_one_path(path: Path, centre: str, profile=None) -> tuple[dict | None, dict]:
     """(entity frames, outcome record) of one file through the one path; (None, None) without a spec."""
-    profile = PROFILES[centre]
+    profile = profile or PROFILES[centre]
     spec = profile.match(path.name)
     if spec is None:
         return None, None
@@ -135,5 +135,5 @@ def test_every_synthetic_error_kind_equals_the_recording_and_the_round_trip_the_
 def test_the_recording_holds_every_input(recording):
     """Nothing silently dropped from the recording: every corpus case with a spec and all 18 synthetic files."""
     corpus = {k for k in recording if k.startswith("corpus:")}
-    assert len(corpus) >= 80 and {k.split(":", 1)[0] for k in recording} == {"corpus", "synth"}
-    assert sum(k.startswith("synth:") for k in recording) == 18
+    assert len(corpus) >= 80 and {k.split(":", 1)[0] for k in recording} == {"corpus", "synth", "case"}
+    assert sum(k.startswith("synth:") for k in recording) == 18 and "case:decimal_comma" in recording

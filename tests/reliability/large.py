@@ -51,7 +51,7 @@ def read_raw(con, path, *a, **k):        # the set-wise reader (DuckDB's read_cs
 reading.read_raw = read_raw
 def whole(*a, **k):
     raise AssertionError("a CSV was read whole into pandas")
-readers.read_export = whole
+readers.read_workbook = whole
 settings, profiles, key = ingest.setup(home)
 # warm-up: the baseline (small) through the same code, so imports and caches are in the baseline peak
 ingest.run_pass(home, stable_seconds=0)

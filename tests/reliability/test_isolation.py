@@ -4,7 +4,6 @@ links never lead outside the home."""
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
