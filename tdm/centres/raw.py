@@ -38,7 +38,7 @@ from tdm.centres.header_checks import check_header
 from tdm.centres.profile import FileSpec
 from tdm.centres.readers import (SOURCE_LINE, UTF16_BOMS, check_delimiter, check_file_type, decode_verdict,
                                  read_workbook, sep_line_count)
-from tdm.centres.sql_cells import WS_CLASS, literal, stripped
+from tdm.centres.sql_cells import PY_WHITESPACE, WS_CLASS, literal, stripped
 from tdm.config import DEFAULT_LIMITS, Limits
 from tdm.errors import FileRejected, TdmError
 from tdm.privacy import SCAN_SAMPLE_ROWS, refuse_identifiers
@@ -137,18 +137,15 @@ def _csv_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, file_na
     first_data_line = scanned.skip + 2
     try:
         keep, cleaned = _check_headers(con, headers, first_data_line, scanned.layout, spec, path.name)
+        if keep != list(range(len(headers))):     # trailing unnamed empty columns dropped: renumber
+            cols = ", ".join(f"c{p} AS c{i}" for i, p in enumerate(keep))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE raw_kept AS SELECT source_line, {cols} FROM {RAW_TABLE} "
+                        "ORDER BY source_line").fetchall()
+            con.execute(f"DROP TABLE {RAW_TABLE}").fetchall()
+            con.execute(f"ALTER TABLE raw_kept RENAME TO {RAW_TABLE}").fetchall()
     except FileRejected:
-        _drop_read(con)
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}").fetchall()
         raise
-    cols = ", ".join(f"coalesce(c{p}, '') AS c{i}" for i, p in enumerate(keep))
-    # blank: every cell white space only (Python's), tested once on the line's cells joined
-    nonblank = (f"NOT regexp_full_match(concat({', '.join(f'c{p}' for p in keep)}), {literal(WS_CLASS + '*')})"
-                if keep else "false")
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT source_line, {cols} FROM raw_cells "
-                    f"WHERE {nonblank} ORDER BY source_line").fetchall()
-    finally:
-        _drop_read(con)
     n = con.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchall()[0][0]
     if n == 0:
         raise FileRejected("the file has a header but no data rows", code="header_only", file=path.name,
@@ -256,7 +253,9 @@ def _header_cells(s: _Scanned, spec: FileSpec, file_name: str) -> list[str]:
 
 
 def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: int, file_name: str) -> None:
-    """DuckDB's reader into ``raw_cells`` (``source_line`` + ``c<i>``, file order)."""
+    """DuckDB's reader straight into ``raw`` (``source_line`` + ``c<i>``, file order, every column; blank
+    lines dropped): one statement, one materialisation.  ``row_number() OVER ()`` numbers the records
+    in file order (DuckDB preserves insertion order); the empty lines DuckDB skips shift it back."""
     opts = spec.csv
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
     pad = "true" if s.layout.short_blank else "false"
@@ -265,14 +264,7 @@ def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: 
               f"encoding='utf-8')")
     first_data_line = s.skip + 2
     empty = s.layout.positions()
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM {reader}",
-                    [str(s.source), opts.delimiter, opts.quotechar, opts.quotechar]).fetchall()
-    except duckdb.Error as exc:
-        raise FileRejected(f"malformed CSV: {str(exc).splitlines()[0]}", code="malformed_csv", file=file_name,
-                           hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
-    line = f"CAST({first_data_line} + r.rowid AS BIGINT)"
-    join = ""
+    numbered = f"SELECT row_number() OVER () - 1 AS _i, * FROM {reader}"
     if len(empty):
         # the k-th empty line (0-based) sits after (position - k) read lines: later lines shift by k + 1
         kept = empty - np.arange(len(empty))
@@ -282,32 +274,44 @@ def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: 
             con.execute("CREATE OR REPLACE TEMP TABLE _shifts AS SELECT * FROM _shifts_df").fetchall()
         finally:
             con.unregister("_shifts_df")
-        line = f"CAST({first_data_line} + r.rowid + coalesce(e.shift, 0) AS BIGINT)"
-        join = " ASOF LEFT JOIN _shifts e ON r.rowid >= e.kept"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_cells AS SELECT {line} AS source_line, r.* FROM raw_read r{join}"
-                ).fetchall()
-
-
-def _drop_read(con: duckdb.DuckDBPyConnection) -> None:
-    for stmt in ("DROP VIEW IF EXISTS raw_cells", "DROP TABLE IF EXISTS raw_read", "DROP TABLE IF EXISTS _shifts"):
-        con.execute(stmt).fetchall()
+        lines = (f"SELECT CAST({first_data_line} + r._i + coalesce(e.shift, 0) AS BIGINT) AS source_line, "
+                 f"r.* EXCLUDE (_i) FROM ({numbered}) r ASOF LEFT JOIN _shifts e ON r._i >= e.kept")
+        order = " ORDER BY source_line"
+    else:
+        lines = f"SELECT CAST({first_data_line} + _i AS BIGINT) AS source_line, * EXCLUDE (_i) FROM ({numbered})"
+        order = ""
+    cells = ", ".join(f"coalesce(c{i}, '') AS c{i}" for i in range(n))
+    # blank: every cell white space only (Python's), tested on the line's cells joined; a line whose
+    # first character is not white space is not blank (most lines: no regular expression)
+    joined = f"concat({', '.join(f'c{i}' for i in range(n))})"
+    nonblank = (f"(CASE WHEN strpos({literal(PY_WHITESPACE)}, left({joined}, 1)) = 0 THEN true "
+                f"ELSE NOT regexp_full_match({joined}, {literal(WS_CLASS + '*')}) END)")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT source_line, {cells} FROM ({lines}) "
+                    f"WHERE {nonblank}{order}", [str(s.source), opts.delimiter, opts.quotechar, opts.quotechar]
+                    ).fetchall()
+    except duckdb.Error as exc:
+        raise FileRejected(f"malformed CSV: {str(exc).splitlines()[0]}", code="malformed_csv", file=file_name,
+                           hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
+    finally:
+        con.execute("DROP TABLE IF EXISTS _shifts").fetchall()
 
 
 def _check_headers(con: duckdb.DuckDBPyConnection, headers: list[str], first_data_line: int, layout: LineLayout,
                    spec: FileSpec, file_name: str) -> tuple[list[int], list[str]]:
-    """:func:`tdm.centres.header_checks.check_header` with the facts it asks for taken from ``raw_cells``."""
+    """:func:`tdm.centres.header_checks.check_header` with the facts it asks for taken from ``raw``."""
 
     def has_values(i: int) -> bool:
         return bool(con.execute(f"SELECT coalesce(bool_or({stripped(f'c{i}')} <> ''), false) "
-                                "FROM raw_cells").fetchall()[0][0])
+                                f"FROM {RAW_TABLE}").fetchall()[0][0])
 
     def first_row() -> list[str]:
-        row = con.execute(f"SELECT * EXCLUDE (source_line) FROM raw_cells WHERE source_line = {first_data_line}"
+        row = con.execute(f"SELECT * EXCLUDE (source_line) FROM {RAW_TABLE} WHERE source_line = {first_data_line}"
                           ).fetchall()
         return [("" if v is None else str(v)) for v in row[0]] if row else [""] * len(headers)
 
     def first_value(i: int) -> tuple[int, str]:
-        row = con.execute(f"SELECT source_line, c{i} FROM raw_cells WHERE {stripped(f'c{i}')} <> '' "
+        row = con.execute(f"SELECT source_line, c{i} FROM {RAW_TABLE} WHERE {stripped(f'c{i}')} <> '' "
                           "ORDER BY source_line LIMIT 1").fetchall()
         return (int(row[0][0]) - first_data_line, row[0][1]) if row else (0, "")
 

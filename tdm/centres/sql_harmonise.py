@@ -135,12 +135,12 @@ def _is_date(col: ColumnSpec, kind: str) -> bool:
 
 
 def _distinct_cells(con, cols: list[tuple[ColumnSpec, int]], spec: FileSpec) -> dict[int, pd.Series]:
-    """The distinct trimmed cells of every label and date column (one scan of ``raw``)."""
+    """The distinct trimmed cells of every label and date column (one statement)."""
     wanted = sorted({pos for col, pos in cols if _is_label(col) or _is_date(col, spec.kind)
                      or (spec.kind == "labs_long" and col.target in ("analyte", "unit"))})
     if not wanted:
         return {}
-    return distinct_texts(con, RAW_TABLE, {p: S.stripped(f"c{p}") for p in wanted})
+    return distinct_texts(con, RAW_TABLE, {p: f"c{p}" for p in wanted})
 
 
 def _join(plan: _Plan, pos: int, table: pd.DataFrame) -> str:

@@ -12,30 +12,32 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from tdm.centres.cells import explain_date, explain_number, parse_bool, parse_codes, parse_dates, visible
 from tdm.centres.profile import CentreProfile, ColumnSpec
-from tdm.centres.sql_cells import ident
+from tdm.centres.sql_cells import ident, stripped
 
 
 
-def distinct_texts(con: duckdb.DuckDBPyConnection, table: str, exprs: dict[int, str]) -> dict[int, pd.Series]:
-    """The distinct values of each expression over ``table`` (one scan), as str Series."""
-    row = con.execute("SELECT " + ", ".join(f"list(DISTINCT {e})" for e in exprs.values()) + f" FROM {table}").fetchall()[0]
-    return {k: pd.Series(list(v), dtype="str") for k, v in zip(exprs, row)}
+def distinct_texts(con: duckdb.DuckDBPyConnection, table: str, columns: dict[int, str]) -> dict[int, pd.Series]:
+    """The distinct trimmed texts (Python's ``str.strip``, :func:`tdm.centres.sql_cells.stripped`) of each
+    column of ``table``, as str Series, in one statement: a column's distinct cells first, so trimming
+    runs on the few distinct texts, not on every line."""
+    subqueries = [f"(SELECT list(DISTINCT {stripped('c')}) FROM (SELECT DISTINCT {ident(col)} AS c FROM {table}))"
+                  for col in columns.values()]
+    lists = con.sql("SELECT " + ", ".join(subqueries)).to_arrow_table()     # Arrow: no Python str per text
+    return {k: pd.Series(lists.column(i).combine_chunks().flatten(), dtype="str") for i, k in enumerate(columns)}
 
 
 def register(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
-    """``df`` as the temporary table ``name`` (object/str columns as VARCHAR)."""
-    df = df.copy()
-    for c in df.columns:
-        if str(df[c].dtype) in ("str", "string"):
-            df[c] = df[c].astype("object").where(df[c].notna(), None)
-    con.register("_labels_df", df)
+    """``df`` as the temporary table ``name``, handed over as Arrow (str columns as VARCHAR, missing as
+    NULL; no Python object per cell: a date column can have millions of distinct texts)."""
+    con.register("_labels_arrow", pa.Table.from_pandas(df, preserve_index=False))
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM _labels_df").fetchall()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM _labels_arrow").fetchall()
     finally:
-        con.unregister("_labels_df")
+        con.unregister("_labels_arrow")
 
 
 def code_table(cells: pd.Series, col: ColumnSpec, profile: CentreProfile) -> pd.DataFrame:

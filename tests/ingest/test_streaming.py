@@ -158,3 +158,20 @@ def test_a_large_wide_file_with_a_finding_is_read_in_chunks_not_whole(tmp_path, 
     monkeypatch.setattr(readers, "read_workbook", whole)
     out = run_pass(str(home), stable_seconds=0)
     assert [(c.status, c.rows_rejected) for c in out] == [("loaded_with_rejections", 1)]
+
+
+def test_the_reading_stage_caps_memory_and_spills_to_the_configured_directory(tmp_path):
+    """The reading stage sets DuckDB's memory limit and spill directory from Settings on the connection
+    it is given (the writer's, or a dry run's private in-memory one)."""
+    import duckdb
+
+    from tdm.config import load_settings
+    from tdm.ingest.read import bound_memory
+
+    settings = load_settings(tmp_path / "home", environ={"TDM_WRITER_MEMORY_LIMIT": "300MB",
+                                                         "TDM_SPILL_DIR": str(tmp_path / "spill")})
+    con = duckdb.connect()
+    bound_memory(con, settings)
+    limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    assert spill == str(tmp_path / "spill") and (tmp_path / "spill").is_dir()
+    assert limit == "286.1 MiB", limit                      # 300 MB as DuckDB shows it
