@@ -312,13 +312,19 @@ def _unit_pairs(spec: FileSpec, col_v: ColumnSpec, by_target, cells) -> pd.DataF
 # -- statements ---------------------------------------------------------------------------------------
 
 def _build_lines(con, plan: _Plan, positions: list[int]) -> None:
-    base = ", ".join(["source_line"] + [f"c{p}, {S.stripped(f'c{p}')} AS t{p}" for p in positions])
+    # trimming: one regular expression per line finds the lines with a cell that starts or ends with
+    # white space (cells joined by NUL, which is not white space); only their cells are trimmed
+    edge = S.literal("(^|\\x{0000})" + S.WS_CLASS + "|" + S.WS_CLASS + "(\\x{0000}|$)")
+    joined = f"concat_ws(chr(0), {', '.join(f'c{p}' for p in positions)})" if positions else "''"
+    base = ", ".join(["source_line"] + [f"c{p}, (CASE WHEN _ws THEN {S.stripped(f'c{p}')} ELSE c{p} END) AS t{p}"
+                                        for p in positions])
+    base += f" FROM (SELECT *, regexp_matches({joined}, {edge}) AS _ws FROM {RAW_TABLE})"
     level1 = "".join(f", {e} AS {_q(n)}" for n, e in plan.level1.items())
     level2 = "".join(f", {e} AS {_q(n)}" for n, e in plan.level2.items())
     flags = "".join(f", {i.bad} AS {_q(f'f{k}')}" for k, i in enumerate(plan.issues))
     values = "".join(f", {e} AS {_q('x:' + n)}" for n, e in plan.values.items())
     nonempty = "".join(f", {e} AS {_q('ne:' + n)}" for n, e in plan.nonempty.items())
-    inner = f"SELECT h.*{level1} FROM (SELECT {base} FROM {RAW_TABLE}) h {' '.join(plan.joins)}"
+    inner = f"SELECT h.*{level1} FROM (SELECT {base}) h {' '.join(plan.joins)}"
     # only what the entity tables and findings read is stored: the typed values and the flags
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT source_line, patient_id{flags}{values}{nonempty}, "
                 f"{plan.keep} AS keep FROM (SELECT *{level2} FROM ({inner})) l ORDER BY source_line").fetchall()

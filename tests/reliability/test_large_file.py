@@ -1,14 +1,15 @@
-"""The "2 GB file": a large long-format lab export is streamed in chunks, not loaded whole.
+"""The "2 GB file": a large long-format lab export goes through the one path with bounded memory.
 
-A subprocess ingests the file through ``run_pass`` (streaming threshold lowered to 8 MB, 50,000-row
-chunks) and reports its peak RSS before and after.  The size is ``TDM_TEST_LARGE_FILE_MB`` (default
-32 MB in the normal suite); the 2 GB variant is ``-m slow``.
+A subprocess ingests the file through ``run_pass`` and reports its peak RSS before and after; the
+set-wise reader (``read_raw``: DuckDB's ``read_csv``) must have read it, and no CSV is ever read into
+pandas.  The size is ``TDM_TEST_LARGE_FILE_MB`` (default 32 MB in the normal suite); the 2 GB
+variant is ``-m slow``.
 
-Memory is bounded by the chunk, not the file: chunks commit one by one (the file's rows count only
-from its final ``ingest.files`` transaction) and the writer's DuckDB buffer pool is capped
-(``TDM_WRITER_MEMORY_LIMIT``), so peak RSS is the same for a 12 MB and a 48 MB file (measured 69 vs
-70 MB of growth with a 64 MB cap and 50,000-row chunks); without the cap DuckDB caches the blocks it
-wrote up to its default limit, which is memory it gives back under pressure, not memory it needs.
+Memory is bounded by DuckDB's memory limit, not by the file: the file is read and harmonised into
+the writer connection's temporary tables before its transaction begins (rows written inside one are
+held in memory), capped by ``TDM_WRITER_MEMORY_LIMIT`` and spilled to ``TDM_SPILL_DIR`` beyond it;
+the checks bridge works per window of ``TDM_STREAM_CHUNK_ROWS`` lines; so peak RSS grows the same
+for a 12 MB and a 48 MB file.  (``TDM_STREAM_THRESHOLD_MB`` no longer changes anything.)
 """
 
 from __future__ import annotations
