@@ -29,7 +29,7 @@ import numpy as np
 from tdm.config import DEFAULT_LIMITS
 from tdm.errors import FileRejected
 
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 1 << 18        # 256 KB: numpy temporaries per block stay small (a 4 MB block made peak RSS grow with the file)
 MAX_LISTED = 5            # bad lines named in the message
 
 

@@ -290,7 +290,7 @@ def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: 
         con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT source_line, {cells} FROM ({lines}) "
                     f"WHERE {nonblank}{order}", [str(s.source), opts.delimiter, opts.quotechar, opts.quotechar]
                     ).fetchall()
-    except duckdb.Error as exc:
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:   # the reader's verdict on the text
         raise FileRejected(f"malformed CSV: {str(exc).splitlines()[0]}", code="malformed_csv", file=file_name,
                            hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
     finally:
