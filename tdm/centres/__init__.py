@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from schema.relations import FINDINGS_TABLE, tables_to_frames
+from schema.relations import FINDING_SQL, FINDINGS_TABLE, tables_to_frames
 from tdm.centres.profile import CentreProfile, FileSpec, load_profiles
 from tdm.centres.raw import read_raw
 from tdm.centres.sql_harmonise import harmonise_raw
@@ -32,8 +32,7 @@ from tdm.errors import FileRejected
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 #: The columns of :attr:`AdaptedFile.cell_issues` (the ``findings`` of stage 2 without ``record``).
-ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "column_name", "source_column", "value", "rule",
-                 "severity", "message", "expected", "fix"]
+ISSUE_COLUMNS = [c for c in FINDING_SQL if c != "record"]
 
 
 def install_builtin_profiles(settings) -> list[str]:
