@@ -45,8 +45,6 @@ class Limits:
     xlsx_max_cells: int = 4_000_000               # TDM_XLSX_MAX_CELLS: value cells (or the dense range read)
     writer_memory_limit: str = "1GB"              # TDM_WRITER_MEMORY_LIMIT: DuckDB's buffer pool of the writer
     upload_max_bytes: int = 512 * MB              # TDM_UPLOAD_MAX_MB: one web upload
-    stream_threshold_bytes: int = 64 * MB         # TDM_STREAM_THRESHOLD_MB: a larger CSV is read in chunks
-    stream_chunk_rows: int = 500_000              # TDM_STREAM_CHUNK_ROWS
 
 
 DEFAULT_LIMITS = Limits()
@@ -62,6 +60,7 @@ class Settings:
     chromium: str | None = None        # TDM_CHROMIUM: None = search PATH, "" = no PDF, else the program
     limits: Limits = DEFAULT_LIMITS
     prefect_server_idle: float = 600.0  # TDM_PREFECT_SERVER_IDLE: s a home's idle Prefect server lives; 0 = per command
+    spill_dir: str | None = None       # TDM_SPILL_DIR: where DuckDB spills a file's tables; None = <home>/tmp/spill
 
     @property
     def centres_dir(self) -> Path:
@@ -90,6 +89,11 @@ class Settings:
     @property
     def warehouse(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def spill_directory(self) -> Path:
+        """Where DuckDB writes what exceeds its memory limit while a file is read and checked."""
+        return Path(self.spill_dir).expanduser() if self.spill_dir else self.home / "tmp" / "spill"
 
     @property
     def snapshot(self) -> Path:
@@ -208,10 +212,9 @@ VARIABLES: tuple[Variable, ...] = (
              "value cells of one sheet (and the dense range the fast reader reads)"),
     Variable("TDM_WRITER_MEMORY_LIMIT", "limits.writer_memory_limit", _memory, "1GB",
              "DuckDB's memory limit for the warehouse writer (it spills to disk beyond)"),
+    Variable("TDM_SPILL_DIR", "spill_dir", _text, "<home>/tmp/spill",
+             "where DuckDB spills a file's tables beyond TDM_WRITER_MEMORY_LIMIT while it is read and checked"),
     Variable("TDM_UPLOAD_MAX_MB", "limits.upload_max_bytes", _megabytes(MB), "512", "largest web upload, in MB"),
-    Variable("TDM_STREAM_THRESHOLD_MB", "limits.stream_threshold_bytes", _megabytes(MB), "64",
-             "a CSV larger than this (MB) is read into the file's tables in chunks (bounded memory)"),
-    Variable("TDM_STREAM_CHUNK_ROWS", "limits.stream_chunk_rows", _count, "500000", "lines per chunk read (the checks see the whole file)"),
 )
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import tdm.centres.readers as R
 import tdm.ingest as st
 import tdm.ingest.pipeline as PL
 import tdm.ingest.read as RD
@@ -71,10 +69,9 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     place(settings, centre, path)
     timer = StageTimer()
     timer.wrap(PL, "sha256_file", "checksum")
-    timer.wrap(R, "read_export", "read")
-    timer.wrap(R, "iter_csv_chunks", "read_chunks")
+    timer.wrap(RD, "read_raw", "read")
     timer.wrap(P, "scan_identifiers", "scan")
-    timer.wrap(RD, "harmonise", "harmonise")
+    timer.wrap(RD, "harmonise_raw", "harmonise")
     timer.wrap(PL, "load_context", "context")
     timer.wrap(VS, "file_findings", "checks")
     timer.wrap(VS, "dictionary_stage", "checks")
@@ -109,10 +106,10 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
             "file_mb": round(os.path.getsize(path) / 1e6, 1)}
 
 
-def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000) -> dict:
-    """Ingest a long lab export through ``tdm.ingest.process_file`` read in chunks whatever its size:
-    chunks are read and harmonised into the file's tables, checked in windows, decided and loaded in
-    ONE writer transaction, so memory is bounded by the chunk (peak RSS: the caller's subprocess)."""
+def chunked_labs(path: str, baseline: str, home: str) -> dict:
+    """Ingest a large long lab export through ``tdm.ingest.process_file`` (the one path): read and
+    harmonised set-wise into the file's tables (spilled beyond the writer's memory limit), checked,
+    decided and loaded in ONE writer transaction (peak RSS: the caller's subprocess)."""
     fresh_home(home)
     settings, profiles, key = st.setup(home)
     profile = profiles["knuh"]
@@ -120,12 +117,10 @@ def chunked_labs(path: str, baseline: str, home: str, chunk_rows: int = 500_000)
     for cand in st.discover(settings, ["knuh"], stable_seconds=0).ready:
         st.process_file(settings, profile, cand, key)
     place(settings, "knuh", path)
-    settings = replace(settings, limits=replace(settings.limits, stream_threshold_bytes=0,   # stream whatever the size
-                                                stream_chunk_rows=chunk_rows))
     (cand,) = st.discover(settings, ["knuh"], stable_seconds=0).ready
     t0 = time.perf_counter()
     out = st.process_file(settings, profile, cand, key)
     total = time.perf_counter() - t0
     return {"seconds": round(total, 3), "rows_per_s": round(out.rows_read / total) if total else None,
-            "chunk_rows": chunk_rows, "status": out.status, "rows_read": out.rows_read,
+            "status": out.status, "rows_read": out.rows_read,
             "rows_loaded": out.rows_loaded, "rows_rejected": out.rows_rejected}

@@ -11,8 +11,7 @@ import tdm.ingest as st
 import validators
 from benchmarks import backends
 from benchmarks.tasks.common import fresh_home, place
-from tdm.centres.harmonise import harmonise
-from tdm.centres.readers import read_export
+from tdm.centres import adapt_file
 
 
 def _harmonised(path: str, centre: str, home: str):
@@ -21,8 +20,7 @@ def _harmonised(path: str, centre: str, home: str):
     profile = profiles[centre]
     dst = place(settings, centre, path)
     spec = profile.match(dst.name)
-    return settings, profile, spec.kind, harmonise(read_export(dst, spec, limits=settings.limits), spec, profile,
-                                                   key, file_name=dst.name)
+    return settings, profile, spec.kind, adapt_file(dst, profile, key, limits=settings.limits)
 
 
 def validate_backends(path: str, centre: str, home: str, repeat: int = 3) -> dict:

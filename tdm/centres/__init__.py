@@ -1,14 +1,16 @@
 """Centre profiles (configuration, one YAML file per centre) and the format adapters.
 
 * :mod:`tdm.centres.profile` - the profile model, validated on load (``load_profile``);
-* :mod:`tdm.centres.readers` - reading CSV/XLSX exports into strings (the only I/O here);
-* :mod:`tdm.centres.harmonise` - the pure vectorised mapping onto harmonised entity frames;
-* :mod:`tdm.centres.units` - exact unit conversions to the dictionary's canonical units;
-* :mod:`tdm.centres.raw`, :mod:`tdm.centres.sql_harmonise` - stages 1-2 of the one path (issue #15,
-  ``docs/ONE_PATH.md``): any export as DuckDB's temporary table ``raw`` of text cells, and the profile
-  compiled into set-wise SQL giving the contract's entity tables and ``findings``.
+* :mod:`tdm.centres.raw` - stage 1 of the one path (``docs/ONE_PATH.md``): any export as DuckDB's
+  temporary table ``raw`` of text cells (:mod:`tdm.centres.readers`, :mod:`tdm.centres.csv_lines`,
+  :mod:`tdm.centres.workbook`, :mod:`tdm.centres.header_checks`: the file's checks);
+* :mod:`tdm.centres.sql_harmonise` - stage 2: the profile compiled into set-wise SQL giving the
+  contract's entity tables and ``findings`` (cell parsers: :mod:`tdm.centres.sql_cells` in SQL,
+  :mod:`tdm.centres.cells` per distinct cell);
+* :mod:`tdm.centres.units` - exact unit conversions to the dictionary's canonical units.
 
-:func:`adapt_file` ties them together for one file.  See ``docs/CENTRES.md``.
+:func:`adapt_file` runs both stages on a private in-memory DuckDB and returns the result as pandas
+frames (for tests and the synthetic round trips).  See ``docs/CENTRES.md``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,20 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
+from schema.relations import FINDING_SQL, FINDINGS_TABLE, tables_to_frames
+from tdm.centres.profile import CentreProfile, FileSpec, load_profiles
+from tdm.centres.raw import read_raw
+from tdm.centres.sql_harmonise import harmonise_raw
+from tdm.config import DEFAULT_LIMITS, Limits
+from tdm.errors import FileRejected
+
 BUILTIN_DIR = Path(__file__).parent / "builtin"
+
+#: The columns of :attr:`AdaptedFile.cell_issues` (the ``findings`` of stage 2 without ``record``).
+ISSUE_COLUMNS = [c for c in FINDING_SQL if c != "record"]
 
 
 def install_builtin_profiles(settings) -> list[str]:
@@ -37,33 +50,29 @@ def install_builtin_profiles(settings) -> list[str]:
 
 def builtin_profiles() -> dict:
     """The built-in profiles shipped with the package (smc, sch, knuh)."""
-    from tdm.centres.profile import load_profiles
-
     return load_profiles(BUILTIN_DIR)
 
 
 @dataclass(frozen=True)
 class AdaptedFile:
-    """One file read and harmonised: which spec matched, the entity frames and the cell issues."""
+    """One file read and harmonised: which spec matched, the entity frames of its kind (harmonised
+    dtypes, ``source_line`` order) and the cell findings (:data:`ISSUE_COLUMNS`)."""
 
     kind: str
-    spec: object  # tdm.centres.profile.FileSpec
+    spec: FileSpec
     frames: dict[str, pd.DataFrame]
     cell_issues: pd.DataFrame
     rows_read: int
 
 
-def adapt_file(path, profile, key: bytes) -> AdaptedFile:
-    """Match ``path`` to one of ``profile``'s file specs, read it and harmonise it.
+def adapt_file(path, profile: CentreProfile, key: bytes, *, limits: Limits = DEFAULT_LIMITS) -> AdaptedFile:
+    """Match ``path`` to one of ``profile``'s file specs, then stages 1-2 of the one path on a private
+    in-memory DuckDB (:func:`tdm.centres.raw.read_raw`, :func:`tdm.centres.sql_harmonise.harmonise_raw`).
 
     Raises :class:`~tdm.errors.FileRejected` (code ``no_matching_spec``, ``encoding``,
-    ``empty_file``, ...) or :class:`~tdm.errors.MappingError` (``missing_columns``,
-    ``unknown_columns``) for problems with the file as a whole.
+    ``empty_file``, ...), :class:`~tdm.errors.PrivacyError` or :class:`~tdm.errors.MappingError`
+    (``missing_columns``, ``unknown_columns``) for problems with the file as a whole.
     """
-    from tdm.centres.harmonise import harmonise
-    from tdm.centres.readers import read_export
-    from tdm.errors import FileRejected
-
     path = Path(path)
     spec = profile.match(path.name)
     if spec is None:
@@ -73,10 +82,17 @@ def adapt_file(path, profile, key: bytes) -> AdaptedFile:
             code="no_matching_spec", file=path.name, value=path.name,
             hint=f"rename the file or add a pattern to the profile ({patterns})",
         )
-    raw = read_export(path, spec)
-    h = harmonise(raw, spec, profile, key, file_name=path.name)
-    return AdaptedFile(kind=spec.kind, spec=spec, frames=h.frames, cell_issues=h.cell_issues,
-                       rows_read=h.rows_read)
+    con = duckdb.connect()
+    try:
+        raw = read_raw(con, path, spec, path.name, limits=limits)
+        h = harmonise_raw(con, raw, spec, profile, key)
+        frames = {e: df for e, df in tables_to_frames(con).items() if e in spec.entities}
+        issues = con.execute(f"SELECT {', '.join(ISSUE_COLUMNS)} FROM {FINDINGS_TABLE} "
+                             "ORDER BY source_line, rowid").df()
+    finally:
+        con.close()
+    issues = issues.astype({c: "str" for c in ISSUE_COLUMNS if c != "source_line"}).astype({"source_line": "int64"})
+    return AdaptedFile(kind=spec.kind, spec=spec, frames=frames, cell_issues=issues, rows_read=h.rows_read)
 
 
-__all__ = ["BUILTIN_DIR", "install_builtin_profiles", "builtin_profiles", "AdaptedFile", "adapt_file"]
+__all__ = ["AdaptedFile", "BUILTIN_DIR", "ISSUE_COLUMNS", "adapt_file", "builtin_profiles", "install_builtin_profiles"]

@@ -1,7 +1,7 @@
 """The line structure of a CSV export, checked on its bytes before any parser sees them.
 
-Every CSV a centre sends goes through :func:`check_lines` (the in-memory reader, the streamed reader,
-and so the columnar path's reference fallback): one pass over the bytes in fixed-size blocks, with
+Every CSV a centre sends goes through :func:`check_lines` (:func:`tdm.centres.raw.read_raw`, before
+DuckDB reads it): one pass over the bytes in fixed-size blocks, with
 numpy (no loop over lines), that counts the fields of every line outside quotes.  What it refuses:
 
 * a line whose number of fields differs from the header's (``field_count``): pandas pads a short
@@ -29,7 +29,7 @@ import numpy as np
 from tdm.config import DEFAULT_LIMITS
 from tdm.errors import FileRejected
 
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 1 << 18        # 256 KB: numpy temporaries per block stay small (a 4 MB block made peak RSS grow with the file)
 MAX_LISTED = 5            # bad lines named in the message
 
 

@@ -13,8 +13,8 @@ import re
 import unicodedata
 from typing import Callable, Sequence
 
-from tdm.centres.profile import norm_label
-from tdm.errors import FileRejected
+from tdm.centres.profile import ColumnSpec, FileSpec, norm_label
+from tdm.errors import FileRejected, MappingError
 
 
 def clean_header(h) -> str:
@@ -79,4 +79,40 @@ def _missing_header(keep: list[int], headers: list[str], first_row, first_value,
         line=header_line, hint="give every column a header, or delete the column")
 
 
-__all__ = ["check_header", "clean_header", "column_letter", "unnamed"]
+def resolve_columns(headers: Sequence[str], spec: FileSpec, file_name: str) -> list[tuple[ColumnSpec, str]]:
+    """Each profile column of ``spec`` with the file header it reads (``norm_label``-matched), in the
+    profile's order.  A mapped column the file lacks is ``missing_columns``; a header the profile does
+    not know is ``unknown_columns`` when the spec rejects unknown columns (else it is ignored)."""
+    by_norm = {norm_label(h): h for h in headers}
+    resolved: list[tuple[ColumnSpec, str]] = []
+    missing: list[str] = []
+    used: set[str] = set()
+    for col in spec.all_columns():
+        h = by_norm.get(norm_label(col.source))
+        if h is None:
+            if not col.optional:
+                missing.append(col.source)
+            continue
+        resolved.append((col, h))
+        used.add(h)
+    ignored = {norm_label(x) for x in spec.ignore_columns}
+    unknown = [h for h in headers if h not in used and norm_label(h) not in ignored]
+    if missing:
+        also = f"; the file has unmapped columns {', '.join(map(repr, unknown))}" if unknown else ""
+        raise MappingError(
+            f"{len(missing)} mapped column(s) missing: {', '.join(map(repr, missing))}{also}",
+            code="missing_columns", file=file_name, column=missing[0], value=", ".join(missing),
+            hint=f"export the '{spec.name}' file with these column headers as agreed for your centre (was a "
+                 "header renamed? name it back, or ask the study's data team to accept the new name)",
+        )
+    if unknown and spec.unknown_columns == "reject":
+        raise MappingError(
+            f"{len(unknown)} column(s) not expected in this export: {', '.join(map(repr, unknown))}",
+            code="unknown_columns", file=file_name, column=unknown[0], value=", ".join(unknown),
+            hint="remove the column from the export, or ask the study's data team to accept it for your "
+                 "centre",
+        )
+    return resolved
+
+
+__all__ = ["check_header", "clean_header", "column_letter", "resolve_columns", "unnamed"]

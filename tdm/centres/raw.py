@@ -2,22 +2,22 @@
 
 :func:`read_raw` leaves in the caller's DuckDB connection the table ``raw``: ``source_line BIGINT``
 plus ``c0 .. cN VARCHAR``, one column per file column in file order, the text exactly as the file
-has it (a missing cell is ``''``), blank lines dropped but counted, so ``source_line`` is the line
-:func:`tdm.centres.readers.read_export` gives (header = ``spec.header_row``, or one more after an
-Excel ``sep=`` line).  The headers are returned beside it (:class:`RawFile`).
+has it (a missing cell is ``''``), blank lines dropped but counted: ``source_line`` is the header
+line (``spec.header_row``, or one more after an Excel ``sep=`` line) + 1 + the record's index (a
+record with a quoted line break counts once).  The headers are returned beside it (:class:`RawFile`).
 
-* **CSV**: read by DuckDB's reader with every column ``VARCHAR``.  The bytes are checked first by
-  the same functions as the reference reader (file type, ``check_lines``, ``sep=``, the header
-  checks of :mod:`tdm.centres.header_checks`); ``check_lines`` also says where the empty lines are
-  (DuckDB skips them) so line numbers stay the reference's.  A file in another encoding than UTF-8
-  (UTF-16 with a byte-order mark, cp949, ...) or with CR-only line ends is transcoded block by block
-  into a temporary UTF-8 file (memory bounded by one block).  A file that does not decode raises the
-  reference reader's own ``encoding`` error (it is asked for its verdict on that file).
-* **Workbook**: the reference reader (zip inspection, calamine, the formula/error cells) gives the
-  cells as text; they reach DuckDB through Arrow.
+* **CSV**: read by DuckDB's reader with every column ``VARCHAR``.  The bytes are checked first (file
+  type, :func:`tdm.centres.csv_lines.check_lines`, ``sep=``, the header checks of
+  :mod:`tdm.centres.header_checks`); ``check_lines`` also says where the empty lines are (DuckDB
+  skips them) so line numbers count them.  A file in another encoding than UTF-8 (UTF-16 with a
+  byte-order mark, cp949, ...) or with CR-only line ends is transcoded block by block into a
+  temporary UTF-8 file (memory bounded by one block).  A file that does not decode raises the
+  ``encoding`` error of :func:`tdm.centres.readers.decode_verdict` (it names the line and bytes).
+* **Workbook**: :func:`tdm.centres.readers.read_workbook` (zip inspection, calamine, the
+  formula/error cells) gives the cells as text; they reach DuckDB through Arrow.
 
-File-level problems raise the reference's :class:`~tdm.errors.FileRejected` codes and messages; the
-privacy scan (:func:`tdm.privacy.refuse_identifiers`, the same first lines) runs before returning.
+File-level problems raise :class:`~tdm.errors.FileRejected` codes and messages; the privacy scan
+(:func:`tdm.privacy.refuse_identifiers`, the first lines) runs before returning.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ import pyarrow as pa
 from tdm.centres.csv_lines import LineLayout, check_lines, decoded_blocks
 from tdm.centres.header_checks import check_header
 from tdm.centres.profile import FileSpec
-from tdm.centres.readers import (SOURCE_LINE, UTF16_BOMS, _check_delimiter, _decode, _sep_line, check_file_type,
-                                 read_export)
-from tdm.centres.sql_cells import WS_CLASS, literal, stripped
+from tdm.centres.readers import (SOURCE_LINE, UTF16_BOMS, check_delimiter, check_file_type, decode_verdict,
+                                 read_workbook, sep_line_count)
+from tdm.centres.sql_cells import PY_WHITESPACE, WS_CLASS, literal, stripped
 from tdm.config import DEFAULT_LIMITS, Limits
 from tdm.errors import FileRejected, TdmError
 from tdm.privacy import SCAN_SAMPLE_ROWS, refuse_identifiers
@@ -66,7 +66,7 @@ class RawFile:
 def read_raw(con: duckdb.DuckDBPyConnection, path: str | Path, spec: FileSpec, file_name: str, *,
              limits: Limits = DEFAULT_LIMITS) -> RawFile:
     """Read one export into the temporary table ``raw`` (module docstring); raises ``FileRejected``
-    (and ``PrivacyError`` for direct identifiers) exactly as the reference reader and scan do.
+    (and ``PrivacyError`` for direct identifiers).
     ``limits``: the line length and workbook bounds (``Settings.limits``)."""
     path = Path(path)
     try:
@@ -75,7 +75,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: str | Path, spec: FileSpec, f
         else:
             raw = _csv_raw(con, path, spec, file_name, limits)
     except TdmError as exc:
-        if exc.file == path.name:     # the reference's checks name the path they read: name the file sent
+        if exc.file == path.name:     # the checks name the path they read: name the file sent
             exc.file = file_name
         raise
     sample = con.execute(f"SELECT * EXCLUDE (source_line) FROM {RAW_TABLE} ORDER BY source_line "
@@ -88,7 +88,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: str | Path, spec: FileSpec, f
 # -- workbooks -------------------------------------------------------------------------------------
 
 def _xlsx_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, file_name: str, limits: Limits) -> RawFile:
-    df = read_export(path, spec, limits=limits)
+    df = read_workbook(path, spec, limits=limits)
     headers = [c for c in df.columns if c != SOURCE_LINE]
     arrays = [pa.array(df[SOURCE_LINE].to_numpy(dtype=np.int64))]
     arrays += [pa.array(df[h].astype("object").to_numpy(), type=pa.string()) for h in headers]
@@ -137,18 +137,15 @@ def _csv_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, file_na
     first_data_line = scanned.skip + 2
     try:
         keep, cleaned = _check_headers(con, headers, first_data_line, scanned.layout, spec, path.name)
+        if keep != list(range(len(headers))):     # trailing unnamed empty columns dropped: renumber
+            cols = ", ".join(f"c{p} AS c{i}" for i, p in enumerate(keep))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE raw_kept AS SELECT source_line, {cols} FROM {RAW_TABLE} "
+                        "ORDER BY source_line").fetchall()
+            con.execute(f"DROP TABLE {RAW_TABLE}").fetchall()
+            con.execute(f"ALTER TABLE raw_kept RENAME TO {RAW_TABLE}").fetchall()
     except FileRejected:
-        _drop_read(con)
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}").fetchall()
         raise
-    cols = ", ".join(f"coalesce(c{p}, '') AS c{i}" for i, p in enumerate(keep))
-    # blank: every cell white space only (Python's), tested once on the line's cells joined
-    nonblank = (f"NOT regexp_full_match(concat({', '.join(f'c{p}' for p in keep)}), {literal(WS_CLASS + '*')})"
-                if keep else "false")
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT source_line, {cols} FROM raw_cells "
-                    f"WHERE {nonblank} ORDER BY source_line").fetchall()
-    finally:
-        _drop_read(con)
     n = con.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchall()[0][0]
     if n == 0:
         raise FileRejected("the file has a header but no data rows", code="header_only", file=path.name,
@@ -157,19 +154,19 @@ def _csv_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: FileSpec, file_na
 
 
 def _encodings(path: Path, spec: FileSpec) -> list[str]:
-    """The encodings to try, in order, after the reference's verdict on files with zero bytes."""
+    """The encodings to try, in order, after the verdict on files with zero bytes."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(UTF16_BOMS) and not head.startswith(b"\xff\xfe\x00\x00"):
         return ["utf-16"]
     if b"\0" in head:
-        _decode(path, spec.csv.encoding)     # raises the reference's unreadable/encoding error (rare: reads all)
+        decode_verdict(path, spec.csv.encoding)     # raises the unreadable/encoding error (rare: reads all)
     return list(spec.csv.encoding)
 
 
 def _scan(path: Path, spec: FileSpec, file_name: str, limits: Limits) -> _Scanned:
     """Decode and check every line (one pass per encoding tried): the first encoding that decodes the
-    whole file wins, as in the reference; a line problem is reported only for a file that decodes."""
+    whole file wins; a line problem is reported only for a file that decodes."""
     for enc in _encodings(path, spec):
         try:
             return _scan_as(path, spec, enc, limits)
@@ -177,7 +174,7 @@ def _scan(path: Path, spec: FileSpec, file_name: str, limits: Limits) -> _Scanne
             continue
         except LookupError:
             continue
-    _decode(path, spec.csv.encoding)      # the reference's message for the encoding that got furthest
+    decode_verdict(path, spec.csv.encoding)      # the message of the encoding that got furthest
     raise FileRejected(f"the file cannot be decoded as {' or '.join(spec.csv.encoding)}", code="encoding",
                        file=path.name, hint="export the file with one of the profile's encodings")
 
@@ -192,7 +189,7 @@ def _scan_as(path: Path, spec: FileSpec, enc: str, limits: Limits) -> _Scanned:
             first = first[3:]
         cr_only = b"\r" in first and b"\n" not in first
         head = first[:64].decode("utf-8", errors="ignore")
-        skip = spec.header_row - 1 + _sep_line(head, opts.delimiter, path.name)
+        skip = spec.header_row - 1 + sep_line_count(head, opts.delimiter, path.name)
         temporary = not utf8 or cr_only
         out = tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) if temporary else None
         state = {"blank": True}
@@ -241,14 +238,14 @@ def _chain(first: bytes, rest):
 
 
 def _header_cells(s: _Scanned, spec: FileSpec, file_name: str) -> list[str]:
-    """The header line's cells as the reference takes them (its physical line, split by ``csv``)."""
+    """The header line's cells (its physical line, split by Python's ``csv``)."""
     opts = spec.csv
     with open(s.source, "rb") as fh:
         line = b""
         for _ in range(s.skip + 1):
             line = fh.readline(s.max_line_bytes + 1)
     text = line.decode("utf-8").lstrip("\ufeff").rstrip("\n")
-    _check_delimiter(text, s.fields, opts.delimiter, file_name, line=s.skip + 1)
+    check_delimiter(text, s.fields, opts.delimiter, file_name, line=s.skip + 1)
     cells = next(csv.reader([text.rstrip("\r")], delimiter=opts.delimiter, quotechar=opts.quotechar), [])
     if len(cells) != s.fields:       # a header with a line break inside quotes: the reader's own numbering
         cells = (cells + [f"Unnamed: {i}" for i in range(len(cells), s.fields)])[:s.fields]
@@ -256,7 +253,9 @@ def _header_cells(s: _Scanned, spec: FileSpec, file_name: str) -> list[str]:
 
 
 def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: int, file_name: str) -> None:
-    """DuckDB's reader into ``raw_cells`` (``source_line`` + ``c<i>``, file order)."""
+    """DuckDB's reader straight into ``raw`` (``source_line`` + ``c<i>``, file order, every column; blank
+    lines dropped): one statement, one materialisation.  ``row_number() OVER ()`` numbers the records
+    in file order (DuckDB preserves insertion order); the empty lines DuckDB skips shift it back."""
     opts = spec.csv
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
     pad = "true" if s.layout.short_blank else "false"
@@ -265,14 +264,7 @@ def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: 
               f"encoding='utf-8')")
     first_data_line = s.skip + 2
     empty = s.layout.positions()
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_read AS SELECT * FROM {reader}",
-                    [str(s.source), opts.delimiter, opts.quotechar, opts.quotechar]).fetchall()
-    except duckdb.Error as exc:
-        raise FileRejected(f"malformed CSV: {str(exc).splitlines()[0]}", code="malformed_csv", file=file_name,
-                           hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
-    line = f"CAST({first_data_line} + r.rowid AS BIGINT)"
-    join = ""
+    numbered = f"SELECT row_number() OVER () - 1 AS _i, * FROM {reader}"
     if len(empty):
         # the k-th empty line (0-based) sits after (position - k) read lines: later lines shift by k + 1
         kept = empty - np.arange(len(empty))
@@ -282,32 +274,44 @@ def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: 
             con.execute("CREATE OR REPLACE TEMP TABLE _shifts AS SELECT * FROM _shifts_df").fetchall()
         finally:
             con.unregister("_shifts_df")
-        line = f"CAST({first_data_line} + r.rowid + coalesce(e.shift, 0) AS BIGINT)"
-        join = " ASOF LEFT JOIN _shifts e ON r.rowid >= e.kept"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_cells AS SELECT {line} AS source_line, r.* FROM raw_read r{join}"
-                ).fetchall()
-
-
-def _drop_read(con: duckdb.DuckDBPyConnection) -> None:
-    for stmt in ("DROP VIEW IF EXISTS raw_cells", "DROP TABLE IF EXISTS raw_read", "DROP TABLE IF EXISTS _shifts"):
-        con.execute(stmt).fetchall()
+        lines = (f"SELECT CAST({first_data_line} + r._i + coalesce(e.shift, 0) AS BIGINT) AS source_line, "
+                 f"r.* EXCLUDE (_i) FROM ({numbered}) r ASOF LEFT JOIN _shifts e ON r._i >= e.kept")
+        order = " ORDER BY source_line"
+    else:
+        lines = f"SELECT CAST({first_data_line} + _i AS BIGINT) AS source_line, * EXCLUDE (_i) FROM ({numbered})"
+        order = ""
+    cells = ", ".join(f"coalesce(c{i}, '') AS c{i}" for i in range(n))
+    # blank: every cell white space only (Python's), tested on the line's cells joined; a line whose
+    # first character is not white space is not blank (most lines: no regular expression)
+    joined = f"concat({', '.join(f'c{i}' for i in range(n))})"
+    nonblank = (f"(CASE WHEN strpos({literal(PY_WHITESPACE)}, left({joined}, 1)) = 0 THEN true "
+                f"ELSE NOT regexp_full_match({joined}, {literal(WS_CLASS + '*')}) END)")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT source_line, {cells} FROM ({lines}) "
+                    f"WHERE {nonblank}{order}", [str(s.source), opts.delimiter, opts.quotechar, opts.quotechar]
+                    ).fetchall()
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:   # the reader's verdict on the text
+        raise FileRejected(f"malformed CSV: {str(exc).splitlines()[0]}", code="malformed_csv", file=file_name,
+                           hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
+    finally:
+        con.execute("DROP TABLE IF EXISTS _shifts").fetchall()
 
 
 def _check_headers(con: duckdb.DuckDBPyConnection, headers: list[str], first_data_line: int, layout: LineLayout,
                    spec: FileSpec, file_name: str) -> tuple[list[int], list[str]]:
-    """:func:`tdm.centres.header_checks.check_header` with the facts it asks for taken from ``raw_cells``."""
+    """:func:`tdm.centres.header_checks.check_header` with the facts it asks for taken from ``raw``."""
 
     def has_values(i: int) -> bool:
         return bool(con.execute(f"SELECT coalesce(bool_or({stripped(f'c{i}')} <> ''), false) "
-                                "FROM raw_cells").fetchall()[0][0])
+                                f"FROM {RAW_TABLE}").fetchall()[0][0])
 
     def first_row() -> list[str]:
-        row = con.execute(f"SELECT * EXCLUDE (source_line) FROM raw_cells WHERE source_line = {first_data_line}"
+        row = con.execute(f"SELECT * EXCLUDE (source_line) FROM {RAW_TABLE} WHERE source_line = {first_data_line}"
                           ).fetchall()
         return [("" if v is None else str(v)) for v in row[0]] if row else [""] * len(headers)
 
     def first_value(i: int) -> tuple[int, str]:
-        row = con.execute(f"SELECT source_line, c{i} FROM raw_cells WHERE {stripped(f'c{i}')} <> '' "
+        row = con.execute(f"SELECT source_line, c{i} FROM {RAW_TABLE} WHERE {stripped(f'c{i}')} <> '' "
                           "ORDER BY source_line LIMIT 1").fetchall()
         return (int(row[0][0]) - first_data_line, row[0][1]) if row else (0, "")
 

@@ -1,32 +1,26 @@
-"""Reading a centre's export into a frame of strings (the only I/O of the adapters).
-
-:func:`read_export` returns every cell as a ``str`` (missing cells are ``""``), headers stripped of
-a byte-order mark and surrounding spaces, plus ``source_line``: the 1-based line of the original
-file where line 1 is the first line (the header is ``spec.header_row``), or the spreadsheet row
-number for workbooks.  Blank lines are skipped but still counted, so line numbers always point at
-the right place in the file the centre sent.  (A CSV field with an embedded line break shifts the
-numbering of later rows; such files are rare in hospital exports.)
+"""The file checks of an export (the only I/O of the adapters besides DuckDB's reader), and the
+workbook reader.
 
 Problems with the file as a whole raise :class:`~tdm.errors.FileRejected` with a stable code:
 ``unreadable`` (missing, corrupt, wrong format), ``empty_file``, ``header_only``, ``encoding``
 (bytes that do not decode with any of the profile's encodings; the message names the line and
-the bytes), ``malformed_csv``, ``missing_sheet``, ``duplicate_columns``, ``missing_header``,
-``wrong_delimiter`` (the header splits on another delimiter than the profile's), ``wrong_file_type``
-(the bytes are a PDF, an image, an archive, a workbook named .csv, text named .xlsx...) and
-``encrypted_workbook`` (a password-protected Excel file).  The file type is checked from its first
-bytes *before* any parser sees it: an OLE2 container handed to the workbook parser can make it
-allocate gigabytes and abort the process.  A CSV with a UTF-16 byte-order mark is decoded as UTF-16.
+the bytes), ``missing_sheet``, ``duplicate_columns``, ``missing_header``, ``wrong_delimiter`` (the
+header splits on another delimiter than the profile's), ``wrong_file_type`` (the bytes are a PDF,
+an image, an archive, a workbook named .csv, text named .xlsx...) and ``encrypted_workbook`` (a
+password-protected Excel file).  The file type is checked from its first bytes *before* any parser
+sees it: an OLE2 container handed to the workbook parser can make it allocate gigabytes and abort
+the process.
 
-Every CSV's lines are checked on the bytes first (:mod:`tdm.centres.csv_lines`: ``field_count``,
-``truncated_file``, ``line_too_long``), every workbook's zip before its parser runs
-(:mod:`tdm.centres.workbook`: ``unsafe_workbook``, ``workbook_too_large``).
+A CSV is read by :func:`tdm.centres.raw.read_raw` (DuckDB's reader) after these checks and those of
+:mod:`tdm.centres.csv_lines` (``field_count``, ``truncated_file``, ``line_too_long``, on the bytes);
+:func:`read_workbook` returns a workbook's cells as ``str`` (missing cells ``""``), headers cleaned
+(:func:`tdm.centres.header_checks.clean_header`), plus ``source_line``, the spreadsheet row, after
+the zip is checked (:mod:`tdm.centres.workbook`: ``unsafe_workbook``, ``workbook_too_large``).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from pathlib import Path
 
@@ -34,7 +28,6 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from tdm.centres.csv_lines import check_lines, decoded_blocks, utf8_blocks
 from tdm.centres.header_checks import check_header, clean_header
 from tdm.centres.profile import FileSpec
 from tdm.centres.workbook import SheetFacts, inspect_workbook
@@ -44,24 +37,20 @@ from tdm.errors import FileRejected
 SOURCE_LINE = "source_line"
 
 
-def read_export(path: str | Path, spec: FileSpec, *, limits: Limits = DEFAULT_LIMITS) -> pd.DataFrame:
-    """Read one export file as strings plus ``source_line`` (see the module docstring); ``limits``:
-    the settings' line, workbook size and cell bounds."""
+def read_workbook(path: str | Path, spec: FileSpec, *, limits: Limits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """Read one workbook export as strings plus ``source_line`` (see the module docstring); ``limits``:
+    the settings' workbook size and cell bounds.  ``attrs`` holds the sheet read."""
     path = Path(path)
     if not path.is_file():
         raise FileRejected("file not found or not a regular file", code="unreadable", file=path.name)
     if path.stat().st_size == 0:
         raise FileRejected("the file is empty (0 bytes)", code="empty_file", file=path.name,
                            hint="re-export the data; the file has no content")
-    fmt = spec.reading_format(path.name)
-    check_file_type(path, fmt)
-    if fmt == "xlsx":
-        df, meta = _read_xlsx(path, spec, limits)
-    else:
-        df, meta = _read_csv(path, spec, limits)
+    check_file_type(path, "xlsx")
+    df, meta = _read_xlsx(path, spec, limits)
     df.attrs.update(meta)
     df.attrs["source_file"] = path.name
-    df.attrs["format"] = fmt
+    df.attrs["format"] = "xlsx"
     return df
 
 
@@ -161,7 +150,11 @@ def check_file_type(path: Path, fmt: str) -> None:
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def _decode(path: Path, encodings: list[str]) -> tuple[str, str]:
+def decode_verdict(path: Path, encodings: list[str]) -> tuple[str, str]:
+    """Decode the whole file by the first of ``encodings`` that reads it (a UTF-16 byte-order mark
+    wins); raises the ``encoding``/``unreadable`` error that names the line and bytes of the encoding
+    that got furthest.  Reads the file whole: the CSV reader asks only for a file that failed to
+    decode block by block (:mod:`tdm.centres.raw`)."""
     data = path.read_bytes()
     if data.startswith(UTF16_BOMS) and not data.startswith(b"\xff\xfe\x00\x00"):
         # a byte-order mark is unambiguous: spreadsheet tools' "Unicode text" exports are UTF-16
@@ -204,46 +197,10 @@ def _decode(path: Path, encodings: list[str]) -> tuple[str, str]:
     )
 
 
-def _read_csv(path: Path, spec: FileSpec, limits: Limits) -> tuple[pd.DataFrame, dict]:
-    opts = spec.csv
-    assert opts is not None
-    text, encoding = _decode(path, opts.encoding)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        raise FileRejected("the file contains no data (only blank space)", code="empty_file", file=path.name)
-    if "\r" in text and "\n" not in text:
-        text = text.replace("\r", "\n")       # Excel's "CSV (Macintosh)": CR-only line ends
-    skip = spec.header_row - 1 + _sep_line(text, opts.delimiter, path.name)
-    check_lines(utf8_blocks(text.encode("utf-8")), delimiter=opts.delimiter, quotechar=opts.quotechar,
-                header_row=skip + 1, file_name=path.name, max_line_bytes=limits.max_line_bytes)
-    try:
-        df = pd.read_csv(
-            io.StringIO(text), sep=opts.delimiter, quotechar=opts.quotechar, header=0, skiprows=skip,
-            dtype="str", keep_default_na=False, na_filter=False, skip_blank_lines=False,
-            engine="c", quoting=csv.QUOTE_MINIMAL, index_col=False,
-        )
-    except pd.errors.EmptyDataError:
-        raise FileRejected("the file has no header line", code="empty_file", file=path.name) from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise FileRejected(f"malformed CSV: {exc}", code="malformed_csv", file=path.name,
-                           line=int(m.group(1)) + skip if m else None,
-                           hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
-    # pandas renames repeated headers ("x", "x.1"): take the header cells from the line itself
-    header_line = text.split("\n", skip + 1)[skip] if text.count("\n") >= skip else text
-    _check_delimiter(header_line, len(df.columns), opts.delimiter, path.name, line=skip + 1)
-    cells = next(csv.reader([header_line.rstrip("\r")], delimiter=opts.delimiter, quotechar=opts.quotechar), [])
-    if len(cells) == len(df.columns):
-        df.columns = cells
-    df = _finish(df, first_data_line=skip + 2, file_name=path.name, spec=spec)
-    return df, {"encoding": encoding}
-
-
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.I)
 
 
-def _sep_line(head: str, delimiter: str, file_name: str) -> int:
+def sep_line_count(head: str, delimiter: str, file_name: str) -> int:
     """1 when the file starts with Excel's ``sep=,`` line (skipped like a preamble), else 0; a ``sep=``
     line naming another delimiter than the profile's is ``wrong_delimiter``."""
     m = _SEP_LINE.match(head[:16])
@@ -259,11 +216,10 @@ def _sep_line(head: str, delimiter: str, file_name: str) -> int:
     return 1
 
 
-_UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
 DELIMITER_NAMES = {",": "comma ','", ";": "semicolon ';'", "\t": "tab", "|": "pipe '|'"}
 
 
-def _check_delimiter(header_line: str, n_columns: int, delimiter: str, file_name: str, line: int = 1) -> None:
+def check_delimiter(header_line: str, n_columns: int, delimiter: str, file_name: str, line: int = 1) -> None:
     """One column whose header splits on another common delimiter: the export used the wrong one."""
     if n_columns != 1:
         return
@@ -416,70 +372,6 @@ def _finish(df: pd.DataFrame, *, first_data_line: int, file_name: str, spec: Fil
     return df
 
 
-# -- streaming (large CSV exports) -------------------------------------------------------------------
-
-def iter_csv_chunks(path: str | Path, spec: FileSpec, chunk_rows: int = DEFAULT_LIMITS.stream_chunk_rows, *,
-                    limits: Limits = DEFAULT_LIMITS):
-    """Yield a large CSV export in frames of at most ``chunk_rows`` rows, same shape as :func:`read_export`.
-
-    Memory stays bounded by the chunk, not the file: the bytes are decoded incrementally (a bad
-    byte raises ``encoding`` with the line it is on) and ``source_line`` keeps counting across
-    chunks.  The first encoding of the profile is used (a file large enough to stream is expected
-    to be a machine export in one known encoding).
-    """
-    path = Path(path)
-    if spec.reading_format(path.name) != "csv":
-        raise FileRejected("only CSV exports can be streamed", code="unreadable", file=path.name)
-    if path.stat().st_size == 0:
-        raise FileRejected("the file is empty (0 bytes)", code="empty_file", file=path.name)
-    check_file_type(path, "csv")
-    opts = spec.csv
-    encoding = opts.encoding[0]
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16).decode(encoding, errors="replace").lstrip("\ufeff")
-    cr_only = "\r" in head and "\n" not in head
-    skip = spec.header_row - 1 + _sep_line(head, opts.delimiter, path.name)
-    try:        # every line's field count, on the bytes, before anything is parsed (bounded memory)
-        with open(path, "rb") as fh:
-            check_lines(decoded_blocks(fh, "utf-8-sig" if encoding.lower() in _UTF8 else encoding),
-                        delimiter=opts.delimiter, quotechar=opts.quotechar, header_row=skip + 1, file_name=path.name,
-                        newline="\r" if cr_only else "\n", max_line_bytes=limits.max_line_bytes)
-    except UnicodeDecodeError as exc:
-        raise FileRejected(f"the file cannot be decoded as {encoding} ({exc.reason})", code="encoding",
-                           file=path.name, hint="export the file in the profile's encoding") from None
-    first_line = skip + 2
-    seen = 0
-    try:
-        reader = pd.read_csv(
-            path, sep=opts.delimiter, quotechar=opts.quotechar, header=0, skiprows=skip, dtype="str",
-            keep_default_na=False, na_filter=False, skip_blank_lines=False, engine="c",
-            encoding="utf-8-sig" if encoding.lower() in _UTF8 else encoding,
-            encoding_errors="strict", chunksize=chunk_rows, index_col=False,
-        )
-        for chunk in reader:
-            if seen == 0:
-                _check_delimiter(str(chunk.columns[0]) if len(chunk.columns) == 1 else "", len(chunk.columns),
-                                 opts.delimiter, path.name, line=skip + 1)
-            start = first_line + seen
-            seen += len(chunk)
-            try:
-                yield _finish(chunk, first_data_line=start, file_name=path.name, spec=spec)
-            except FileRejected as exc:
-                if exc.code != "header_only":   # a chunk of blank lines is not the end of the file
-                    raise
-    except UnicodeDecodeError as exc:
-        raise FileRejected(
-            f"the file cannot be decoded as {encoding} ({exc.reason}) after line {first_line + seen - 1}",
-            code="encoding", file=path.name, line=first_line + seen,
-            hint="export the file in the profile's encoding",
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise FileRejected("the file has no header line", code="empty_file", file=path.name) from None
-    except pd.errors.ParserError as exc:
-        raise FileRejected(f"malformed CSV: {exc}", code="malformed_csv", file=path.name,
-                           hint=f"check the delimiter ({opts.delimiter!r}) and quoting") from None
-    if seen == 0:
-        raise FileRejected("the file has a header but no data rows", code="header_only", file=path.name)
-
-
-__all__ = ["read_export", "iter_csv_chunks", "check_file_type", "sniff_file_type", "clean_header", "SOURCE_LINE"]
+__all__ = ["SOURCE_LINE", "UTF16_BOMS", "check_file_type", "clean_header", "check_delimiter", "decode_verdict", "read_workbook",
+           "sep_line_count",
+           "sniff_file_type"]

@@ -16,7 +16,7 @@ from tdm.privacy import PSEUDONYM_HEX_CHARS, PSEUDONYM_PREFIX, hmac_pads
 #: Every character Python's ``str.strip()`` removes (DuckDB's one-argument ``trim`` removes spaces only).
 PY_WHITESPACE = "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
 
-#: The censorable trough: optional sign, a decimal number (the reference's pattern, \\s as Python's).
+#: The censorable trough: optional sign, a decimal number (``\\s`` as Python's).
 WS_CLASS = "[" + "".join(f"\\x{{{ord(c):04X}}}" for c in PY_WHITESPACE) + "]"
 TROUGH_RE = (r"^(<=?|>=?|≤|≥)?" + WS_CLASS + r"*"
              r"([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)$")

@@ -3,13 +3,13 @@
 :func:`harmonise_raw` reads the temporary table ``raw`` (:func:`tdm.centres.raw.read_raw`) and
 leaves the contract's tables (:mod:`schema.relations`): ``patient``, ``assessment``, ``elisa``,
 ``lab`` in the warehouse's column types plus ``source_line``, and ``findings``, one row for every
-cell that did not parse, with the rule code, message, expected value and fix the reference
-harmonise (:func:`tdm.centres.harmonise.harmonise`) writes.  No cell is "suspect": each gets its
+cell that did not parse, with its rule code (:data:`tdm.centres.cells.CELL_RULES`), message,
+expected value and fix (``tests/one_path/test_recorded.py``: those the deleted pandas harmonise wrote).  No cell is "suspect": each gets its
 value or its finding.
 
 Numbers, the trough, unit factors and the pseudonym are SQL (:mod:`tdm.centres.sql_cells`);
-labels, dates and the words of a message are resolved per distinct cell
-(:mod:`tdm.centres.sql_labels`) and joined back.  One statement builds the typed lines (``hx``);
+labels, dates and the words of a message are resolved per distinct cell (:mod:`tdm.centres.cells`
+through :mod:`tdm.centres.sql_labels`) and joined back.  One statement builds the typed lines (``hx``);
 the entity tables and findings are ``INSERT ... SELECT`` over it, then it is dropped (``raw`` stays).
 """
 
@@ -24,8 +24,9 @@ from schema.dictionary import ANALYTES, BY_ENTITY, LAB_DATE_COLUMN
 from schema.relations import ENTITY_TABLES, FINDING_SQL, FINDINGS_TABLE, SQL_TYPES, create_empty, entity_sql_columns
 from tdm.centres import sql_cells as S
 from tdm.centres import units as U
-from tdm.centres.harmonise import (ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, _entity_of, _expected_labels,
-                                   _resolve, cell_kind, human_formats)
+from tdm.centres.cells import (ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, cell_kind, entity_of, expected_labels,
+                               human_formats)
+from tdm.centres.header_checks import resolve_columns
 from tdm.centres.profile import CentreProfile, ColumnSpec, FileSpec
 from tdm.centres.raw import RAW_TABLE, RawFile
 from tdm.centres.sql_labels import (Message, bool_table, code_table, date_table, distinct_texts, message_table,
@@ -74,7 +75,7 @@ class _Plan:
     unit_pairs: pd.DataFrame | None = None                       # long labs: (analyte, unit) -> factor
 
     def issue(self, target: str, pos: int, rule: str, bad: str, message: Message, expected: str, fix: str) -> None:
-        self.issues.append(_Issue(target, pos, rule, bad, message, expected, fix, _entity_of(target, self.kind)))
+        self.issues.append(_Issue(target, pos, rule, bad, message, expected, fix, entity_of(target, self.kind)))
 
 
 def _q(name: str) -> str:
@@ -85,9 +86,9 @@ def harmonise_raw(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: FileSpec, 
                   key: bytes) -> HarmonisedRaw:
     """Map ``raw`` onto the contract's entity tables and ``findings`` (module docstring).
 
-    Raises the reference's :class:`~tdm.errors.MappingError` (``missing_columns``,
+    Raises :class:`~tdm.errors.MappingError` (``missing_columns``,
     ``unknown_columns``) for the file as a whole; writes nothing outside temporary tables."""
-    resolved = _resolve(pd.DataFrame(columns=list(raw.headers) + ["source_line"]), spec, raw.file_name)
+    resolved = resolve_columns(raw.headers, spec, raw.file_name)
     position = {h: i for i, h in enumerate(raw.headers)}
     cols = [(col, position[h]) for col, h in resolved]
     decimal = spec.csv.decimal if spec.csv is not None else "."
@@ -134,12 +135,12 @@ def _is_date(col: ColumnSpec, kind: str) -> bool:
 
 
 def _distinct_cells(con, cols: list[tuple[ColumnSpec, int]], spec: FileSpec) -> dict[int, pd.Series]:
-    """The distinct trimmed cells of every label and date column (one scan of ``raw``)."""
+    """The distinct trimmed cells of every label and date column (one statement)."""
     wanted = sorted({pos for col, pos in cols if _is_label(col) or _is_date(col, spec.kind)
                      or (spec.kind == "labs_long" and col.target in ("analyte", "unit"))})
     if not wanted:
         return {}
-    return distinct_texts(con, RAW_TABLE, {p: S.stripped(f"c{p}") for p in wanted})
+    return distinct_texts(con, RAW_TABLE, {p: f"c{p}" for p in wanted})
 
 
 def _join(plan: _Plan, pos: int, table: pd.DataFrame) -> str:
@@ -156,7 +157,7 @@ def _codes(plan: _Plan, col: ColumnSpec, pos: int, header: str, profile, cells, 
     plan.level1[f"bad:{pos}"] = f"coalesce({m}.bad, false)"
     plan.level1[f"drop:{pos}"] = f"coalesce({m}.dropped, false)"
     plan.issue(col.target, pos, "unknown_code", _q(f"bad:{pos}"), Message(header, message),
-               _expected_labels(col, profile), _CODE_FIX)
+               expected_labels(col, profile), _CODE_FIX)
 
 
 def _column(plan: _Plan, col: ColumnSpec, pos: int, header: str, spec: FileSpec, profile: CentreProfile,
@@ -176,7 +177,7 @@ def _column(plan: _Plan, col: ColumnSpec, pos: int, header: str, spec: FileSpec,
     elif kind == "code":
         _codes(plan, col.model_copy(update={"codes": {}}), pos, header, profile, cells,
                f"is not a known code for {target}")
-        plan.issues[-1].expected = _expected_labels(col, profile)
+        plan.issues[-1].expected = expected_labels(col, profile)
     elif kind == "bool":
         b = profile.booleans_for(col)
         m = _join(plan, pos, bool_table(cells[pos], b.table()))
@@ -311,13 +312,19 @@ def _unit_pairs(spec: FileSpec, col_v: ColumnSpec, by_target, cells) -> pd.DataF
 # -- statements ---------------------------------------------------------------------------------------
 
 def _build_lines(con, plan: _Plan, positions: list[int]) -> None:
-    base = ", ".join(["source_line"] + [f"c{p}, {S.stripped(f'c{p}')} AS t{p}" for p in positions])
+    # trimming: one regular expression per line finds the lines with a cell that starts or ends with
+    # white space (cells joined by NUL, which is not white space); only their cells are trimmed
+    edge = S.literal("(^|\\x{0000})" + S.WS_CLASS + "|" + S.WS_CLASS + "(\\x{0000}|$)")
+    joined = f"concat_ws(chr(0), {', '.join(f'c{p}' for p in positions)})" if positions else "''"
+    base = ", ".join(["source_line"] + [f"c{p}, (CASE WHEN _ws THEN {S.stripped(f'c{p}')} ELSE c{p} END) AS t{p}"
+                                        for p in positions])
+    base += f" FROM (SELECT *, regexp_matches({joined}, {edge}) AS _ws FROM {RAW_TABLE})"
     level1 = "".join(f", {e} AS {_q(n)}" for n, e in plan.level1.items())
     level2 = "".join(f", {e} AS {_q(n)}" for n, e in plan.level2.items())
     flags = "".join(f", {i.bad} AS {_q(f'f{k}')}" for k, i in enumerate(plan.issues))
     values = "".join(f", {e} AS {_q('x:' + n)}" for n, e in plan.values.items())
     nonempty = "".join(f", {e} AS {_q('ne:' + n)}" for n, e in plan.nonempty.items())
-    inner = f"SELECT h.*{level1} FROM (SELECT {base} FROM {RAW_TABLE}) h {' '.join(plan.joins)}"
+    inner = f"SELECT h.*{level1} FROM (SELECT {base}) h {' '.join(plan.joins)}"
     # only what the entity tables and findings read is stored: the typed values and the flags
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT source_line, patient_id{flags}{values}{nonempty}, "
                 f"{plan.keep} AS keep FROM (SELECT *{level2} FROM ({inner})) l ORDER BY source_line").fetchall()

@@ -1,8 +1,7 @@
 """The per-*distinct*-cell pieces of the one path's harmonising: labels, dates and problem messages.
 
 A label (code, yes/no word, test name), a date in a profile's formats and the words that explain a
-bad cell are resolved by the reference's own functions (:mod:`tdm.centres.harmonise`) once per
-distinct cell text, never per row; the results are small tables that the compiled SQL joins back
+bad cell are resolved by the parsers of :mod:`tdm.centres.cells` once per distinct cell text, never per row; the results are small tables that the compiled SQL joins back
 (:mod:`tdm.centres.sql_harmonise`).  A 1e6-line export with a few thousand distinct dates costs a
 few thousand parses.
 """
@@ -13,36 +12,37 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
-from tdm.centres.harmonise import (_explain_date, _explain_number, _parse_bool, _parse_codes, _parse_dates,
-                                   visible)
+from tdm.centres.cells import explain_date, explain_number, parse_bool, parse_codes, parse_dates, visible
 from tdm.centres.profile import CentreProfile, ColumnSpec
-from tdm.centres.sql_cells import ident
+from tdm.centres.sql_cells import ident, stripped
 
 
 
-def distinct_texts(con: duckdb.DuckDBPyConnection, table: str, exprs: dict[int, str]) -> dict[int, pd.Series]:
-    """The distinct values of each expression over ``table`` (one scan), as str Series."""
-    row = con.execute("SELECT " + ", ".join(f"list(DISTINCT {e})" for e in exprs.values()) + f" FROM {table}").fetchall()[0]
-    return {k: pd.Series(list(v), dtype="str") for k, v in zip(exprs, row)}
+def distinct_texts(con: duckdb.DuckDBPyConnection, table: str, columns: dict[int, str]) -> dict[int, pd.Series]:
+    """The distinct trimmed texts (Python's ``str.strip``, :func:`tdm.centres.sql_cells.stripped`) of each
+    column of ``table``, as str Series, in one statement: a column's distinct cells first, so trimming
+    runs on the few distinct texts, not on every line."""
+    subqueries = [f"(SELECT list(DISTINCT {stripped('c')}) FROM (SELECT DISTINCT {ident(col)} AS c FROM {table}))"
+                  for col in columns.values()]
+    lists = con.sql("SELECT " + ", ".join(subqueries)).to_arrow_table()     # Arrow: no Python str per text
+    return {k: pd.Series(lists.column(i).combine_chunks().flatten(), dtype="str") for i, k in enumerate(columns)}
 
 
 def register(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
-    """``df`` as the temporary table ``name`` (object/str columns as VARCHAR)."""
-    df = df.copy()
-    for c in df.columns:
-        if str(df[c].dtype) in ("str", "string"):
-            df[c] = df[c].astype("object").where(df[c].notna(), None)
-    con.register("_labels_df", df)
+    """``df`` as the temporary table ``name``, handed over as Arrow (str columns as VARCHAR, missing as
+    NULL; no Python object per cell: a date column can have millions of distinct texts)."""
+    con.register("_labels_arrow", pa.Table.from_pandas(df, preserve_index=False))
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM _labels_df").fetchall()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM _labels_arrow").fetchall()
     finally:
-        con.unregister("_labels_df")
+        con.unregister("_labels_arrow")
 
 
 def code_table(cells: pd.Series, col: ColumnSpec, profile: CentreProfile) -> pd.DataFrame:
     """Distinct trimmed cell -> one code column per target of ``col``, ``bad``, ``dropped``."""
-    parsed, bad, dropped = _parse_codes(cells, col, profile)
+    parsed, bad, dropped = parse_codes(cells, col, profile)
     out = pd.DataFrame({"k": cells})
     for target, codes in parsed.items():
         out[target] = codes.astype("str")
@@ -52,12 +52,12 @@ def code_table(cells: pd.Series, col: ColumnSpec, profile: CentreProfile) -> pd.
 
 
 def bool_table(cells: pd.Series, table: dict[str, bool]) -> pd.DataFrame:
-    values, bad = _parse_bool(cells, table)
+    values, bad = parse_bool(cells, table)
     return pd.DataFrame({"k": cells, "vb": values.astype("boolean"), "bad": bad.astype(bool).to_numpy()})
 
 
 def date_table(cells: pd.Series, formats: list[str], fallbacks: list[str], *, date_only: bool) -> pd.DataFrame:
-    parsed, bad = _parse_dates(cells, formats, fallbacks)
+    parsed, bad = parse_dates(cells, formats, fallbacks)
     if date_only:
         parsed = parsed.dt.normalize()
     return pd.DataFrame({"k": cells, "vt": parsed.astype("datetime64[us]"), "bad": bad.astype(bool).to_numpy()})
@@ -66,7 +66,7 @@ def date_table(cells: pd.Series, formats: list[str], fallbacks: list[str], *, da
 @dataclass(frozen=True)
 class Message:
     """How a finding's message is written: ``column '<header>': '<value>' <words>``, where the words
-    are ``base`` explained by the reference's explainer for ``kind`` (None: ``base`` as it is)."""
+    are ``base`` explained by :mod:`tdm.centres.cells`'s explainer for ``kind`` (None: ``base`` as it is)."""
 
     header: str
     base: str
@@ -75,14 +75,14 @@ class Message:
 
 
 def message_table(pairs: pd.DataFrame, m: Message) -> pd.DataFrame:
-    """Distinct (raw cell ``c``, trimmed cell ``t``) of bad cells -> the reference's message text."""
+    """Distinct (raw cell ``c``, trimmed cell ``t``) of bad cells -> the finding's message text."""
     c = pairs["c"].astype("str").reset_index(drop=True)
     t = pairs["t"].astype("str").reset_index(drop=True)
     bad = pd.Series(True, index=t.index)
     if m.kind == "number":
-        words = _explain_number(t, bad, m.decimal, m.base)
+        words = explain_number(t, bad, m.decimal, m.base)
     elif m.kind == "date":
-        words = _explain_date(t, bad, m.base)
+        words = explain_date(t, bad, m.base)
     else:
         words = m.base
     words = words if isinstance(words, pd.Series) else pd.Series(words, index=t.index, dtype="str")

@@ -30,7 +30,7 @@ from validators.setwise.context import register_context
 from validators.decision import accepted_frames, decide
 from validators.stages import Stage, check_stages as validator_stages
 
-#: Stages 1-2 (c15 replaces the bridge ``tdm.ingest.read.read_into_tables``).
+#: Stages 1-2: ``read_raw`` + ``harmonise_raw`` set-wise into the connection's temporary tables.
 READ_STAGE = read_into_tables
 
 
@@ -79,10 +79,10 @@ def prepare(settings: Settings, profile: CentreProfile, candidate: Candidate, ke
 
 
 def read_file(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prepared) -> Prepared:
-    """Stages 1-2 into the file's temporary tables on ``con``, outside any transaction: each chunk is
-    committed to the connection's own temporary tables (invisible to every other connection, gone
-    with it), so memory stays bounded by the chunk (appends inside a transaction are held in memory
-    until it ends).  Returns ``prepared``, with its file ``error`` when it cannot be read."""
+    """Stages 1-2 into the file's temporary tables on ``con``, outside any transaction: each statement
+    commits to the connection's own temporary tables (invisible to every other connection, gone with
+    it), which DuckDB spills to disk beyond its memory limit (rows written inside a transaction are
+    held in memory until it ends).  Returns ``prepared``, with its file ``error`` when it cannot be read."""
     cand, profile = prepared.candidate, prepared.profile
     try:
         READ_STAGE(con, settings, profile, profile.match(cand.path.name), cand, prepared.key)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from schema.dictionary import ANALYTES, BY_ENTITY, LAB_DATE_COLUMN
 from tdm.centres import units as U
-from tdm.centres.harmonise import _parse_codes, _var
+from tdm.centres.cells import parse_codes, variable
 from tdm.centres.profile import CentreProfile, ColumnSpec, norm_label
 from tdm.synth.cohort import Cohort
 from tdm.synth.render import ExportFile, fmt_num
@@ -259,7 +259,7 @@ class _Injector:
 
 
 def _is_code(target: str) -> bool:
-    v = _var(target)
+    v = variable(target)
     return v is not None and v.dtype == "code"
 
 
@@ -277,7 +277,7 @@ def _typo(value: str, col: ColumnSpec, profile: CentreProfile) -> str:
     if col.codes is None:
         col = col.model_copy(update={"codes": {}})
     for c in cands:
-        _, bad, _ = _parse_codes(pd.Series([c], dtype="str"), col, profile)
+        _, bad, _ = parse_codes(pd.Series([c], dtype="str"), col, profile)
         if bool(bad.iloc[0]):
             return c
     return "??"

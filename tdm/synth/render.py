@@ -17,7 +17,7 @@ import pandas as pd
 
 from schema.dictionary import ANALYTES, LAB_DATE_COLUMN
 from tdm.centres import units as U
-from tdm.centres.harmonise import cell_kind
+from tdm.centres.cells import cell_kind
 from tdm.centres.profile import CentreProfile, ColumnSpec, FileSpec, norm_label
 from tdm.synth.cohort import Cohort
 

@@ -16,12 +16,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import duckdb
+
 import tdm.centres.workbook as W
 import tdm.ingest as ingest
 import tdm.ingest.pipeline as pipeline
 from tdm.centres import builtin_profiles
 from tdm.centres.csv_lines import check_lines, utf8_blocks
-from tdm.centres.readers import iter_csv_chunks
+from tdm.centres.raw import read_raw
 from tdm.config import Limits
 from tdm.errors import FileRejected
 
@@ -56,13 +58,13 @@ def test_field_counts_agree_with_the_csv_module(table, block):
         assert got == want
 
 
-def test_a_short_line_is_refused_on_the_streamed_path(tmp_path):
+def test_a_short_line_is_refused_by_the_set_wise_reader(tmp_path):
     spec = builtin_profiles()["knuh"].match("knuh_lis.csv")
     p = tmp_path / "knuh_lis.csv"
     p.write_text("PT_NO,TEST_NM,SPC_DT,RSLT,UNIT,TEST_CD,REF_RANGE\n" + "1,CRP,2015-01-01 08:00:00,0.5,mg/dL,,\n" * 5
                  + "1,CRP,2015-01-02 08:00:00,mg/dL,,\n", encoding="utf-8")
     with pytest.raises(FileRejected, match="line 7 has 6 fields, the header 7") as exc:
-        list(iter_csv_chunks(p, spec, chunk_rows=2))
+        read_raw(duckdb.connect(), p, spec, p.name)
     assert exc.value.code == "field_count"
 
 
@@ -123,10 +125,10 @@ def test_peak_memory_of_reading_a_hostile_workbook_is_bounded(tmp_path, kind):
     code = textwrap.dedent(f"""
         from pathlib import Path
         from tdm.centres import builtin_profiles
-        from tdm.centres.readers import read_export
+        from tdm.centres.readers import read_workbook
         from tdm.errors import FileRejected
         try:
-            df = read_export(Path({str(p)!r}), builtin_profiles()["sch"].match("x.xlsx"))
+            df = read_workbook(Path({str(p)!r}), builtin_profiles()["sch"].match("x.xlsx"))
             print("rows", len(df))
         except FileRejected as exc:
             print("refused", exc.code)
@@ -159,14 +161,17 @@ def test_a_part_that_lies_about_its_size_is_refused(tmp_path):
     assert exc.value.code == "unsafe_workbook"
 
 
-def test_cr_only_line_ends_and_a_sep_line_on_the_streamed_path(tmp_path):
+def test_cr_only_line_ends_and_a_sep_line_through_the_set_wise_reader(tmp_path):
     spec = builtin_profiles()["knuh"].match("knuh_lis.csv")
     p = tmp_path / "knuh_lis.csv"
     body = ["PT_NO,TEST_NM,SPC_DT,RSLT,UNIT,TEST_CD,REF_RANGE"] + \
         [f"{k},CRP,2015-01-0{k} 08:00:00,0.{k},mg/dL,," for k in range(1, 6)]
     p.write_bytes(("sep=,\r" + "\r".join(body) + "\r").encode("utf-8"))
-    frames = list(iter_csv_chunks(p, spec, chunk_rows=2))
-    got = [(int(r.source_line), r.PT_NO, r.RSLT) for f in frames for r in f.itertuples()]
+    con = duckdb.connect()
+    raw = read_raw(con, p, spec, p.name)
+    pt, rslt = raw.headers.index("PT_NO"), raw.headers.index("RSLT")
+    got = [(int(line), a, b) for line, a, b in
+           con.execute(f"SELECT source_line, c{pt}, c{rslt} FROM raw ORDER BY source_line").fetchall()]
     assert got == [(k + 2, str(k), f"0.{k}") for k in range(1, 6)]       # line 1 sep=, line 2 the header
 
 
@@ -187,8 +192,8 @@ def test_a_workbook_at_the_cell_limit_reads_well_inside_the_bound(tmp_path):
     code = textwrap.dedent(f"""
         from pathlib import Path
         from tdm.centres import builtin_profiles
-        from tdm.centres.readers import read_export
-        df = read_export(Path({str(p)!r}), builtin_profiles()["sch"].match("x.xlsx"))
+        from tdm.centres.readers import read_workbook
+        df = read_workbook(Path({str(p)!r}), builtin_profiles()["sch"].match("x.xlsx"))
         print("rows", len(df))
         hwm = next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM"))
         print("rss_mb", int(hwm.split()[1]) // 1024)

@@ -19,23 +19,24 @@ def test_every_variable_becomes_its_typed_field(tmp_path):
     env = {"TDM_HOME": str(tmp_path / "h"), "TDM_MODE": "production", "TDM_PSEUDONYM_KEY": "k" * 20,
            "TDM_PSEUDONYM_KEY_FILE": str(tmp_path / "key"), "TDM_DEBUG": "yes", "TDM_CHROMIUM": "",
            "TDM_MAX_LINE_KB": "2", "TDM_XLSX_MAX_MB": "0.5", "TDM_XLSX_MAX_CELLS": "1_000",
-           "TDM_WRITER_MEMORY_LIMIT": "256MB", "TDM_UPLOAD_MAX_MB": "3", "TDM_STREAM_THRESHOLD_MB": "0",
-           "TDM_STREAM_CHUNK_ROWS": "97",
-           "TDM_COLUMNAR": "0", "TDM_COLUMNAR_MAX_MB": "10"}     # removed variables: ignored, as any unknown one
+           "TDM_WRITER_MEMORY_LIMIT": "256MB", "TDM_UPLOAD_MAX_MB": "3", "TDM_SPILL_DIR": str(tmp_path / "spill"),
+           # removed variables: ignored, as any unknown one
+           "TDM_STREAM_THRESHOLD_MB": "0", "TDM_STREAM_CHUNK_ROWS": "97", "TDM_COLUMNAR": "0", "TDM_COLUMNAR_MAX_MB": "10"}
     s = load_settings(environ=env)
     assert (s.home, s.mode, s.pseudonym_key, s.pseudonym_key_file) == (
         (tmp_path / "h").resolve(), "production", "k" * 20, tmp_path / "key")
     assert s.debug is True and s.chromium == ""
+    assert s.spill_directory == tmp_path / "spill"
     assert s.limits == Limits(max_line_bytes=2048, xlsx_max_bytes=512 << 10, xlsx_max_cells=1000,
-                              writer_memory_limit="256MB", upload_max_bytes=3 << 20, stream_threshold_bytes=0,
-                              stream_chunk_rows=97)
+                              writer_memory_limit="256MB", upload_max_bytes=3 << 20)
 
 
 def test_unset_variables_give_the_documented_defaults(tmp_path):
     s = load_settings(tmp_path, environ={})
     assert s.limits == DEFAULT_LIMITS and s.mode == "demo" and s.chromium is None and not s.debug
-    assert (s.limits.max_line_bytes, s.limits.xlsx_max_bytes, s.limits.stream_threshold_bytes) == (
-        1 << 20, 512 << 20, 64 << 20)
+    assert s.spill_directory == s.home / "tmp" / "spill"
+    assert (s.limits.max_line_bytes, s.limits.xlsx_max_bytes, s.limits.writer_memory_limit) == (
+        1 << 20, 512 << 20, "1GB")
     # the documented default of each variable parses to the dataclass default
     for v in VARIABLES:
         if v.field.startswith("limits."):
@@ -49,7 +50,7 @@ def test_arguments_win_over_the_environment(tmp_path):
 
 @pytest.mark.parametrize("name,value", [
     ("TDM_MAX_LINE_KB", "abc"), ("TDM_MAX_LINE_KB", "-1"), ("TDM_XLSX_MAX_MB", "nan"), ("TDM_UPLOAD_MAX_MB", "inf"),
-    ("TDM_XLSX_MAX_CELLS", "1.5"), ("TDM_STREAM_CHUNK_ROWS", "0"), ("TDM_WRITER_MEMORY_LIMIT", "lots"),
+    ("TDM_XLSX_MAX_CELLS", "1.5"), ("TDM_XLSX_MAX_CELLS", "0"), ("TDM_WRITER_MEMORY_LIMIT", "lots"),
     ("TDM_DEBUG", "2"), ("TDM_MODE", "prod"),
 ])
 def test_a_bad_value_names_the_variable(tmp_path, name, value):

@@ -68,14 +68,13 @@ os.environ["TDM_STREAM_THRESHOLD_MB"] = "0"
 os.environ["TDM_STREAM_CHUNK_ROWS"] = "97"
 import tdm.ingest as ingest
 import tdm.ingest.read as reader
-real, seen = reader.append_frame, []
-def killer(con, entity, df):
-    real(con, entity, df)
-    if entity == "lab" and df is not None and len(df):
-        seen.append(1)
-    if len(seen) == 3:                 # chunks of the lab file in its tables, then SIGKILL
+real = reader.harmonise_raw
+def killer(con, raw, spec, *a, **k):
+    out = real(con, raw, spec, *a, **k)
+    if spec.kind == "labs_long":       # the lab file in its tables, then SIGKILL
         os.kill(os.getpid(), signal.SIGKILL)
-reader.append_frame = killer
+    return out
+reader.harmonise_raw = killer
 ingest.run_pass({home!r}, stable_seconds=0)
 """
 
@@ -136,8 +135,8 @@ def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, mo
 
 
 def test_a_large_wide_file_with_a_finding_is_read_in_chunks_not_whole(tmp_path, monkeypatch):
-    """A wide CSV above the chunk threshold is read chunk by chunk whatever its findings (the whole-file
-    reader is never called): the bad line is rejected, the others load."""
+    """A wide CSV is read set-wise by DuckDB whatever its findings (the pandas whole-file reader is never
+    called): the bad line is rejected, the others load."""
     import tdm.centres.readers as readers
     from tdm.centres import builtin_profiles
 
@@ -156,6 +155,23 @@ def test_a_large_wide_file_with_a_finding_is_read_in_chunks_not_whole(tmp_path, 
     def whole(*a, **kw):
         raise AssertionError("a large file was read whole into memory")
 
-    monkeypatch.setattr(readers, "read_export", whole)
+    monkeypatch.setattr(readers, "read_workbook", whole)
     out = run_pass(str(home), stable_seconds=0)
     assert [(c.status, c.rows_rejected) for c in out] == [("loaded_with_rejections", 1)]
+
+
+def test_the_reading_stage_caps_memory_and_spills_to_the_configured_directory(tmp_path):
+    """The reading stage sets DuckDB's memory limit and spill directory from Settings on the connection
+    it is given (the writer's, or a dry run's private in-memory one)."""
+    import duckdb
+
+    from tdm.config import load_settings
+    from tdm.ingest.read import bound_memory
+
+    settings = load_settings(tmp_path / "home", environ={"TDM_WRITER_MEMORY_LIMIT": "300MB",
+                                                         "TDM_SPILL_DIR": str(tmp_path / "spill")})
+    con = duckdb.connect()
+    bound_memory(con, settings)
+    limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    assert spill == str(tmp_path / "spill") and (tmp_path / "spill").is_dir()
+    assert limit == "286.1 MiB", limit                      # 300 MB as DuckDB shows it

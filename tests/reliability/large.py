@@ -41,13 +41,17 @@ import os, resource, sys, json
 sys.path.insert(0, {root!r})
 import tdm.ingest as ingest
 import tdm.centres.readers as readers
+import tdm.ingest.read as reading
 home = {home!r}
 calls = []
-_chunks = readers.iter_csv_chunks
-def iter_csv_chunks(path, *a, **k):     # the chunked reader, never the whole-file one
+_raw = reading.read_raw
+def read_raw(con, path, *a, **k):        # the set-wise reader (DuckDB's read_csv), never pandas whole-file
     calls.append(os.path.basename(str(path)))
-    return _chunks(path, *a, **k)
-readers.iter_csv_chunks = iter_csv_chunks
+    return _raw(con, path, *a, **k)
+reading.read_raw = read_raw
+def whole(*a, **k):
+    raise AssertionError("a CSV was read whole into pandas")
+readers.read_workbook = whole
 settings, profiles, key = ingest.setup(home)
 # warm-up: the baseline (small) through the same code, so imports and caches are in the baseline peak
 ingest.run_pass(home, stable_seconds=0)

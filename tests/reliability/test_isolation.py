@@ -4,7 +4,6 @@ links never lead outside the home."""
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -119,13 +118,15 @@ def test_the_wrong_centre_rule_rejects_foreign_rows(tmp_path, sources, monkeypat
     settings, profiles, key = ingest.setup(str(home))
     st = path.stat()
     cand = ingest.Candidate("smc", path, st.st_size, st.st_mtime)
-    real = reader.harmonise
+    real = reader.harmonise_raw
 
-    def tampered(*args, **kw):            # the harmonised frames of the reading stage, tampered with
-        h = real(*args, **kw)
-        return replace(h, frames={e: df.assign(centre_id="knuh") for e, df in h.frames.items()})
+    def tampered(con, *args, **kw):       # the harmonised tables of the reading stage, tampered with
+        h = real(con, *args, **kw)
+        for e in ("patient", "assessment", "elisa", "lab"):
+            con.execute(f"UPDATE {e} SET centre_id = 'knuh'").fetchall()
+        return h
 
-    monkeypatch.setattr(reader, "harmonise", tampered)
+    monkeypatch.setattr(reader, "harmonise_raw", tampered)
     committed = ingest.commit(settings, ingest.prepare(settings, profiles["smc"], cand, key))
     assert committed.status == "rejected" and "records of centre(s) knuh, not of smc" in committed.message
     assert _rows(home, "SELECT error_code FROM ingest.files") == [("wrong_centre",)]

@@ -1,14 +1,15 @@
-"""The "2 GB file": a large long-format lab export is streamed in chunks, not loaded whole.
+"""The "2 GB file": a large long-format lab export goes through the one path with bounded memory.
 
-A subprocess ingests the file through ``run_pass`` (streaming threshold lowered to 8 MB, 50,000-row
-chunks) and reports its peak RSS before and after.  The size is ``TDM_TEST_LARGE_FILE_MB`` (default
-32 MB in the normal suite); the 2 GB variant is ``-m slow``.
+A subprocess ingests the file through ``run_pass`` and reports its peak RSS before and after; the
+set-wise reader (``read_raw``: DuckDB's ``read_csv``) must have read it, and no CSV is ever read into
+pandas.  The size is ``TDM_TEST_LARGE_FILE_MB`` (default 32 MB in the normal suite); the 2 GB
+variant is ``-m slow``.
 
-Memory is bounded by the chunk, not the file: chunks commit one by one (the file's rows count only
-from its final ``ingest.files`` transaction) and the writer's DuckDB buffer pool is capped
-(``TDM_WRITER_MEMORY_LIMIT``), so peak RSS is the same for a 12 MB and a 48 MB file (measured 69 vs
-70 MB of growth with a 64 MB cap and 50,000-row chunks); without the cap DuckDB caches the blocks it
-wrote up to its default limit, which is memory it gives back under pressure, not memory it needs.
+Memory is bounded by DuckDB's memory limit, not by the file: the file is read and harmonised into
+the writer connection's temporary tables before its transaction begins (rows written inside one are
+held in memory), capped by ``TDM_WRITER_MEMORY_LIMIT`` and spilled to ``TDM_SPILL_DIR`` beyond it,
+and the set-wise checks run in DuckDB on those tables; so peak RSS grows the same for a 12 MB and a
+48 MB file.
 """
 
 from __future__ import annotations
@@ -30,16 +31,14 @@ LARGE_MB = float(os.environ.get("TDM_TEST_LARGE_FILE_MB", "32"))
 NAME = "knuh_lis_large.csv"
 
 
-def _ingest_large(tmp_path: Path, sources, size_mb: float, *, stream_mb: float = 8, chunk_rows: int = 50_000,
-                  writer_memory: str = "1GB"):
+def _ingest_large(tmp_path: Path, sources, size_mb: float, *, writer_memory: str = "1GB"):
     home = tmp_path / "home"
     (home / "inbox" / "knuh").mkdir(parents=True)
     (home / "inbox" / "knuh" / "knuh_baseline.csv").write_bytes(sources.knuh_baseline)
     staged = tmp_path / NAME
     n_rows = write_large_lis(staged, sources.lis_patients, int(size_mb * 2**20))
     size = staged.stat().st_size
-    env = dict(os.environ, TDM_PSEUDONYM_KEY=KEY, TDM_STREAM_THRESHOLD_MB=str(stream_mb),
-               TDM_STREAM_CHUNK_ROWS=str(chunk_rows), TDM_MODE="demo", TDM_WRITER_MEMORY_LIMIT=writer_memory)
+    env = dict(os.environ, TDM_PSEUDONYM_KEY=KEY, TDM_MODE="demo", TDM_WRITER_MEMORY_LIMIT=writer_memory)
     proc = subprocess.run([sys.executable, "-c", MEASURE.format(root=ROOT, home=str(home), staged=str(staged))],
                           env=env, capture_output=True, text=True, timeout=3 * 3600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -47,7 +46,7 @@ def _ingest_large(tmp_path: Path, sources, size_mb: float, *, stream_mb: float =
 
 
 def _check_loaded(home: Path, result: dict, n_rows: int) -> None:
-    assert result["streamed"] == [NAME]                      # the chunked path, not read_export
+    assert NAME in result["streamed"]                        # the set-wise reader, never pandas whole-file
     files = {f[0]: f[1:] for f in result["files"]}
     status, rows_read, rows_loaded, rows_rejected, message = files[NAME]
     assert status == "loaded", message
@@ -79,11 +78,10 @@ def test_a_large_file_is_streamed_and_loaded_whole(large_run):
 
 
 def test_streaming_memory_does_not_grow_with_the_file(tmp_path, sources):
-    """Peak RSS growth is the same for a file four times larger: memory is bounded by the chunk."""
+    """Peak RSS growth is the same for a file four times larger: memory is bounded by DuckDB's limit."""
     growth = {}
     for mb in (12, 48):
-        home, result, n_rows, size = _ingest_large(tmp_path / f"m{mb}", sources, mb, stream_mb=4,
-                                                   writer_memory="64MB")
+        home, result, n_rows, size = _ingest_large(tmp_path / f"m{mb}", sources, mb, writer_memory="64MB")
         _check_loaded(home, result, n_rows)
         growth[mb] = _growth(result)
     extra = growth[48] - growth[12]
@@ -93,7 +91,6 @@ def test_streaming_memory_does_not_grow_with_the_file(tmp_path, sources):
 @pytest.mark.slow
 def test_a_2gb_file_is_streamed_with_bounded_memory(tmp_path, sources):
     size_mb = float(os.environ.get("TDM_TEST_HUGE_FILE_MB", "2048"))
-    home, result, n_rows, size = _ingest_large(tmp_path, sources, size_mb, stream_mb=64, chunk_rows=500_000,
-                                               writer_memory="256MB")
+    home, result, n_rows, size = _ingest_large(tmp_path, sources, size_mb, writer_memory="256MB")
     _check_loaded(home, result, n_rows)
     assert _growth(result) < 0.5 * size, f"peak RSS grew by {_growth(result) / 2**20:.0f} MB"

@@ -96,21 +96,21 @@ def test_a_file_replaced_while_being_read_is_read_again_once(tmp_path, sources, 
     (inbox / "smc_export.csv").write_bytes(first)
     (inbox / "smc_other.csv").write_bytes(utf8(sources.smc_slot(3)))
 
-    import tdm.centres.readers as readers
+    import tdm.ingest.read as reading
 
-    real = readers.read_export
+    real = reading.read_raw
     replaced = []
 
-    def read_then_replace(path, spec, **kw):
-        df = real(path, spec, **kw)
+    def read_then_replace(con, path, spec, *a, **kw):
+        raw = real(con, path, spec, *a, **kw)
         if Path(path).name == "smc_export.csv" and not replaced:     # the sender replaces it mid-read
             tmp = Path(path).with_name(".smc_export.csv.part")
             tmp.write_bytes(second)
             os.replace(tmp, path)
             replaced.append(path)
-        return df
+        return raw
 
-    monkeypatch.setattr(readers, "read_export", read_then_replace)
+    monkeypatch.setattr(reading, "read_raw", read_then_replace)
     out = {c.file_name: c for c in ingest.run_pass(str(home), stable_seconds=0)}
     assert out["smc_export.csv"].status == "not_ready" and "changed while it was being read" in \
         out["smc_export.csv"].message

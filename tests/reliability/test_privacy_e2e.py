@@ -58,11 +58,8 @@ def _everything_stored(home: Path) -> str:
     return "\n".join(out)
 
 
-@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "chunked"])
-def test_identifier_file_is_rejected_and_no_value_leaks(tmp_path, sources, monkeypatch, caplog, capsys, streamed):
+def test_identifier_file_is_rejected_and_no_value_leaks(tmp_path, sources, monkeypatch, caplog, capsys):
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", KEY)
-    if streamed:   # the chunked path for large files screens its first chunk the same way
-        monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", "0")
     home = tmp_path / "home"
     (home / "inbox" / "smc").mkdir(parents=True)
     (home / "inbox" / "knuh").mkdir(parents=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tdm.centres.harmonise import RULES as ADAPTER_CELL_CODES
+from tdm.centres.cells import CELL_RULES as ADAPTER_CELL_CODES
 from tdm.errors import FileRejected
 from validators.registry import RULES, get_rule
 from validators.dictionary_checks import CHECK_RULES
@@ -46,7 +46,7 @@ def emitted_codes() -> dict[str, set[str]]:
 
     adapters = ("tdm/centres/*.py",)
     add(_codes(r'\brule="(\w+)"', *adapters))                                     # cell findings
-    add({k: {"tdm/centres/harmonise.py"} for k in ADAPTER_CELL_CODES})
+    add({k: {"tdm/centres/cells.py"} for k in ADAPTER_CELL_CODES})
     # file errors of the adapters and of ingestion (a centre profile's own errors are configuration)
     add(_codes(r'\bcode="(\w+)"', *adapters, "tdm/ingest/*.py", "validators/*.py", exclude=("profile.py",)))
     add({c.code: {"tdm/errors.py"} for c in [FileRejected, *_subclasses(FileRejected)]})

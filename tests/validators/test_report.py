@@ -181,7 +181,7 @@ def test_fixes_never_send_a_data_manager_to_the_centre_profile():
 
 
 def test_expected_date_formats_read_yyyy_mm_dd():
-    from tdm.centres.harmonise import human_format, human_formats
+    from tdm.centres.cells import human_format, human_formats
 
     assert human_format("%Y-%m-%d") == "YYYY-MM-DD"
     assert human_format("%d.%m.%Y %H:%M") == "DD.MM.YYYY hh:mm"
