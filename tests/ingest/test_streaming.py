@@ -1,5 +1,5 @@
-"""Large files are read in chunks into the one path's tables, inside one transaction: the same warehouse
-as a file read whole, and nothing of a file is ever committed before its end."""
+"""Large files take the one path like any other: read set-wise into the writer's temporary tables, decided
+and loaded in one transaction, so nothing of a file is ever committed before its end."""
 
 from __future__ import annotations
 
@@ -23,28 +23,20 @@ def exports(tmp_path_factory):
     return folder
 
 
-def _chunked(monkeypatch, rows: int = 97, threshold_mb: float = 0) -> None:
+def _key(monkeypatch) -> None:
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
-    monkeypatch.setenv("TDM_STREAM_THRESHOLD_MB", str(threshold_mb))
-    monkeypatch.setenv("TDM_STREAM_CHUNK_ROWS", str(rows))   # many chunks, boundaries mid-patient
 
 
-def _run(tmp_path, exports, monkeypatch, *, stream: bool) -> dict:
-    _chunked(monkeypatch, threshold_mb=0 if stream else 10**6)
-    home = tmp_path / ("stream" if stream else "memory")
+def _run(tmp_path, exports, monkeypatch, name: str = "reference") -> dict:
+    _key(monkeypatch)
+    home = tmp_path / name
     shutil.copytree(exports, home / "inbox")
     run_pass(str(home), stable_seconds=0)
     return state(str(home))
 
 
-def test_chunked_and_whole_reads_load_identically(tmp_path, exports, monkeypatch):
-    streamed = _run(tmp_path, exports, monkeypatch, stream=True)
-    memory = _run(tmp_path, exports, monkeypatch, stream=False)
-    assert streamed["core.lab_results"] and streamed == memory
-
-
-def test_a_bad_chunk_rejects_the_whole_chunked_file(tmp_path, exports, monkeypatch):
-    _chunked(monkeypatch, rows=50)
+def test_a_bad_line_late_in_a_file_rejects_the_whole_file(tmp_path, exports, monkeypatch):
+    _key(monkeypatch)
     home = tmp_path / "h"
     shutil.copytree(exports, home / "inbox")
     labs = next((home / "inbox" / "knuh").glob("*lis_labs*"))
@@ -55,7 +47,7 @@ def test_a_bad_chunk_rejects_the_whole_chunked_file(tmp_path, exports, monkeypat
     bad = out[labs.name]
     assert bad.status == "rejected" and "decoded" in bad.message
     got = state(str(home))
-    assert got["core.lab_results"] == []                       # no chunk of the bad file kept
+    assert got["core.lab_results"] == []                       # nothing of the bad file kept
     others = [f for f in got["files"] if f[1] != labs.name]
     assert len(others) == 3 and all(f[3] == "loaded" for f in others)   # the good files still load
 
@@ -64,8 +56,6 @@ KILL_STREAM = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 os.environ["TDM_PSEUDONYM_KEY"] = "stream-test-key-0123456789"
-os.environ["TDM_STREAM_THRESHOLD_MB"] = "0"
-os.environ["TDM_STREAM_CHUNK_ROWS"] = "97"
 import tdm.ingest as ingest
 import tdm.ingest.read as reader
 real = reader.harmonise_raw
@@ -90,7 +80,7 @@ def test_sigkill_mid_file_then_restart_gives_the_uninterrupted_warehouse(tmp_pat
     import duckdb
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    reference = _run(tmp_path, exports, monkeypatch, stream=True)
+    reference = _run(tmp_path, exports, monkeypatch)
     home = tmp_path / "killed"
     shutil.copytree(exports, home / "inbox")
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(KILL_STREAM.format(root=root, home=str(home)))],
@@ -107,20 +97,18 @@ def test_sigkill_mid_file_then_restart_gives_the_uninterrupted_warehouse(tmp_pat
 
     # one transaction per file: nothing of the killed file was ever committed, not even to the writer's file
     assert uncommitted(home / "warehouse.duckdb") == 0 and uncommitted(home / "warehouse.read.duckdb") == 0
-    _chunked(monkeypatch)
     run_pass(str(home), stable_seconds=0)
     assert state(str(home)) == reference
 
 
-def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, monkeypatch):
-    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "stream-test-key-0123456789")
+def test_a_correction_supersedes_the_earlier_rows(tmp_path, exports, monkeypatch):
+    _key(monkeypatch)
     home = tmp_path / "h"
     shutil.copytree(exports, home / "inbox")
-    run_pass(str(home), stable_seconds=0)                     # first delivery, in memory
+    run_pass(str(home), stable_seconds=0)                     # first delivery
     labs = next((home / "archive" / "knuh").glob("*lis_labs*"))
     corrected = home / "inbox" / "knuh" / labs.name.split("-", 1)[1]
     corrected.write_bytes(labs.read_bytes() + b"\n")          # same rows, new content checksum
-    _chunked(monkeypatch)
     (out,) = run_pass(str(home), stable_seconds=0)
     assert out.status == "loaded"
     import duckdb
@@ -134,13 +122,13 @@ def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, mo
     assert n_old == n_new == out.rows_loaded
 
 
-def test_a_large_wide_file_with_a_finding_is_read_in_chunks_not_whole(tmp_path, monkeypatch):
+def test_a_wide_file_with_a_finding_is_read_set_wise_not_whole(tmp_path, monkeypatch):
     """A wide CSV is read set-wise by DuckDB whatever its findings (the pandas whole-file reader is never
     called): the bad line is rejected, the others load."""
     import tdm.centres.readers as readers
     from tdm.centres import builtin_profiles
 
-    _chunked(monkeypatch, rows=500_000, threshold_mb=1000 / 2**20)
+    _key(monkeypatch)
     folder = tmp_path / "exports"
     write_exports(generate_cohort(40, ("smc",), 3), {"smc": builtin_profiles()["smc"]}, folder, error_rate=0.0, seed=3)
     src = next((folder / "smc").glob("*.csv"))
