@@ -22,7 +22,7 @@ import validators.checks as VC
 import validators.decision as VD
 from benchmarks.tasks.common import fresh_home, place
 from schema.dictionary import ENTITIES
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 
 
 class StageTimer:
@@ -97,7 +97,7 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     stages = {k: round(v, 4) for k, v in timer.t.items()}
     stages.update(discover=round(t1 - t0, 4), prepare=round(t2 - t1, 4), commit=round(t4 - t2, 4),
                   archive=round(t5 - t4, 4))
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     counts = {e: con.execute(f"SELECT count(*) FROM core.{ENTITIES[e].table} WHERE is_current").fetchone()[0]
               for e in ENTITIES}
     con.close()

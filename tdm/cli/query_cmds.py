@@ -28,9 +28,9 @@ ACTOR_HELP = "Who makes the change (recorded in the audit trail)."
 def snapshot(home: Path | None) -> Iterator:
     """A read-only connection on the analysts' snapshot."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.lake import lake_exists, open_reader
 
-    con = open_reader(home_settings(home).snapshot)
+    con = open_reader(home_settings(home).lake)
     try:
         yield con
     finally:

@@ -26,7 +26,7 @@ from tdm.ingest.discovery import Candidate
 from tdm.ingest.files import as_file_error, not_ready, sha256_file, unchanged_since_discovery, unreadable, \
     unreadable_checksum
 from tdm.ingest.read import read_into_tables
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 from validators import ValidationContext, ValidationResult
 from validators.checks import check_tables
 from validators.setwise.context import register_context
@@ -128,7 +128,7 @@ def dry_run(settings: Settings, profile: CentreProfile, path: Path, key: bytes) 
     prepared = prepare(settings, profile, Candidate(profile.centre_id, Path(path), st.st_size, st.st_mtime), key)
     if prepared.error is not None:
         return prepared
-    snapshot = open_reader(settings.snapshot) if settings.snapshot.exists() else None
+    snapshot = open_reader(settings.lake) if lake_exists(settings.lake) else None
     con = duckdb.connect()
     try:
         return decide_file(con, settings, prepared, snapshot)

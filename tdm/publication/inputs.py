@@ -10,7 +10,7 @@ import pandas as pd
 from analytics.drift import CUTOFF_HISTORY_COLUMNS, cutoff_history
 from tdm.config import Settings
 from tdm.publication.study import PRIMARY_OUTCOME, PublicationParameters
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 
 # The files the cohort's current rows came from (the data snapshot), with what a reader audits.
 _SOURCE_FILES_SQL = """
@@ -49,7 +49,7 @@ def read_inputs(settings: Settings) -> Inputs:
     publication's stored ``roc_summary`` and ``bootstrap_cutoffs`` rows and its recorded target
     specificity; empty when no publication had an ROC summary.
     """
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         cohort = con.execute("SELECT * FROM analysis.cohort ORDER BY centre_id, patient_id").df()
         files = con.execute(_SOURCE_FILES_SQL).df()
@@ -82,7 +82,7 @@ def read_inputs(settings: Settings) -> Inputs:
 
 def latest_table(settings: Settings, table_name: str) -> tuple[str | None, pd.DataFrame]:
     """The latest publication's id and one of its tables (from the read snapshot)."""
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         prev = con.execute("SELECT publication_id FROM published.publications "
                            "ORDER BY created_at DESC, publication_id DESC LIMIT 1").fetchone()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tdm.config import Settings
-from tdm.warehouse.connection import open_writer, publish_snapshot
+from tdm.warehouse.lake import open_writer
 
 
 def jsonable(v):
@@ -77,7 +77,7 @@ def commit(settings: Settings, tmp: Path, *, pub_id: str, created: dt.datetime, 
     rows_df = pd.DataFrame(rows, columns=["publication_id", "table_name", "row_number", "row_json"])
     rows_df["row_number"] = rows_df["row_number"].astype("int32")
     try:
-        with open_writer(settings.warehouse,
+        with open_writer(settings.lake, home=settings.home,
                          memory_limit=settings.limits.writer_memory_limit) as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -97,7 +97,6 @@ def commit(settings: Settings, tmp: Path, *, pub_id: str, created: dt.datetime, 
                 if folder.exists() and not tmp.exists():
                     folder.rename(tmp)
                 raise
-            publish_snapshot(con, settings.warehouse, settings.snapshot)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

@@ -10,7 +10,7 @@ import pandas as pd
 from tdm.config import Settings
 from tdm.errors import QueryNotFound
 from tdm.warehouse import queries as Q
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 
 FILE_COLUMNS = ("file_id, file_name, file_kind, received_at, processed_at, status, rows_read, rows_loaded, "
                 "rows_warned, rows_rejected, message, error_code, report_path, duplicate_of_file_id")
@@ -60,9 +60,9 @@ def publication_ids(settings: Settings) -> set[str]:
 
 
 def _on_snapshot(settings: Settings, read, default):
-    if not settings.snapshot.exists():
+    if not lake_exists(settings.lake):
         return default
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         return read(con)
     finally:
