@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tdm.cli import main
-from tdm.warehouse.connection import open_writer, publish_snapshot
+from tdm.warehouse.lake import open_writer
 from tdm.warehouse.load import load_file, reserve_file_id
 from tests.factories import accepted_result, file_meta, frame, patient
 
@@ -22,10 +22,9 @@ def test_init_is_idempotent_and_installs_the_centres(tmp_path, capsys):
 
 
 def test_status_and_sql_formats(warehouse, capsys):
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         load_file(con, reserve_file_id(con), file_meta(centre="c1"),
                   accepted_result({"patient": frame("patient", [patient(f"P{i}", "c1") for i in range(3)])}))
-        publish_snapshot(con, warehouse.warehouse, warehouse.snapshot)
     capsys.readouterr()
     assert main(["status", "--home", str(warehouse.home)]) == 0
     out = capsys.readouterr().out

@@ -68,6 +68,7 @@ os.environ["TDM_STREAM_THRESHOLD_MB"] = "0"
 os.environ["TDM_STREAM_CHUNK_ROWS"] = "97"
 import tdm.ingest as ingest
 import tdm.ingest.read as reader
+from tests.lake import read_lake
 real, seen = reader.append_frame, []
 def killer(con, entity, df):
     real(con, entity, df)
@@ -126,7 +127,7 @@ def test_a_streamed_correction_supersedes_the_earlier_rows(tmp_path, exports, mo
     assert out.status == "loaded"
     import duckdb
 
-    con = duckdb.connect(str(home / "warehouse.read.duckdb"), read_only=True)
+    con = read_lake(home)
     rows = con.execute("SELECT file_id, is_current, superseded_by_file_id, count(*) FROM core.lab_results "
                        "GROUP BY ALL ORDER BY ALL").fetchall()
     con.close()

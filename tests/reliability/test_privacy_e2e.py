@@ -16,6 +16,7 @@ import pytest
 import tdm.ingest as ingest
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import utf8
+from tests.lake import read_lake
 
 NAMES = ["홍길동", "Minji Kim-Park", "이서연"]
 PHONES = ["010-9876-5432", "010-2222-3434", "01055556666"]
@@ -82,7 +83,7 @@ def test_identifier_file_is_rejected_and_no_value_leaks(tmp_path, sources, monke
     rrn = out["knuh_baseline_rrn.csv"]
     assert rrn.status == "rejected" and "'PT_NO' (resident registration number)" in rrn.message
 
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         files = {r[0]: r[1:] for r in con.execute(
             "SELECT file_name, status, error_code, rows_loaded, file_id FROM ingest.files").fetchall()}
@@ -113,7 +114,7 @@ def test_identifier_file_is_rejected_and_no_value_leaks(tmp_path, sources, monke
     kept = [p.name for p in home.rglob("*") if p.is_file()]
     assert not any(n.endswith(("smc_with_names.csv", "knuh_baseline_rrn.csv")) for n in kept), kept
     assert any(n.endswith("smc_good.csv") for n in kept)                 # good files are archived as usual
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     assert con.execute("SELECT count(*) FROM ingest.files WHERE error_code = 'direct_identifier' "
                        "AND archive_path IS NOT NULL").fetchone()[0] == 0
     con.close()

@@ -25,12 +25,12 @@ def test_writes_are_refused(query):
 
 
 def test_reads_work_and_file_functions_are_blocked(warehouse, tmp_path):
-    df = run_readonly_query(warehouse.snapshot, "SELECT count(*) AS n FROM analysis.cohort")
+    df = run_readonly_query(warehouse.lake, "SELECT count(*) AS n FROM analysis.cohort")
     assert df["n"].tolist() == [0]
     secret = tmp_path / "secret.csv"
     secret.write_text("a\n1\n")
     with pytest.raises(ReadOnlyViolation):
-        run_readonly_query(warehouse.snapshot, f"SELECT * FROM read_csv('{secret}')")
+        run_readonly_query(warehouse.lake, f"SELECT * FROM read_csv('{secret}')")
 
 
 def test_cli_gives_one_clear_message_and_exit_code(warehouse, capsys):
