@@ -217,6 +217,7 @@ publications = sa.Table(
     sa.Column("seed", sa.BigInteger),
     sa.Column("n_patients", sa.Integer),
     sa.Column("folder", sa.String),
+    sa.Column("lake_snapshot", sa.BigInteger),   # the lake snapshot the publication read (tdm analyse --as-of)
     schema="published",
     comment="One row per analysis publication.",
 )

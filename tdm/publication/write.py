@@ -69,7 +69,8 @@ def write_files(tmp: Path, *, tables: dict[str, pd.DataFrame], skipped, figures:
 
 
 def commit(settings: Settings, tmp: Path, *, pub_id: str, created: dt.datetime, version: str, checksums: list[str],
-           parameters: dict, seed: int, n_patients: int, tables: dict[str, pd.DataFrame], skipped) -> Path:
+           parameters: dict, seed: int, n_patients: int, tables: dict[str, pd.DataFrame], skipped,
+           lake_snapshot: int | None = None) -> Path:
     """Insert the publication and its rows and move ``tmp`` into place, all or nothing."""
     folder = settings.published / pub_id
     rows = [(pub_id, name, i, js) for name, t in tables.items() for i, js in enumerate(table_json_rows(t), start=1)]
@@ -83,9 +84,9 @@ def commit(settings: Settings, tmp: Path, *, pub_id: str, created: dt.datetime, 
             try:
                 con.execute(
                     "INSERT INTO published.publications (publication_id, created_at, code_version, data_snapshot, "
-                    "parameters, seed, n_patients, folder) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "parameters, seed, n_patients, folder, lake_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [pub_id, created.replace(tzinfo=None), version, json.dumps(checksums),
-                     json.dumps(parameters, sort_keys=True), seed, n_patients, str(folder)])
+                     json.dumps(parameters, sort_keys=True), seed, n_patients, str(folder), lake_snapshot])
                 con.register("_pub_rows", rows_df)
                 con.execute("INSERT INTO published.tables (publication_id, table_name, row_number, row_json) "
                             "SELECT publication_id, table_name, row_number, row_json FROM _pub_rows")

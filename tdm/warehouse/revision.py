@@ -11,7 +11,7 @@ from tdm.config import LakeSpec
 from tdm.errors import WarehouseError
 from tdm.warehouse.lake import open_reader
 
-SCHEMA_HEAD = "0002_queries_and_audit_trail"
+SCHEMA_HEAD = "0003_publication_lake_snapshot"
 
 
 def current_revision(lake: LakeSpec) -> str | None:

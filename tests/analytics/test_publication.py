@@ -148,9 +148,6 @@ def test_one_class_cohort_publishes_what_it_can(warehouse):
 
 
 def test_empty_cohort_does_not_crash(warehouse):
-    from tdm.warehouse.lake import open_writer
-
-    with open_writer(warehouse.lake, home=warehouse.home) as con:
     from tdm.publication import build_publication
 
     s = build_publication(warehouse, parameters={"seed": 1})

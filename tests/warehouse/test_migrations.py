@@ -21,7 +21,7 @@ def test_upgrade_from_empty_and_init_is_idempotent(settings):
     assert current_revision(settings.lake) is None
     rev1 = init_warehouse(settings).revision
     rev2 = init_warehouse(settings).revision
-    assert rev1 == rev2 == "0002_queries_and_audit_trail"
+    assert rev1 == rev2 == "0003_publication_lake_snapshot"
     con = read_lake(settings)
     views = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analysis'").fetchall()}
@@ -35,7 +35,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0099_test_alter"
-down_revision = "0002_queries_and_audit_trail"
+down_revision = "0003_publication_lake_snapshot"
 branch_labels = None
 depends_on = None
 
