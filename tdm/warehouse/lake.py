@@ -221,10 +221,30 @@ def open_reader(lake: LakeSpec, *, snapshot_version: int | None = None,
     return con
 
 
+def connect_lines(lake: LakeSpec) -> dict[str, str]:
+    """One line each for the DuckDB CLI, Python and R that opens the lake read-only (``tdm connect``).
+
+    Python loads the extensions from this installation's packages (offline, this DuckDB version);
+    the CLI and R sessions run their own DuckDB version, so they ``INSTALL`` the extensions (once,
+    with network) unless the CLI is the same version (then the LOAD lines work offline)."""
+    needed = ["ducklake"] + (["sqlite"] if lake.url.startswith("ducklake:sqlite:") else [])
+    attach = f"ATTACH {_quote(lake.url)} AS {ALIAS} (READ_ONLY); USE {ALIAS};"
+    packaged = [(n, packaged_extension(n)) for n in needed]
+    loads = " ".join(f"LOAD {_quote(str(_loadable(n, b)))};" if b else f"INSTALL {n}; LOAD {n};" for n, b in packaged)
+    installs = " ".join(f"INSTALL {n}; LOAD {n};" for n in needed)
+    py_sql = f"{loads} {attach}".replace('"', '\\"')
+    r_sql = f"{installs} {attach}".replace('"', '\\"')
+    return {
+        "duckdb": f'duckdb -cmd "{installs} {attach}"',
+        "python": f'import duckdb; con = duckdb.connect(); con.execute("{py_sql}")',
+        "r": f'library(DBI); con <- dbConnect(duckdb::duckdb()); dbExecute(con, "{r_sql}")',
+    }
+
+
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     """The lake's snapshot id as this connection sees it (what a publication records)."""
     return int(con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0])
 
 
-__all__ = ["ALIAS", "connect", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
+__all__ = ["ALIAS", "connect", "connect_lines", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
            "packaged_extension", "writer_lock"]
