@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import importlib.util
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,20 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def sqlite_wal(catalog: Path) -> None:
+    """Put a SQLite catalog in WAL mode (persistent; a no-op once set).
+
+    In SQLite's default rollback journal an idle reader of the same process keeps the writer's
+    COMMIT from taking its lock ("database is locked", measured: the web app reads while its drop
+    zone ingests); in WAL mode readers and the writer never block each other."""
+    db = sqlite3.connect(catalog, timeout=30)
+    try:
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            db.execute("PRAGMA journal_mode=WAL")
+    finally:
+        db.close()
+
+
 def connect(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None,
             memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as ``lake`` and in use (no other guard)."""
@@ -114,6 +129,8 @@ def connect(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = N
                              hint="run 'tdm init' first")
     if catalog is not None:
         catalog.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only and lake.url.startswith("ducklake:sqlite:"):
+        sqlite_wal(catalog)
     config = dict(_NO_AUTOLOAD, **({"memory_limit": memory_limit} if memory_limit else {}))
     con = duckdb.connect(":memory:", config=config)
     try:
@@ -246,5 +263,5 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0])
 
 
-__all__ = ["ALIAS", "connect", "connect_lines", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
+__all__ = ["ALIAS", "sqlite_wal", "connect", "connect_lines", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
            "packaged_extension", "writer_lock"]

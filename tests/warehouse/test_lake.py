@@ -80,3 +80,19 @@ def test_writers_wait_for_each_other_across_processes(warehouse):
         out = subprocess.run([sys.executable, "-c", code, str(warehouse.home)], capture_output=True, text=True,
                              timeout=120)
     assert out.stdout.strip() == "WarehouseBusy", out.stderr
+
+
+def test_an_idle_reader_in_the_same_process_never_blocks_the_writers_commit(warehouse):
+    """The web app reads while its drop zone ingests: in SQLite's rollback journal the commit failed
+    with "database is locked" (measured); the catalog is put in WAL mode, so both go on."""
+    import sqlite3
+
+    assert sqlite3.connect(warehouse.lake.catalog_file).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    reader = open_reader(warehouse.lake)
+    try:
+        assert reader.execute("SELECT count(*) FROM ingest.files").fetchone() == (0,)
+        with open_writer(warehouse.lake, home=warehouse.home) as con:
+            load_file(con, reserve_file_id(con), file_meta(), accepted_result({"patient": frame("patient", [patient("P1")])}))
+        assert reader.execute("SELECT count(*) FROM ingest.files").fetchone() == (1,)   # sees the commit
+    finally:
+        reader.close()
