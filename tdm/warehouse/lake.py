@@ -111,13 +111,29 @@ def sqlite_wal(catalog: Path) -> None:
 
     In SQLite's default rollback journal an idle reader of the same process keeps the writer's
     COMMIT from taking its lock ("database is locked", measured: the web app reads while its drop
-    zone ingests); in WAL mode readers and the writer never block each other."""
+    zone ingests); in WAL mode readers and the writer never block each other.  Python's own sqlite3
+    is a second SQLite library in the process: closing it drops the POSIX locks DuckDB's SQLite
+    holds on the same file (measured: "disk I/O error"), so this runs only while no DuckDB
+    connection of this process has the catalog open (at creation, and by ``migrate.upgrade``)."""
     db = sqlite3.connect(catalog, timeout=30)
     try:
         if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             db.execute("PRAGMA journal_mode=WAL")
     finally:
         db.close()
+
+
+def attach(con, lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None) -> None:
+    """On a fresh DuckDB connection: the extensions, the lake attached as ``lake``, ``USE lake``
+    (the one sequence every warehouse connection runs, the migrations' SQLAlchemy ones included)."""
+    catalog = lake.catalog_file
+    if catalog is not None and not read_only:
+        catalog.parent.mkdir(parents=True, exist_ok=True)
+        if lake.url.startswith("ducklake:sqlite:") and not catalog.exists():
+            sqlite_wal(catalog)      # created in WAL mode, before any DuckDB connection has it open
+    load_extensions(con, lake)
+    con.execute(_attach_sql(lake, read_only=read_only, snapshot_version=snapshot_version))
+    con.execute(f"USE {ALIAS}")
 
 
 def connect(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None,
@@ -127,16 +143,10 @@ def connect(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = N
     if read_only and catalog is not None and not catalog.is_file():
         raise WarehouseError("there is no warehouse here yet", file=str(catalog), code="no_warehouse",
                              hint="run 'tdm init' first")
-    if catalog is not None:
-        catalog.parent.mkdir(parents=True, exist_ok=True)
-    if not read_only and lake.url.startswith("ducklake:sqlite:"):
-        sqlite_wal(catalog)
     config = dict(_NO_AUTOLOAD, **({"memory_limit": memory_limit} if memory_limit else {}))
     con = duckdb.connect(":memory:", config=config)
     try:
-        load_extensions(con, lake)
-        con.execute(_attach_sql(lake, read_only=read_only, snapshot_version=snapshot_version))
-        con.execute(f"USE {ALIAS}")
+        attach(con, lake, read_only=read_only, snapshot_version=snapshot_version)
     except duckdb.Error as exc:
         con.close()
         raise WarehouseError(f"cannot open the warehouse: {str(exc).splitlines()[0]}", file=lake.url,
@@ -263,5 +273,5 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0])
 
 
-__all__ = ["ALIAS", "sqlite_wal", "connect", "connect_lines", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
+__all__ = ["ALIAS", "attach", "sqlite_wal", "connect", "connect_lines", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
            "packaged_extension", "writer_lock"]

@@ -40,9 +40,7 @@ def lake_engine(lake: LakeSpec) -> sa.Engine:
 
     @sa.event.listens_for(engine, "connect")
     def _attach(dbapi_connection, _record) -> None:
-        L.load_extensions(dbapi_connection, lake)
-        dbapi_connection.execute(L._attach_sql(lake, read_only=False))
-        dbapi_connection.execute(f"USE {L.ALIAS}")
+        L.attach(dbapi_connection, lake, read_only=False)
 
     return engine
 
@@ -78,6 +76,9 @@ def upgrade(lake: LakeSpec, revision: str = "head", *, home: Path | None = None,
             script_location: Path = MIGRATIONS) -> None:
     """Migrate the lake to ``revision`` under the writers' lock (no file loads meanwhile)."""
     with L.writer_lock(L.lock_path(lake, home)):
+        catalog = lake.catalog_file
+        if lake.url.startswith("ducklake:sqlite:") and catalog is not None and catalog.exists():
+            L.sqlite_wal(catalog)        # a catalog made before WAL mode (tdm init / the next pass)
         run_upgrade(lake_engine(lake), revision, script_location=script_location, where=lake.url)
 
 

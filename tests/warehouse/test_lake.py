@@ -85,9 +85,10 @@ def test_writers_wait_for_each_other_across_processes(warehouse):
 def test_an_idle_reader_in_the_same_process_never_blocks_the_writers_commit(warehouse):
     """The web app reads while its drop zone ingests: in SQLite's rollback journal the commit failed
     with "database is locked" (measured); the catalog is put in WAL mode, so both go on."""
-    import sqlite3
-
-    assert sqlite3.connect(warehouse.lake.catalog_file).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    mode = subprocess.run([sys.executable, "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
+                           ".execute('PRAGMA journal_mode').fetchone()[0])", str(warehouse.lake.catalog_file)],
+                          capture_output=True, text=True, timeout=60).stdout.strip()
+    assert mode == "wal"        # asked from another process: a second SQLite library here would drop our locks
     reader = open_reader(warehouse.lake)
     try:
         assert reader.execute("SELECT count(*) FROM ingest.files").fetchone() == (0,)
