@@ -53,7 +53,7 @@ class StageTimer:
 
 def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None) -> dict:
     """The whole ingestion path for one file (discover -> prepare -> in one writer transaction: read,
-    harmonise, checks, decision, report, load -> snapshot -> archive), exactly the stages
+    harmonise, checks, decision, report, load (one lake transaction) -> archive), exactly the stages
     ``flows.ingest`` runs, with per-stage times.
 
     ``pre`` files (e.g. the baseline a lab file's patients need) are ingested first, untimed.
@@ -80,7 +80,6 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     timer.wrap(VD, "decide", "decide")
     timer.wrap(W, "write_report", "report")
     timer.wrap(W, "load_decided", "load")
-    timer.wrap(W, "publish_snapshot", "snapshot")
     try:
         t0 = time.perf_counter()
         cand = [c for c in st.discover(settings, [centre], stable_seconds=0).ready
