@@ -1,7 +1,7 @@
 """CLI commands: data-clarification queries (``tdm queries list|show|answer|close|reopen``).
 
-Thin over :mod:`tdm.warehouse.queries`: reads come from the analysts' snapshot, each change is one
-short writer transaction that republishes it.  ``tdm review confirm`` (``review_cmds``) finds a
+Thin over :mod:`tdm.warehouse.queries`: reads come from the lake (read-only), each change is one
+short writer transaction; also ``tdm connect`` (how analysts open the lake themselves).  ``tdm review confirm`` (``review_cmds``) finds a
 query from what a data manager reads in the report (patient, rule, column) and answers it.
 """
 
@@ -26,7 +26,7 @@ ACTOR_HELP = "Who makes the change (recorded in the audit trail)."
 
 @contextmanager
 def snapshot(home: Path | None) -> Iterator:
-    """A read-only connection on the analysts' snapshot."""
+    """A read-only connection on the lake."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.warehouse.lake import lake_exists, open_reader
 

@@ -98,7 +98,7 @@ def read_file(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prep
 def decide_read(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prepared,
                 context_con: duckdb.DuckDBPyConnection | None) -> Prepared:
     """Stages 3-5 for a file :func:`read_file` read, on ``con`` (inside the caller's transaction); the
-    context is read from ``context_con`` (the writer itself, or the snapshot for a dry run)."""
+    context is read from ``context_con`` (the writer itself, or a read-only lake connection for a dry run)."""
     cand, profile = prepared.candidate, prepared.profile
     ctx = load_context(context_con, cand.centre_id, cand.path.name, prepared.file_kind,
                        getattr(profile, "max_error_fraction", 0.5))
@@ -123,7 +123,7 @@ def decide_file(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Pr
 
 def dry_run(settings: Settings, profile: CentreProfile, path: Path, key: bytes) -> Prepared:
     """What ingesting ``path`` for ``profile``'s centre would decide, with nothing written: the same
-    pipeline on a private in-memory database, the context read from the analysts' snapshot."""
+    pipeline on a private in-memory database, the context read from the lake (read-only)."""
     st = os.stat(path)
     prepared = prepare(settings, profile, Candidate(profile.centre_id, Path(path), st.st_size, st.st_mtime), key)
     if prepared.error is not None:

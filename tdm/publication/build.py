@@ -73,7 +73,8 @@ def build_publication(settings: Settings, *, parameters: dict | PublicationParam
                                        sort_keys=True).encode()).hexdigest()[:8]
     pub_id = f"pub-{created.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
     figures, html = render_outputs(bundle, publication_id=pub_id, created=created, version=version,
-                                   parameters=params_json, source_files=inputs.source_files)
+                                   parameters=params_json, source_files=inputs.source_files,
+                                   lake_snapshot=inputs.lake_snapshot)
 
     tmp = stage_folder(settings, pub_id)
     manifest = {"publication_id": pub_id, "created_at": created.isoformat(), "code_version": version,

@@ -1,4 +1,4 @@
-"""What a publication reads from the read-only snapshot: the cohort, its source files, earlier cut-offs."""
+"""What a publication reads from the lake (one read-only snapshot): the cohort, its source files, earlier cut-offs."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ def test_recomputed_as_of_its_snapshot_after_a_correction_is_identical(warehouse
     assert again.identical, again.differences            # ... and the publication is reproduced exactly
     assert set(again.rows) >= {"table1", "table3_final_model", "table4_cutoffs", "bootstrap_cutoffs"}
     assert again.rows["table1"] > 0
+    assert f"lake snapshot {recorded} (tdm analyse --as-of {first.publication_id}" in first.report_path.read_text()
 
 
 def test_an_unknown_publication_is_one_clear_error(warehouse):

@@ -45,17 +45,21 @@ def _rrn_as_study_number(baseline: bytes) -> bytes:
 
 
 def _everything_stored(home: Path) -> str:
-    """Every row of every table of the warehouse and its snapshot, as text."""
+    """Every row of every table of the lake, every snapshot's change list, and the catalog's and
+    data files' bytes (nothing may hide in a superseded or uncommitted file), as text."""
     out = []
-    for db in ("warehouse.duckdb", "warehouse.read.duckdb"):
-        con = duckdb.connect(str(home / db), read_only=True)
-        try:
-            tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                                 "WHERE table_type = 'BASE TABLE'").fetchall()
-            for schema, table in tables:
-                out.append(repr(con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()))
-        finally:
-            con.close()
+    con = read_lake(home)
+    try:
+        tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                             "WHERE table_catalog = 'lake' AND table_type = 'BASE TABLE'").fetchall()
+        for schema, table in tables:
+            out.append(repr(con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()))
+        out.append(repr(con.execute("SELECT * FROM lake.snapshots()").fetchall()))
+    finally:
+        con.close()
+    for f in sorted((home / "lake").rglob("*")):
+        if f.is_file():
+            out.append(f.read_bytes().decode("latin-1"))
     return "\n".join(out)
 
 
