@@ -97,3 +97,27 @@ def test_an_idle_reader_in_the_same_process_never_blocks_the_writers_commit(ware
         assert reader.execute("SELECT count(*) FROM ingest.files").fetchone() == (1,)   # sees the commit
     finally:
         reader.close()
+
+
+def test_a_commit_the_lake_refuses_is_transient_and_leaves_nothing(warehouse):
+    """Two writers that bypass the lock (two machines on one catalog): the second COMMIT is refused;
+    it is WarehouseBusy (retried), and nothing of it lands."""
+    from tdm.errors import WarehouseBusy
+    from tdm.warehouse.connection import transaction
+
+    a = L.connect(warehouse.lake, read_only=False)
+    b = L.connect(warehouse.lake, read_only=False)
+    try:
+        with pytest.raises(WarehouseBusy, match="the lake refused the commit"):
+            with transaction(b):
+                b.execute("INSERT INTO ingest.reviews VALUES ('c1', 'PB', 'r', NULL, 'b', 'x', now())")
+                with transaction(a):
+                    a.execute("INSERT INTO ingest.reviews VALUES ('c1', 'PA', 'r', NULL, 'a', 'x', now())")
+    finally:
+        a.close()
+        b.close()
+    con = open_reader(warehouse.lake)
+    try:
+        assert con.execute("SELECT patient_id FROM ingest.reviews").fetchall() == [("PA",)]
+    finally:
+        con.close()
