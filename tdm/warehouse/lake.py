@@ -24,7 +24,9 @@ import contextlib
 import fcntl
 import importlib.util
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,13 +208,19 @@ def open_writer(lake: LakeSpec, *, home: Path | None = None, wait_seconds: float
     """The single writer: the writers' lock, then the lake attached read-write.
 
     ``memory_limit`` (TDM_WRITER_MEMORY_LIMIT) caps DuckDB's buffer pool; the file's temporary
-    tables spill beyond it, so a multi-GB file is ingested at a bounded footprint."""
+    tables spill beyond it into a private folder (an in-memory DuckDB has none by default: a small
+    limit failed with "failed to pin block"), so a multi-GB file is ingested at a bounded footprint."""
     with writer_lock(lock_path(lake, home), wait_seconds):
-        con = connect(lake, read_only=False, memory_limit=memory_limit)
+        spill = tempfile.mkdtemp(prefix="tdm-writer-spill-")
         try:
-            yield con
+            con = connect(lake, read_only=False, memory_limit=memory_limit)
+            try:
+                con.execute(f"SET temp_directory = {_quote(spill)}")
+                yield con
+            finally:
+                con.close()
         finally:
-            con.close()
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 def _local_data_path(con: duckdb.DuckDBPyConnection) -> str | None:

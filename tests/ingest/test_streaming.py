@@ -11,6 +11,7 @@ import pytest
 from tdm.ingest import run_pass
 from tdm.synth import generate_cohort, write_exports
 from tests.ingest.test_crash_safety import state
+from tests.lake import read_lake
 
 
 @pytest.fixture(scope="module")

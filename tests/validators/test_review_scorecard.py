@@ -108,9 +108,9 @@ def test_scorecard_tdm_command_writes_html(warehouse, tmp_path):
     from tdm.warehouse.lake import open_writer
 
     with open_writer(warehouse.lake, home=warehouse.home) as con:
-        con.execute("INSERT INTO ingest.files (centre_id, file_name, file_kind, checksum_sha256, size_bytes, "
+        con.execute("INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, size_bytes, "
                     "received_at, status, rows_read, rows_loaded, rows_warned, rows_rejected, code_version) VALUES "
-                    "('smc', 'a.csv', 'wide', 'x', 1, TIMESTAMP '2026-10-01 10:00:00', 'loaded_with_rejections', "
+                    "(1, 'smc', 'a.csv', 'wide', 'x', 1, TIMESTAMP '2026-10-01 10:00:00', 'loaded_with_rejections', "
                     "10, 8, 1, 2, 'test')")
         fid = con.execute("SELECT max(file_id) FROM ingest.files").fetchone()[0]
         con.execute("INSERT INTO ingest.issues (file_id, source_line, rule, severity, message) VALUES "
