@@ -17,7 +17,7 @@ from schema.tables import metadata
 from tdm.config import Settings
 from tdm.errors import WarehouseError
 from tdm.warehouse.connection import transaction
-from tdm.warehouse.lake import _quote, open_writer
+from tdm.warehouse.lake import open_writer, quote
 from tdm.warehouse.migrate import upgrade, upgrade_file
 from tdm.warehouse.revision import current_revision
 
@@ -54,7 +54,7 @@ def convert_legacy(settings: Settings) -> dict[str, int] | None:
         return None
     upgrade_file(legacy)
     with open_writer(settings.lake, home=settings.home, memory_limit=settings.limits.writer_memory_limit) as con:
-        con.execute(f"ATTACH {_quote(str(legacy))} AS legacy (READ_ONLY)")
+        con.execute(f"ATTACH {quote(str(legacy))} AS legacy (READ_ONLY)")
         try:
             source = _counts(con, "legacy")
             target = _counts(con, "lake")

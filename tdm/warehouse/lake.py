@@ -42,7 +42,7 @@ LOCK_WAIT_SECONDS = 30.0
 # an extension's entry point is named after its file, and the sqlite one's is sqlite_scanner)
 EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake", "ducklake"),
               "sqlite": ("duckdb_extension_sqlite", "sqlite", "sqlite_scanner")}
-_NO_AUTOLOAD = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+NO_AUTOLOAD = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
 
 
 def packaged_extension(name: str, version: str = duckdb.__version__) -> Path | None:
@@ -96,15 +96,16 @@ def load_extensions(con: duckdb.DuckDBPyConnection, lake: LakeSpec) -> None:
 def _attach_sql(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None) -> str:
     options = []
     if lake.data_path and not read_only:
-        options.append(f"DATA_PATH {_quote(lake.data_path)}")
+        options.append(f"DATA_PATH {quote(lake.data_path)}")
     if read_only:
         options.append("READ_ONLY")
     if snapshot_version is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot_version)}")
-    return f"ATTACH {_quote(lake.url)} AS {ALIAS}" + (f" ({', '.join(options)})" if options else "")
+    return f"ATTACH {quote(lake.url)} AS {ALIAS}" + (f" ({', '.join(options)})" if options else "")
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -145,7 +146,7 @@ def connect(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = N
     if read_only and catalog is not None and not catalog.is_file():
         raise WarehouseError("there is no warehouse here yet", file=str(catalog), code="no_warehouse",
                              hint="run 'tdm init' first")
-    config = dict(_NO_AUTOLOAD, **({"memory_limit": memory_limit} if memory_limit else {}))
+    config = dict(NO_AUTOLOAD, **({"memory_limit": memory_limit} if memory_limit else {}))
     con = duckdb.connect(":memory:", config=config)
     try:
         attach(con, lake, read_only=read_only, snapshot_version=snapshot_version)
@@ -215,7 +216,7 @@ def open_writer(lake: LakeSpec, *, home: Path | None = None, wait_seconds: float
         try:
             con = connect(lake, read_only=False, memory_limit=memory_limit)
             try:
-                con.execute(f"SET temp_directory = {_quote(spill)}")
+                con.execute(f"SET temp_directory = {quote(spill)}")
                 yield con
             finally:
                 con.close()
@@ -247,7 +248,7 @@ def open_reader(lake: LakeSpec, *, snapshot_version: int | None = None,
         try:
             data = _local_data_path(con)
             if data:
-                con.execute(f"SET allowed_directories = [{_quote(data)}]")
+                con.execute(f"SET allowed_directories = [{quote(data)}]")
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
         except BaseException:
@@ -263,9 +264,9 @@ def connect_lines(lake: LakeSpec) -> dict[str, str]:
     the CLI and R sessions run their own DuckDB version, so they ``INSTALL`` the extensions (once,
     with network) unless the CLI is the same version (then the LOAD lines work offline)."""
     needed = ["ducklake"] + (["sqlite"] if lake.url.startswith("ducklake:sqlite:") else [])
-    attach = f"ATTACH {_quote(lake.url)} AS {ALIAS} (READ_ONLY); USE {ALIAS};"
+    attach = f"ATTACH {quote(lake.url)} AS {ALIAS} (READ_ONLY); USE {ALIAS};"
     packaged = [(n, packaged_extension(n)) for n in needed]
-    loads = " ".join(f"LOAD {_quote(str(_loadable(n, b)))};" if b else f"INSTALL {n}; LOAD {n};" for n, b in packaged)
+    loads = " ".join(f"LOAD {quote(str(_loadable(n, b)))};" if b else f"INSTALL {n}; LOAD {n};" for n, b in packaged)
     installs = " ".join(f"INSTALL {n}; LOAD {n};" for n in needed)
     py_sql = f"{loads} {attach}".replace('"', '\\"')
     r_sql = f"{installs} {attach}".replace('"', '\\"')

@@ -36,7 +36,7 @@ def alembic_config(url: str, script_location: Path = MIGRATIONS) -> Config:
 def lake_engine(lake: LakeSpec) -> sa.Engine:
     """A SQLAlchemy engine whose every connection is the lake (attached and in use)."""
     engine = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.NullPool,
-                              connect_args={"config": dict(L._NO_AUTOLOAD)})
+                              connect_args={"config": dict(L.NO_AUTOLOAD)})
 
     @sa.event.listens_for(engine, "connect")
     def _attach(dbapi_connection, _record) -> None:

@@ -29,7 +29,7 @@ def test_the_lake_setting_default_and_a_bad_value(tmp_path):
 
 def test_without_a_matching_extension_package_the_error_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(L, "packaged_extension", lambda name, version=None: None)
-    monkeypatch.setattr(L, "_NO_AUTOLOAD", {**L._NO_AUTOLOAD, "extension_directory": str(tmp_path / "none"),
+    monkeypatch.setattr(L, "NO_AUTOLOAD", {**L.NO_AUTOLOAD, "extension_directory": str(tmp_path / "none"),
                                             "custom_extension_repository": "http://127.0.0.1:9/"})
     with pytest.raises(WarehouseError) as err:
         L.connect(LakeSpec.embedded(tmp_path), read_only=False)
