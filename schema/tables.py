@@ -32,9 +32,8 @@ SQL_TYPES = {
     "datetime": sa.DateTime,
 }
 
-file_id_seq = sa.Sequence("file_id_seq", schema="ingest")
-query_id_seq = sa.Sequence("query_id_seq", schema="ingest")
-query_event_id_seq = sa.Sequence("query_event_id_seq", schema="ingest")
+# The warehouse is a DuckLake (issue 16): no sequences, primary keys or server defaults; the writer
+# takes the ids and checks the keys (tdm/warehouse/keys.py).
 
 # Lineage carried by every harmonised row.
 LINEAGE_COLUMNS = ("file_id", "source_line", "is_current", "superseded_by_file_id", "warnings")
@@ -85,7 +84,7 @@ ENTITY_TABLES: dict[str, sa.Table] = {
 files = sa.Table(
     "files",
     metadata,
-    sa.Column("file_id", sa.BigInteger, file_id_seq, server_default=file_id_seq.next_value(), primary_key=True),
+    sa.Column("file_id", sa.BigInteger, nullable=False),
     sa.Column("centre_id", sa.String, nullable=False),
     sa.Column("file_name", sa.String, nullable=False),
     sa.Column("file_kind", sa.String, comment="wide | baseline | visit | elisa | labs_long"),
@@ -131,7 +130,7 @@ issues = sa.Table(
 queries = sa.Table(
     "queries",
     metadata,
-    sa.Column("query_id", sa.BigInteger, query_id_seq, server_default=query_id_seq.next_value(), primary_key=True),
+    sa.Column("query_id", sa.BigInteger, nullable=False),
     sa.Column("centre_id", sa.String, nullable=False),
     sa.Column("scope", sa.String, nullable=False,
               comment="'row' (a finding on a record) or the file kind of a whole-file finding ('file:wide'...)"),
@@ -165,8 +164,7 @@ queries = sa.Table(
 query_events = sa.Table(
     "query_events",
     metadata,
-    sa.Column("event_id", sa.BigInteger, query_event_id_seq, server_default=query_event_id_seq.next_value(),
-              primary_key=True),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
     sa.Column("query_id", sa.BigInteger, nullable=False),
     sa.Column("event_at", sa.DateTime, nullable=False),
     sa.Column("actor", sa.String, nullable=False, comment="user, or 'tdm ingest' for changes a file made"),
@@ -211,7 +209,7 @@ quarantine_rows = sa.Table(
 publications = sa.Table(
     "publications",
     metadata,
-    sa.Column("publication_id", sa.String, primary_key=True),
+    sa.Column("publication_id", sa.String, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("code_version", sa.String, nullable=False),
     sa.Column("data_snapshot", sa.String, nullable=False, comment="JSON list of source file checksums"),
@@ -219,6 +217,7 @@ publications = sa.Table(
     sa.Column("seed", sa.BigInteger),
     sa.Column("n_patients", sa.Integer),
     sa.Column("folder", sa.String),
+    sa.Column("lake_snapshot", sa.BigInteger),   # the lake snapshot the publication read (tdm analyse --as-of)
     schema="published",
     comment="One row per analysis publication.",
 )

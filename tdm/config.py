@@ -9,8 +9,10 @@ All state lives under one folder, ``TDM_HOME`` (default ``./tdm-home``)::
       archive/<centre>/         processed files, renamed <file_id>-<name>
       reports/<centre>/         one validation report per file, plus index.html
       published/<publication>/  versioned analysis outputs (CSV, HTML, PNG)
-      warehouse.duckdb          the single-writer warehouse
-      warehouse.read.duckdb     read-only snapshot analysts query (replaced after each load)
+      lake/catalog.sqlite       the warehouse: a DuckLake's catalog (default TDM_LAKE; readers never wait)
+      lake/data/                its Parquet data files
+      warehouse.duckdb          a pre-DuckLake warehouse, converted once by ``tdm init`` (then kept as
+                                warehouse.duckdb.converted)
       secrets/                  demo-mode pseudonymisation key (never used in production mode)
       web/accounts.sqlite       web app accounts and sessions (``tdm users``, ``tdm serve``)
       cache/                    rebuildable caches (the compiled SQL of the dictionary checks)
@@ -61,6 +63,7 @@ class Settings:
     limits: Limits = DEFAULT_LIMITS
     prefect_server_idle: float = 600.0  # TDM_PREFECT_SERVER_IDLE: s a home's idle Prefect server lives; 0 = per command
     spill_dir: str | None = None       # TDM_SPILL_DIR: where DuckDB spills a file's tables; None = <home>/tmp/spill
+    lake_url: str | None = None         # TDM_LAKE: a DuckLake connection string; None = embedded under the home
 
     @property
     def centres_dir(self) -> Path:
@@ -87,8 +90,9 @@ class Settings:
         return self.home / "secrets"
 
     @property
-    def warehouse(self) -> Path:
-        return self.home / "warehouse.duckdb"
+    def lake(self) -> LakeSpec:
+        """The warehouse: the DuckLake of TDM_LAKE, else the embedded one under the home."""
+        return LakeSpec.parse(self.lake_url) if self.lake_url else LakeSpec.embedded(self.home)
 
     @property
     def spill_directory(self) -> Path:
@@ -96,9 +100,9 @@ class Settings:
         return Path(self.spill_dir).expanduser() if self.spill_dir else self.home / "tmp" / "spill"
 
     @property
-    def snapshot(self) -> Path:
-        """Read-only copy for analysts, replaced atomically after every successful write."""
-        return self.home / "warehouse.read.duckdb"
+    def legacy_warehouse(self) -> Path:
+        """A pre-DuckLake single-file warehouse (``tdm init`` converts it once)."""
+        return self.home / "warehouse.duckdb"
 
     @property
     def cache(self) -> Path:
@@ -110,12 +114,60 @@ class Settings:
 
     @property
     def is_initialised(self) -> bool:
-        """``tdm init`` has run here: the folder holds the migrated warehouse."""
-        return self.warehouse.is_file()
+        """``tdm init`` has run here: the home holds its centre profiles folder and a warehouse
+        (an embedded lake's catalog, a configured lake, or a legacy file still to convert)."""
+        if not self.centres_dir.is_dir():
+            return False
+        catalog = self.lake.catalog_file
+        return catalog is None or catalog.is_file() or self.legacy_warehouse.is_file()
 
     def ensure_dirs(self) -> None:
         for d in (self.centres_dir, self.inbox, self.archive, self.reports, self.published, self.secrets):
             d.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class LakeSpec:
+    """Where the warehouse lives: a DuckLake connection string (``ducklake:sqlite:<file>``,
+    ``ducklake:postgres:<libpq string>``, ``ducklake:<file>.ducklake``) and the data path its
+    Parquet files go to when the lake is created (None: DuckLake's default beside the catalog)."""
+
+    url: str
+    data_path: str | None = None
+
+    @classmethod
+    def embedded(cls, home: Path) -> LakeSpec:
+        """The default: a SQLite catalog and the Parquet files under ``<home>/lake/`` (no server)."""
+        return cls(f"ducklake:sqlite:{home / 'lake' / 'catalog.sqlite'}", f"{home / 'lake' / 'data'}/")
+
+    @classmethod
+    def parse(cls, text: str) -> LakeSpec:
+        """``ducklake:<catalog>[;data_path=<path or URL>]`` (TDM_LAKE)."""
+        url, sep, rest = text.strip().partition(";")
+        data_path = None
+        if sep:
+            key, eq, value = rest.partition("=")
+            if key.strip().lower() != "data_path" or not eq or not value.strip():
+                raise ConfigError("TDM_LAKE may only add ';data_path=<path>' after the connection string",
+                                  code="bad_setting", value=text,
+                                  hint="for example ducklake:sqlite:/srv/lake/catalog.sqlite;data_path=/srv/lake/data/")
+            data_path = value.strip()
+        if not url.startswith("ducklake:") or len(url) <= len("ducklake:"):
+            raise ConfigError("TDM_LAKE must be a DuckLake connection string starting with 'ducklake:'",
+                              code="bad_setting", value=text,
+                              hint="for example ducklake:sqlite:/srv/lake/catalog.sqlite, or "
+                                   "ducklake:postgres:dbname=lake host=db;data_path=s3://bucket/lake/")
+        return cls(url, data_path)
+
+    @property
+    def catalog_file(self) -> Path | None:
+        """The catalog's local file (SQLite or DuckDB catalog), None for a catalog server."""
+        rest = self.url.removeprefix("ducklake:")
+        if rest.startswith("sqlite:"):
+            return Path(rest.removeprefix("sqlite:"))
+        if rest.startswith(("postgres:", "mysql:")):
+            return None
+        return Path(rest.removeprefix("duckdb:"))
 
 
 # --- parsing one variable --------------------------------------------------------------------------
@@ -181,6 +233,11 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+def _lake(name: str, raw: str) -> str:
+    LakeSpec.parse(raw)          # refused here, at start-up, with the variable named
+    return raw.strip()
+
+
 @dataclass(frozen=True)
 class Variable:
     """One ``TDM_*`` variable: the field it sets (``limits.x`` for :class:`Limits`) and its parser."""
@@ -204,6 +261,8 @@ VARIABLES: tuple[Variable, ...] = (
              "the Chromium program that prints report.pdf; empty: no PDF"),
     Variable("TDM_PREFECT_SERVER_IDLE", "prefect_server_idle", _seconds, "600",
              "seconds this home's Prefect server lives on without use; 0: one server per command, stopped with it"),
+    Variable("TDM_LAKE", "lake_url", _lake, "ducklake:sqlite:<home>/lake/catalog.sqlite",
+             "the warehouse: a DuckLake connection string, optionally ';data_path=<path or URL>' for its Parquet files"),
     Variable("TDM_MAX_LINE_KB", "limits.max_line_bytes", _megabytes(1 << 10), "1024",
              "longest CSV line accepted, in KB (a longer one refuses the file: `line_too_long`)"),
     Variable("TDM_XLSX_MAX_MB", "limits.xlsx_max_bytes", _megabytes(MB), "512",

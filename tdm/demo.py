@@ -17,9 +17,11 @@ def reset_home(settings: Settings) -> None:
                           hint="run the demo with TDM_MODE=demo and a separate TDM_HOME")
     for sub in ("inbox", "archive", "reports", "published", "synth", "centres"):
         shutil.rmtree(settings.home / sub, ignore_errors=True)
-    for f in (settings.warehouse, settings.snapshot, settings.warehouse.with_suffix(".duckdb.wal")):
-        if f.exists():
-            f.unlink()
+    catalog = settings.lake.catalog_file
+    if catalog is not None and settings.home in catalog.parents:    # only an embedded lake is the demo's
+        shutil.rmtree(settings.home / "lake", ignore_errors=True)
+    for f in (settings.legacy_warehouse, settings.home / "warehouse.read.duckdb"):
+        f.unlink(missing_ok=True)
 
 
 def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
@@ -30,7 +32,7 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     from tdm.centres.profile import load_profiles
     from tdm.privacy import load_key
     from tdm.synth import generate_cohort, write_exports
-    from tdm.warehouse import init_warehouse
+    from tdm.warehouse.init import init_warehouse
 
     t0 = time.monotonic()
     echo(f"[1/4] preparing a fresh demo home at {settings.home}")
@@ -71,8 +73,8 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     echo(f"publication: {getattr(pub, 'folder', settings.published)}")
     if getattr(pub, "pdf_message", ""):
         echo(f"      {pub.pdf_message}")
-    echo(f"warehouse: {settings.warehouse} (analysts: tdm sql \"SELECT * FROM analysis.cohort LIMIT 5\", "
-         f"or in Python duckdb.connect('{settings.snapshot}', read_only=True))")
+    echo(f"warehouse: the lake {settings.lake.url} (analysts: tdm sql \"SELECT * FROM analysis.cohort LIMIT 5\"; "
+         "their own DuckDB, Python or R session: tdm connect --print)")
     echo(f"done in {time.monotonic() - t0:.0f} s")
     return {"files": summary.files, "publication": pub}
 

@@ -123,7 +123,7 @@ class WarehouseError(TdmError):
 
 
 class WarehouseBusy(WarehouseError):
-    """Another process holds the DuckDB write lock; retry later."""
+    """Another writer holds the lake (its lock, or a conflicting commit); retry later."""
 
     code = "warehouse_busy"
     transient = True

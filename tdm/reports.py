@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from schema.dictionary import ENTITIES
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 from tdm.warehouse.load import error_outcome, plan_outcome
 from validators.report import ReportMeta, Supersedes, issues_csv, render_html, report_json
 from validators.report_index import INDEX_COLUMNS, render_index
@@ -69,9 +69,9 @@ def write_held_notice(settings, centre_id: str, notice: str) -> Path:
 def _snapshot_frames(settings, centre_id: str, file_kind: str | None) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
     """(files of the centre, quarantine rows of the previous file of the same kind, its ingest.files row)."""
     empty = pd.DataFrame(columns=INDEX_COLUMNS)
-    if not settings.snapshot.exists():
+    if not lake_exists(settings.lake):
         return empty, None, {}
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         files = con.execute(
             "SELECT f.file_id, f.file_name, f.file_kind, f.received_at, f.status, f.rows_read, f.rows_loaded, "
@@ -166,7 +166,7 @@ def _write_into(folder: Path, result, meta: ReportMeta, stem: str) -> Path:
 
 def write_scorecard(settings, centre_id: str, out_dir: Path | None = None, now: dt.datetime | None = None) -> Path:
     """Read one centre's state from the snapshot and write its scorecard HTML."""
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         tables = {}
         for ent, e in ENTITIES.items():

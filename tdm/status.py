@@ -21,13 +21,13 @@ class Status:
 
 def collect_status(settings: Settings) -> Status:
     from tdm.ingest import held_centres
-    from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.lake import lake_exists, open_reader
 
     centres = sorted(p.stem for p in settings.centres_dir.glob("*.yaml")) if settings.centres_dir.exists() else []
     held = tuple(h.line() for h in held_centres(settings))
-    if not settings.snapshot.exists():
+    if not lake_exists(settings.lake):
         return Status(str(settings.home), centres, pd.DataFrame(), None, False, held)
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         files = con.execute(
             """SELECT centre_id,

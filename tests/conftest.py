@@ -35,7 +35,7 @@ def settings(tmp_path, monkeypatch):
 @pytest.fixture
 def warehouse(settings):
     """An initialised (migrated) warehouse in a fresh home."""
-    from tdm.warehouse import init_warehouse
+    from tdm.warehouse.init import init_warehouse
 
     init_warehouse(settings)
     return settings

@@ -20,7 +20,7 @@ import validators.decision as VD
 import validators.stages as VS
 from benchmarks.tasks.common import fresh_home, place
 from schema.dictionary import ENTITIES
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 
 
 class StageTimer:
@@ -51,7 +51,7 @@ class StageTimer:
 
 def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None) -> dict:
     """The whole ingestion path for one file (discover -> prepare -> in one writer transaction: read,
-    harmonise, checks, decision, report, load -> snapshot -> archive), exactly the stages
+    harmonise, checks, decision, report, load (one lake transaction) -> archive), exactly the stages
     ``flows.ingest`` runs, with per-stage times.
 
     ``pre`` files (e.g. the baseline a lab file's patients need) are ingested first, untimed.
@@ -79,7 +79,6 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     timer.wrap(VD, "decide", "decide")
     timer.wrap(W, "write_report", "report")
     timer.wrap(W, "load_decided", "load")
-    timer.wrap(W, "publish_snapshot", "snapshot")
     try:
         t0 = time.perf_counter()
         cand = [c for c in st.discover(settings, [centre], stable_seconds=0).ready
@@ -96,7 +95,7 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     stages = {k: round(v, 4) for k, v in timer.t.items()}
     stages.update(discover=round(t1 - t0, 4), prepare=round(t2 - t1, 4), commit=round(t4 - t2, 4),
                   archive=round(t5 - t4, 4))
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     counts = {e: con.execute(f"SELECT count(*) FROM core.{ENTITIES[e].table} WHERE is_current").fetchone()[0]
               for e in ENTITIES}
     con.close()

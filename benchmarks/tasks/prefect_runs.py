@@ -20,7 +20,7 @@ from tdm.config import load_settings
 from tdm.demo import run_demo
 from tdm.publication import build_publication
 from tdm.runtime import quiet_prefect_environment
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 
 
 def publication_demo(home: str, patients: int = 300, seed: int = 42) -> dict:
@@ -92,7 +92,7 @@ def e2e_latency(path: str, centre: str, home: str, interval: float = 1.0, stable
                                                          for p in reports.iterdir()):
             t_report = time.perf_counter() - t0
         try:
-            con = open_reader(settings.snapshot)
+            con = open_reader(settings.lake)
             try:
                 rows = con.execute("SELECT count(*) FROM core.assessments WHERE is_current").fetchall()[0][0]
             finally:

@@ -1,4 +1,4 @@
-"""alembic environment for the DuckDB warehouse.
+"""alembic environment for the warehouse (a DuckLake, or a pre-DuckLake DuckDB file being converted).
 
 alembic has no DuckDB implementation of its own: the ``DefaultImpl`` subclass below with
 ``__dialect__ = "duckdb"`` (defining it registers it) is enough for our hand-written migrations.
@@ -31,7 +31,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         # alembic keeps its version table in ``ingest``; it must exist before the first migration.
         connection.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS ingest")
-        context.configure(connection=connection, target_metadata=target_metadata,
+        # no primary key on the version table: DuckLake has none (issue 16)
+        context.configure(connection=connection, target_metadata=target_metadata, version_table_pk=False,
                           version_table_schema="ingest", transaction_per_migration=False)
         with context.begin_transaction():
             context.run_migrations()
@@ -39,7 +40,8 @@ def run_migrations_online() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as conn:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS ingest")
-        context.configure(connection=conn, target_metadata=target_metadata, version_table_schema="ingest")
+        context.configure(connection=conn, target_metadata=target_metadata, version_table_pk=False,
+                          version_table_schema="ingest")
         with context.begin_transaction():
             context.run_migrations()
 

@@ -19,17 +19,19 @@ def init(home: Path = HomeOpt) -> None:
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.centres import install_builtin_profiles
     from tdm.privacy import load_key
-    from tdm.warehouse import init_warehouse
+    from tdm.warehouse.init import init_warehouse
     from validators.dictionary_checks import warm_cache
 
     settings = load_settings(home)
-    revision = init_warehouse(settings)
+    result = init_warehouse(settings)
     warm_cache(settings.cache)            # the dictionary checks' compiled SQL: later commands skip ibis
     installed = install_builtin_profiles(settings)
     if settings.mode == "demo":           # the home's one demo key; production keys come from the environment
         load_key(settings, create=True)
     typer.echo(f"home: {settings.home}")
-    typer.echo(f"warehouse: {settings.warehouse} (schema revision {revision})")
+    for line in result.lines():
+        typer.echo(line)
+    typer.echo(f"warehouse: {settings.lake.url} (schema revision {result.revision})")
     for centre in installed:
         typer.echo(f"centre profile: {centre}")
 
@@ -51,13 +53,13 @@ def sql(
     format: Format = typer.Option("table", "--format", "-f", help="table (fits the terminal) | csv | json"),
     home: Path = HomeOpt,
 ) -> None:
-    """Run a read-only query on the latest warehouse snapshot and print the result."""
+    """Run a read-only query on the warehouse (the lake as last committed) and print the result."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.cli.output import print_frame
     from tdm.warehouse.readonly import run_readonly_query
 
     settings = home_settings(home)
-    df = run_readonly_query(settings.snapshot, query)
+    df = run_readonly_query(settings.lake, query)
     print_frame(df, format, echo=typer.echo)
     if format == "table":
         typer.echo(f"{len(df)} row(s)")

@@ -1,7 +1,7 @@
 """CLI commands: data-clarification queries (``tdm queries list|show|answer|close|reopen``).
 
-Thin over :mod:`tdm.warehouse.queries`: reads come from the analysts' snapshot, each change is one
-short writer transaction that republishes it.  ``tdm review confirm`` (``review_cmds``) finds a
+Thin over :mod:`tdm.warehouse.queries`: reads come from the lake (read-only), each change is one
+short writer transaction; also ``tdm connect`` (how analysts open the lake themselves).  ``tdm review confirm`` (``review_cmds``) finds a
 query from what a data manager reads in the report (patient, rule, column) and answers it.
 """
 
@@ -26,11 +26,11 @@ ACTOR_HELP = "Who makes the change (recorded in the audit trail)."
 
 @contextmanager
 def snapshot(home: Path | None) -> Iterator:
-    """A read-only connection on the analysts' snapshot."""
+    """A read-only connection on the lake."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.lake import lake_exists, open_reader
 
-    con = open_reader(home_settings(home).snapshot)
+    con = open_reader(home_settings(home).lake)
     try:
         yield con
     finally:
@@ -162,3 +162,23 @@ def reopen_cmd(
     with Q.write_session(home_settings(home)) as con:
         q = Q.reopen_query(con, query_id, reason=reason, actor=actor, centre_id=centre)
     typer.echo(f"query {q.query_id}: {q.state}")
+
+
+@app.command()
+def connect(
+    print_lines: bool = typer.Option(False, "--print", help="Print one line each for the DuckDB CLI, Python and R."),
+    home: Path = HomeOpt,
+) -> None:
+    """How analysts open the warehouse (the lake) read-only in their own DuckDB, Python or R session."""
+    # lazy: DuckDB costs 0.1-2 s at every tdm start-up (measured)
+    from tdm.warehouse.lake import connect_lines
+
+    settings = home_settings(home)
+    lines = connect_lines(settings.lake)
+    if not print_lines:
+        typer.echo(f"warehouse: {settings.lake.url} (read it with 'tdm sql', or 'tdm connect --print' for a line "
+                   "to paste into DuckDB, Python or R)")
+        return
+    for label, key in (("DuckDB CLI", "duckdb"), ("Python", "python"), ("R", "r")):
+        typer.echo(f"# {label}")
+        typer.echo(lines[key])

@@ -149,13 +149,13 @@ def scorecard(
     """Write the data-quality scorecard (completeness, rule failure rates, files over time) per centre."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.reports import write_scorecard
-    from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.lake import lake_exists, open_reader
 
     settings = home_settings(home)
     if centre:
         centres = [centre]
     else:
-        con = open_reader(settings.snapshot)
+        con = open_reader(settings.lake)
         try:
             centres = [r[0] for r in con.execute(
                 "SELECT DISTINCT centre_id FROM ingest.files ORDER BY centre_id").fetchall()]

@@ -3,7 +3,7 @@
 Ingestion reads it inside the writer's transaction, under the lock, right before the file's checks:
 what every earlier commit wrote (another centre's patients included) is seen, so centres validated
 in parallel get the outcome of a sequential run whatever the interleaving.  A dry run reads it from
-the analysts' snapshot instead.
+a read-only lake connection instead.
 """
 
 from __future__ import annotations

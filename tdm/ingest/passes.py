@@ -18,8 +18,7 @@ from tdm.ingest.files import Committed
 from tdm.privacy import load_key
 from tdm.reports import write_held_notice
 from tdm.runtime import STOP
-from tdm.warehouse import init_warehouse
-from tdm.warehouse.migrate import current_revision, head_revision
+from tdm.warehouse.revision import SCHEMA_HEAD, current_revision
 
 
 def setup(home=None):
@@ -27,11 +26,15 @@ def setup(home=None):
     settings = load_settings(home)
     if not settings.home.is_dir():   # a mistyped home never becomes a new one (only `tdm init` creates)
         raise HomeNotFound(settings.home)
-    # a fresh home is initialised; an existing warehouse of an older code version is migrated on its next pass
-    revision = current_revision(settings.warehouse)
-    fresh = revision is None or not settings.snapshot.exists()
-    if fresh or revision != head_revision():
-        install_builtin_profiles(settings)   # first: the snapshot init publishes marks a complete setup
+    # a fresh home is initialised; a lake of an older code version (or a single-file warehouse still
+    # to convert) is migrated on its next pass; a lake at the head never imports alembic (issue 14)
+    revision = current_revision(settings.lake)
+    fresh = revision is None
+    if fresh or revision != SCHEMA_HEAD or settings.legacy_warehouse.is_file():
+        # lazy: alembic costs ~0.4 s and is needed only when the lake must change
+        from tdm.warehouse.init import init_warehouse
+
+        install_builtin_profiles(settings)
         init_warehouse(settings)
     settings.ensure_dirs()
     profiles, _broken = load_profiles_isolated(settings.centres_dir)   # broken ones: see held_centres

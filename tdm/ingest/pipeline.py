@@ -11,6 +11,7 @@ change in :func:`check_stages` (p15: pandera where the data is; r15: every rule 
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tdm.ingest.discovery import Candidate
 from tdm.ingest.files import as_file_error, not_ready, sha256_file, unchanged_since_discovery, unreadable, \
     unreadable_checksum
 from tdm.ingest.read import read_into_tables
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 from validators import ValidationContext, ValidationResult
 from validators.setwise.context import register_context
 from validators.decision import accepted_frames, decide
@@ -95,7 +96,7 @@ def read_file(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prep
 def decide_read(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Prepared,
                 context_con: duckdb.DuckDBPyConnection | None) -> Prepared:
     """Stages 3-5 for a file :func:`read_file` read, on ``con`` (inside the caller's transaction); the
-    context is read from ``context_con`` (the writer itself, or the snapshot for a dry run)."""
+    context is read from ``context_con`` (the writer itself, or a read-only lake connection for a dry run)."""
     cand, profile = prepared.candidate, prepared.profile
     ctx = load_context(context_con, cand.centre_id, cand.path.name, prepared.file_kind,
                        getattr(profile, "max_error_fraction", 0.5))
@@ -120,17 +121,22 @@ def decide_file(con: duckdb.DuckDBPyConnection, settings: Settings, prepared: Pr
 
 def dry_run(settings: Settings, profile: CentreProfile, path: Path, key: bytes) -> Prepared:
     """What ingesting ``path`` for ``profile``'s centre would decide, with nothing written: the same
-    pipeline on a private in-memory database, the context read from the analysts' snapshot."""
+    pipeline on a private in-memory database, the context read from the lake (read-only)."""
     st = os.stat(path)
     prepared = prepare(settings, profile, Candidate(profile.centre_id, Path(path), st.st_size, st.st_mtime), key)
     if prepared.error is not None:
         return prepared
-    snapshot = open_reader(settings.snapshot) if settings.snapshot.exists() else None
-    con = duckdb.connect()
+    snapshot = open_reader(settings.lake) if lake_exists(settings.lake) else None
+    settings.spill_directory.mkdir(parents=True, exist_ok=True)
     try:
-        return decide_file(con, settings, prepared, snapshot)
+        with tempfile.TemporaryDirectory(prefix="tdm-dry-run-spill-", dir=settings.spill_directory) as spill:
+            con = duckdb.connect()
+            try:
+                con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")   # its own (bound_memory)
+                return decide_file(con, settings, prepared, snapshot)
+            finally:
+                con.close()
     finally:
-        con.close()
         if snapshot is not None:
             snapshot.close()
 

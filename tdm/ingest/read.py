@@ -11,6 +11,8 @@ and spilled to ``Settings.spill_directory`` beyond it (:func:`bound_memory`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from tdm.centres.profile import CentreProfile, FileSpec
@@ -22,13 +24,16 @@ from tdm.ingest.files import not_ready, unchanged_since_discovery
 
 
 def bound_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Cap ``con``'s DuckDB memory at ``settings.limits.writer_memory_limit`` and let it spill to
-    ``settings.spill_directory``: the temporary tables of a 1e7-line file live on disk beyond the cap,
-    on the writer's connection and on a dry run's private in-memory one alike."""
+    """Cap ``con``'s DuckDB memory at ``settings.limits.writer_memory_limit`` and let it spill under
+    ``settings.spill_directory``: the temporary tables of a 1e7-line file live on disk beyond the cap.
+    Whoever opens a connection gives it a folder of its own there (the writer: ``open_writer(spill_root=)``,
+    a dry run: :func:`tdm.ingest.pipeline.dry_run`), so two DuckDB instances never share spill files;
+    a connection with none spills into the directory itself."""
     spill = settings.spill_directory
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET memory_limit = '{settings.limits.writer_memory_limit}'").fetchall()
-    if con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] != str(spill):
+    current = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    if not current or spill not in (Path(current), Path(current).parent):
         con.execute("SET temp_directory = '" + str(spill).replace("'", "''") + "'").fetchall()
 
 

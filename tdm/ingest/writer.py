@@ -1,5 +1,5 @@
 """The single-writer stage: for one file, under the lock, claim it, read it into the writer
-connection's temporary tables, then in ONE DuckDB transaction check and decide it
+connection's temporary tables, then in ONE DuckLake transaction check and decide it
 (``tdm.ingest.pipeline``), write its report, load it and record it.
 
 The validation context is read inside that transaction from the live warehouse, so a patient another
@@ -23,12 +23,13 @@ from tdm.ingest.files import (DIRECT_IDENTIFIER, Committed, archive_file, archiv
 from tdm.ingest.pipeline import Prepared, decide_read, prepare, read_file
 from tdm.reports import write_file_report_for
 from tdm.version import code_version
-from tdm.warehouse.connection import open_writer, publish_snapshot, transaction
+from tdm.warehouse.connection import transaction
+from tdm.warehouse.lake import open_writer
 from tdm.warehouse.load import (FileMeta, LoadOutcome, duplicate_outcome, error_outcome, find_loaded_checksum,
                                 find_recorded,
                                 load_decided, plan_outcome, record_duplicate, record_file_error, reserve_file_id)
 
-# One writer per process; DuckDB's file lock serialises writers across processes.
+# One writer per process; the lake's writers' lock (flock) serialises writers across processes.
 WRITE_LOCK = threading.Lock()
 
 
@@ -103,14 +104,16 @@ class _Unread(Exception):
 
 
 def commit(settings: Settings, prepared: Prepared) -> Committed:
-    """The single-writer stage for one file: duplicate check, pipeline, report, atomic load, snapshot."""
+    """The single-writer stage for one file: duplicate check, pipeline, report, atomic load (one lake
+    transaction: readers see the file the moment it commits)."""
     cand = prepared.candidate
     if prepared.error is not None and prepared.error.transient:
         return deferred(cand, prepared.error)
     meta = FileMeta(centre_id=cand.centre_id, file_name=cand.path.name, checksum_sha256=prepared.checksum,
                     size_bytes=cand.size_bytes, received_at=dt.datetime.fromtimestamp(cand.mtime),
                     code_version=code_version(), file_kind=prepared.file_kind)
-    with WRITE_LOCK, open_writer(settings.warehouse, memory_limit=settings.limits.writer_memory_limit) as con:
+    with WRITE_LOCK, open_writer(settings.lake, home=settings.home, memory_limit=settings.limits.writer_memory_limit,
+                                 spill_root=settings.spill_directory) as con:
         slot = _claim_file(con, settings, cand, meta)
         if isinstance(slot, Committed):
             return slot
@@ -132,7 +135,6 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
             if prepared.error is not None:
                 outcome, meta = _file_error(con, settings, meta, file_id, prepared, stem)
                 discard = prepared.error.code == DIRECT_IDENTIFIER
-        publish_snapshot(con, settings.warehouse, settings.snapshot)
     return _committed(cand, outcome, meta, discard)
 
 

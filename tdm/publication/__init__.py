@@ -1,4 +1,4 @@
-"""Versioned publications of the study's analyses, built from the read snapshot.
+"""Versioned publications of the study's analyses, built from one lake snapshot (recorded; ``as_of`` recomputes).
 
 Map (one job per module):
 
@@ -10,6 +10,7 @@ Map (one job per module):
 ``pdf``     report.pdf by headless Chromium (or a clear message why not)
 ``write``   the folder and the one-transaction write into ``published.*``
 ``build``   :func:`build_publication`: read, run, render, print, write
+``as_of``   :func:`~tdm.publication.as_of.recompute_as_of`: a publication again from its lake snapshot, compared
 
 The Prefect flow (``flows/analyse.py``) only wraps :func:`build_publication`.
 """

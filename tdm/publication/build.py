@@ -73,11 +73,12 @@ def build_publication(settings: Settings, *, parameters: dict | PublicationParam
                                        sort_keys=True).encode()).hexdigest()[:8]
     pub_id = f"pub-{created.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
     figures, html = render_outputs(bundle, publication_id=pub_id, created=created, version=version,
-                                   parameters=params_json, source_files=inputs.source_files)
+                                   parameters=params_json, source_files=inputs.source_files,
+                                   lake_snapshot=inputs.lake_snapshot)
 
     tmp = stage_folder(settings, pub_id)
     manifest = {"publication_id": pub_id, "created_at": created.isoformat(), "code_version": version,
-                "data_snapshot": checksums, "source_files": inputs.source_files.to_dict("records"),
+                "data_snapshot": checksums, "lake_snapshot": inputs.lake_snapshot, "source_files": inputs.source_files.to_dict("records"),
                 "parameters": params_json, "seed": bundle.seed, "n_patients": bundle.n_patients,
                 "tables": list(bundle.tables), "figures": list(figures), "not_computed": list(bundle.skipped)}
     write_files(tmp, tables=bundle.tables, skipped=bundle.skipped, figures=figures, html=html, manifest=manifest)
@@ -86,7 +87,7 @@ def build_publication(settings: Settings, *, parameters: dict | PublicationParam
     (tmp / "publication.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     folder = commit(settings, tmp, pub_id=pub_id, created=created, version=version, checksums=checksums,
                     parameters=params_json, seed=bundle.seed, n_patients=bundle.n_patients, tables=bundle.tables,
-                    skipped=bundle.skipped)
+                    skipped=bundle.skipped, lake_snapshot=inputs.lake_snapshot)
     return PublicationSummary(
         publication_id=pub_id, created_at=created, folder=folder, report_path=folder / "report.html",
         n_patients=bundle.n_patients, seed=bundle.seed, code_version=version, data_snapshot=tuple(checksums),

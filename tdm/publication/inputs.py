@@ -1,4 +1,4 @@
-"""What a publication reads from the read-only snapshot: the cohort, its source files, earlier cut-offs."""
+"""What a publication reads from the lake (one read-only snapshot): the cohort, its source files, earlier cut-offs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 from analytics.drift import CUTOFF_HISTORY_COLUMNS, cutoff_history
 from tdm.config import Settings
 from tdm.publication.study import PRIMARY_OUTCOME, PublicationParameters
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import current_snapshot, open_reader
 
 # The files the cohort's current rows came from (the data snapshot), with what a reader audits.
 _SOURCE_FILES_SQL = """
@@ -36,21 +36,24 @@ class Inputs:
     cohort: pd.DataFrame
     source_files: pd.DataFrame
     history: pd.DataFrame | None
+    lake_snapshot: int | None = None     # the lake snapshot all of it was read from
 
     @property
     def checksums(self) -> list[str]:
         return [str(c) for c in self.source_files["checksum"]]
 
 
-def read_inputs(settings: Settings) -> Inputs:
-    """Cohort, source files and the earlier publications' cut-off history (read snapshot).
+def read_inputs(settings: Settings, snapshot_version: int | None = None) -> Inputs:
+    """Cohort, source files and the earlier publications' cut-off history, all from one lake
+    snapshot: the latest, or ``snapshot_version`` (a publication recomputed as of its data).
 
     The history is :func:`analytics.drift.cutoff_history` rows built from every earlier
     publication's stored ``roc_summary`` and ``bootstrap_cutoffs`` rows and its recorded target
     specificity; empty when no publication had an ROC summary.
     """
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake, snapshot_version=snapshot_version)
     try:
+        snapshot = current_snapshot(con)
         cohort = con.execute("SELECT * FROM analysis.cohort ORDER BY centre_id, patient_id").df()
         files = con.execute(_SOURCE_FILES_SQL).df()
         pubs = con.execute("SELECT publication_id, created_at, parameters FROM published.publications "
@@ -61,7 +64,7 @@ def read_inputs(settings: Settings) -> Inputs:
     finally:
         con.close()
     if not pubs:
-        return Inputs(cohort, files, None)
+        return Inputs(cohort, files, None, snapshot)
     by_pub: dict[tuple[str, str], list[dict]] = {}
     for pid, name, js in rows:
         by_pub.setdefault((pid, name), []).append(json.loads(js))
@@ -77,12 +80,12 @@ def read_inputs(settings: Settings) -> Inputs:
                                     created_at=created, target_specificity=target, bootstrap_outcome=PRIMARY_OUTCOME))
     history = (pd.concat(parts, ignore_index=True) if parts
                else pd.DataFrame(columns=list(CUTOFF_HISTORY_COLUMNS)))
-    return Inputs(cohort, files, history)
+    return Inputs(cohort, files, history, snapshot)
 
 
 def latest_table(settings: Settings, table_name: str) -> tuple[str | None, pd.DataFrame]:
     """The latest publication's id and one of its tables (from the read snapshot)."""
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         prev = con.execute("SELECT publication_id FROM published.publications "
                            "ORDER BY created_at DESC, publication_id DESC LIMIT 1").fetchone()

@@ -64,13 +64,15 @@ def _parameter_text(v) -> str:
 
 
 def render_outputs(bundle: AnalysisBundle, *, publication_id: str, created: dt.datetime, version: str,
-                   parameters: dict, source_files: pd.DataFrame) -> tuple[dict[str, bytes], str]:
+                   parameters: dict, source_files: pd.DataFrame,
+                   lake_snapshot: int | None = None) -> tuple[dict[str, bytes], str]:
     """Figures (name -> PNG) and the HTML report."""
     figures = _figures(bundle)
     meta = [("Publication", publication_id), ("Created (UTC)", created.strftime("%Y-%m-%d %H:%M:%S")),
             ("Code version", version), ("Seed", bundle.seed), ("Patients in the analysis cohort", bundle.n_patients),
             ("Source files", f"{len(source_files)} (listed below; full SHA-256 in publication.json)"),
-            ("Warehouse snapshot", "the read snapshot at the time above (no snapshot id recorded yet)")]
+            ("Warehouse snapshot", "not recorded" if lake_snapshot is None else
+             f"lake snapshot {lake_snapshot} (tdm analyse --as-of {publication_id} recomputes from it)")]
     params = [(PARAMETER_LABELS.get(k, k), _parameter_text(v)) for k, v in parameters.items()]
     files = [{"centre": r["centre_id"], "file": r["file_name"],
               "received": pd.Timestamp(r["received_at"]).strftime("%Y-%m-%d %H:%M") if pd.notna(r["received_at"])

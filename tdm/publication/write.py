@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tdm.config import Settings
-from tdm.warehouse.connection import open_writer, publish_snapshot
+from tdm.warehouse.lake import open_writer
 
 
 def jsonable(v):
@@ -69,7 +69,8 @@ def write_files(tmp: Path, *, tables: dict[str, pd.DataFrame], skipped, figures:
 
 
 def commit(settings: Settings, tmp: Path, *, pub_id: str, created: dt.datetime, version: str, checksums: list[str],
-           parameters: dict, seed: int, n_patients: int, tables: dict[str, pd.DataFrame], skipped) -> Path:
+           parameters: dict, seed: int, n_patients: int, tables: dict[str, pd.DataFrame], skipped,
+           lake_snapshot: int | None = None) -> Path:
     """Insert the publication and its rows and move ``tmp`` into place, all or nothing."""
     folder = settings.published / pub_id
     rows = [(pub_id, name, i, js) for name, t in tables.items() for i, js in enumerate(table_json_rows(t), start=1)]
@@ -77,15 +78,15 @@ def commit(settings: Settings, tmp: Path, *, pub_id: str, created: dt.datetime, 
     rows_df = pd.DataFrame(rows, columns=["publication_id", "table_name", "row_number", "row_json"])
     rows_df["row_number"] = rows_df["row_number"].astype("int32")
     try:
-        with open_writer(settings.warehouse,
+        with open_writer(settings.lake, home=settings.home,
                          memory_limit=settings.limits.writer_memory_limit) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(
                     "INSERT INTO published.publications (publication_id, created_at, code_version, data_snapshot, "
-                    "parameters, seed, n_patients, folder) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "parameters, seed, n_patients, folder, lake_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [pub_id, created.replace(tzinfo=None), version, json.dumps(checksums),
-                     json.dumps(parameters, sort_keys=True), seed, n_patients, str(folder)])
+                     json.dumps(parameters, sort_keys=True), seed, n_patients, str(folder), lake_snapshot])
                 con.register("_pub_rows", rows_df)
                 con.execute("INSERT INTO published.tables (publication_id, table_name, row_number, row_json) "
                             "SELECT publication_id, table_name, row_number, row_json FROM _pub_rows")
@@ -97,7 +98,6 @@ def commit(settings: Settings, tmp: Path, *, pub_id: str, created: dt.datetime, 
                 if folder.exists() and not tmp.exists():
                     folder.rename(tmp)
                 raise
-            publish_snapshot(con, settings.warehouse, settings.snapshot)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

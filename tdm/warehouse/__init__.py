@@ -1,6 +1,9 @@
-"""The DuckDB warehouse: migrations, the single writer, read-only snapshots and analyst SQL."""
+"""The warehouse, a DuckLake: connections (``lake``), ids and keys, the loader, migrations, queries, analyst SQL.
 
-from tdm.warehouse.connection import open_reader, open_writer, publish_snapshot
-from tdm.warehouse.migrate import current_revision, init_warehouse
+Importing the package imports no alembic: ``tdm.warehouse.init`` / ``migrate`` do, when a lake must change.
+"""
 
-__all__ = ["open_writer", "open_reader", "publish_snapshot", "init_warehouse", "current_revision"]
+from tdm.warehouse.lake import open_reader, open_writer
+from tdm.warehouse.revision import SCHEMA_HEAD, current_revision
+
+__all__ = ["SCHEMA_HEAD", "current_revision", "open_reader", "open_writer"]

@@ -3,8 +3,10 @@
 For one file, in ONE DuckDB transaction: its ``ingest.files`` lineage row, its accepted rows in
 ``core.*`` (each with file id and source line), the superseding of earlier current rows with the
 same entity key (history kept: ``is_current = false``, ``superseded_by_file_id``), its quarantined
-rows and its issues.  A crash (even SIGKILL) before ``COMMIT`` leaves nothing: DuckDB discards the
-uncommitted transaction on restart, and the file, still in the inbox, is processed again.
+rows and its issues.  A crash (even SIGKILL) before ``COMMIT`` leaves nothing: the lake's catalog
+never saw the transaction (Parquet files it had begun to write are unreferenced), and the file,
+still in the inbox, is processed again.  DuckLake enforces no key: the file id is taken under the
+writers' lock and the current rows' entity keys are checked before the commit (:mod:`tdm.warehouse.keys`).
 
 Rows go in with ``INSERT ... SELECT`` from the relations ``accepted_<entity>``: the decision's views over
 the file's own tables (:func:`load_decided`, the one ingestion path), or registered frames
@@ -23,7 +25,9 @@ from schema.dictionary import ENTITIES, entity_columns
 from schema.tables import issues as issues_table
 from schema.tables import quarantine_rows
 from tdm.warehouse.connection import transaction as _transaction
+from tdm.warehouse.keys import check_unique, next_ids
 from tdm.warehouse.query_sync import sync_file
+from tdm.errors import WarehouseError
 
 ISSUE_COLUMNS = [c.name for c in issues_table.columns if c.name != "file_id"]
 QUARANTINE_COLUMNS = [c.name for c in quarantine_rows.columns if c.name != "file_id"]
@@ -91,14 +95,18 @@ def _exec(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
 
 
 def reserve_file_id(con: duckdb.DuckDBPyConnection) -> int:
-    """Take the next file id (sequences are not transactional: a crash only skips a number)."""
-    return int(_exec(con, "SELECT nextval('ingest.file_id_seq')")[0][0])
+    """The next file id (the writer holds the writers' lock until the file's row is committed; a
+    crash before that leaves the number free for the rerun)."""
+    return next_ids(con, "ingest.files", "file_id")[0]
 
 
 def insert_file_row(con, file_id: int, meta: FileMeta, outcome: LoadOutcome, confirmed=None) -> None:
     """The file's ``ingest.files`` row, last in its transaction (its rows and issues are written),
     and what the file does to the centre's queries (``tdm.warehouse.queries.sync_file``);
-    ``confirmed``: the warnings validation held back as confirmed."""
+    ``confirmed``: the warnings validation held back as confirmed.  Refuses a file id already recorded."""
+    if _exec(con, "SELECT count(*) FROM ingest.files WHERE file_id = ?", [file_id])[0][0]:
+        raise WarehouseError(f"refused: file id {file_id} is already recorded", code="duplicate_key_in_warehouse",
+                             hint="nothing of this file was committed; it is processed again on the next pass")
     _exec(
         con,
         """INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, size_bytes,
@@ -194,9 +202,20 @@ def _load_accepted(con: duckdb.DuckDBPyConnection, file_id: int, columns: dict[s
         superseded[entity] = _supersede_keys(con, entity, relation, [], file_id) if centre_id is None else \
             supersede_earlier(con, entity, centre_id, relation, [], file_id)
         names = ", ".join(cols)
-        _exec(con, f"INSERT INTO core.{ENTITIES[entity].table} ({names}, file_id, is_current) "
-                   f"SELECT {names}, ?, true FROM {relation}", [file_id])
+        n = _exec(con, f"INSERT INTO core.{ENTITIES[entity].table} ({names}, file_id, is_current) "
+                       f"SELECT {names}, ?, true FROM {relation}", [file_id])[0][0]
+        if n:
+            check_current_keys(con, entity, file_id)
     return superseded
+
+
+def check_current_keys(con: duckdb.DuckDBPyConnection, entity: str, file_id: int) -> None:
+    """No two current rows share an entity key among the keys file ``file_id`` loaded (the lake
+    has no UNIQUE constraint; superseding and the ``duplicate_key`` rule keep this true)."""
+    e = ENTITIES[entity]
+    on = " AND ".join(f"f.{k} = t.{k}" for k in e.key)
+    check_unique(con, f"core.{e.table} t", [f"t.{k}" for k in e.key],
+                 f"t.is_current AND EXISTS (SELECT 1 FROM core.{e.table} f WHERE f.file_id = ? AND {on})", [file_id])
 
 
 def load_decided(con: duckdb.DuckDBPyConnection, file_id: int, meta: FileMeta, result) -> LoadOutcome:

@@ -30,8 +30,9 @@ import duckdb
 import pandas as pd
 
 from tdm.errors import QueryNotFound, QueryStateError, TdmError
-from tdm.warehouse.connection import open_writer, publish_snapshot
 from tdm.warehouse.connection import transaction as _transaction
+from tdm.warehouse.keys import next_ids
+from tdm.warehouse.lake import open_writer
 
 OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
 STATES = (OPEN, ANSWERED, CLOSED)
@@ -193,12 +194,10 @@ def confirmed_findings(con: duckdb.DuckDBPyConnection, centre_id: str) -> pd.Dat
 # ------------------------------------------------------------------------------------------ writing
 @contextlib.contextmanager
 def write_session(settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short writer connection on the warehouse; the analysts' snapshot is republished after the
-    block succeeds (so readers see the change).  Raises WarehouseBusy while an ingestion holds it."""
-    with open_writer(settings.warehouse,
-                     memory_limit=settings.limits.writer_memory_limit) as con:
+    """A short writer connection on the lake (readers see each committed change at once).  Raises
+    WarehouseBusy while an ingestion holds the writers' lock beyond its wait."""
+    with open_writer(settings.lake, home=settings.home, memory_limit=settings.limits.writer_memory_limit) as con:
         yield con
-        publish_snapshot(con, settings.warehouse, settings.snapshot)
 
 
 def answer_query(con: duckdb.DuckDBPyConnection, query_id: int, *, answer: Answer, reason: str, actor: str,
@@ -279,7 +278,8 @@ def append_events(con, ids, at, actor, action, old_state, new_state, reason, fil
     """Append audit rows: the only statement ever run on ``ingest.query_events`` (here and by
     :mod:`tdm.warehouse.query_sync`)."""
     ids = pd.Series(ids).astype("int64").to_numpy()
-    frame = pd.DataFrame({"query_id": ids, "event_at": at, "actor": actor, "action": action,
+    frame = pd.DataFrame({"event_id": next_ids(con, "ingest.query_events", "event_id", len(ids)),
+                          "query_id": ids, "event_at": at, "actor": actor, "action": action,
                           "old_state": pd.Series(old_state if not isinstance(old_state, str) and old_state is not None
                                                  else [old_state] * len(ids), dtype="object").to_numpy(),
                           "new_state": new_state,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from schema.dictionary import ENTITIES
 from schema.models import record_label_sql
+from tdm.warehouse.keys import next_ids
 from tdm.warehouse.queries import (ACCEPTED, ANSWERED, CLOSED, CONFIRMED, IDENTITY, OPEN, QUERY_COLUMNS, ROW_SCOPE,
                                    SUPERSEDED, SYSTEM_ACTOR, append_events, insert_frame, reopen_rows, stamp)
 
@@ -96,7 +97,7 @@ def _keys(df: pd.DataFrame) -> pd.Series:
 def _insert_new(con, new: pd.DataFrame, centre_id: str, file_id: int, name: str, now: dt.datetime) -> None:
     if not len(new):
         return
-    ids = [r[0] for r in con.execute("SELECT nextval('ingest.query_id_seq') FROM range(?)", [len(new)]).fetchall()]
+    ids = next_ids(con, "ingest.queries", "query_id", len(new))
     rows = new.assign(query_id=ids, centre_id=centre_id, first_file_id=file_id, last_file_id=file_id, state=OPEN,
                       opened_at=now, updated_at=now)
     cols = ["query_id", "centre_id", "scope", "entity", "patient_id", "record", "rule", "column_name", "severity",

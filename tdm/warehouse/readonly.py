@@ -1,21 +1,47 @@
 """Analyst SQL: read-only by construction, not by convention.
 
-Two independent guards: the statement types are checked before running (only queries), and the
-snapshot is opened ``READ_ONLY`` with external access disabled, so ``COPY ... TO``, ``ATTACH``,
-``INSTALL`` or reading arbitrary files fail even if the first guard were bypassed.
+Three independent guards: the statement types are checked before running (only queries); table
+functions of the catalog's SQLite extension (``sqlite_scan``, ``sqlite_query``, ``sqlite_attach``)
+are refused by name in the parsed query, because SQLite opens files itself and DuckDB's
+file-access setting does not reach it (measured: ``sqlite_scan`` read another SQLite file with
+external access off); and the lake is attached ``READ_ONLY`` on a connection that may read only
+the lake's data files, with external access off and the configuration locked
+(:func:`tdm.warehouse.lake.open_reader`), so ``COPY ... TO``, ``ATTACH``, ``INSTALL``/``LOAD`` or
+reading arbitrary files fail even if the first guards were bypassed.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import re
 
 import duckdb
 import pandas as pd
 
+from tdm.config import LakeSpec
 from tdm.errors import ReadOnlyViolation, TdmError
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import open_reader
 
 ALLOWED = {"SELECT", "EXPLAIN"}
+# functions that open files outside DuckDB's file system (so enable_external_access cannot stop them)
+REFUSED_FUNCTION_PREFIXES = ("sqlite_",)
+_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALY[SZ]E)?\s+", re.I)
+
+
+def _function_names(node) -> set[str]:
+    """Every ``function_name`` in a parsed (``json_serialize_sql``) query tree."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, dict):
+            name = n.get("function_name")
+            if isinstance(name, str):
+                found.add(name.lower())
+            stack.extend(n.values())
+        elif isinstance(n, list):
+            stack.extend(n)
+    return found
 
 
 def check_readonly(query: str) -> None:
@@ -33,11 +59,23 @@ def check_readonly(query: str) -> None:
                 value=st.query.strip()[:80],
                 hint="analysts query the curated views read-only; data changes go through ingestion",
             )
+        _check_functions(_EXPLAIN.sub("", st.query) if kind == "EXPLAIN" else st.query)
 
 
-def run_readonly_query(snapshot: Path, query: str) -> pd.DataFrame:
+def _check_functions(sql: str) -> None:
+    tree = json.loads(duckdb.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    if tree.get("error"):
+        raise ReadOnlyViolation(f"this query cannot be checked as read-only: {tree.get('error_message')}",
+                                value=sql.strip()[:80], hint="write it as one SELECT (or EXPLAIN SELECT)")
+    refused = sorted(f for f in _function_names(tree) if f.startswith(REFUSED_FUNCTION_PREFIXES))
+    if refused:
+        raise ReadOnlyViolation(f"the function {refused[0]} is refused here (it reads files outside the warehouse)",
+                                value=refused[0], hint="query the warehouse's tables and the analysis.* views")
+
+
+def run_readonly_query(lake: LakeSpec, query: str) -> pd.DataFrame:
     check_readonly(query)
-    con = open_reader(snapshot)
+    con = open_reader(lake)
     try:
         return con.execute(query).df()
     except duckdb.PermissionException as exc:

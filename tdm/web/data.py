@@ -1,5 +1,5 @@
-"""What the pages show, read from the analysts' read-only snapshot (never the writer's file), so a
-page never waits for ingestion and never blocks it."""
+"""What the pages show, read from the lake read-only (``tdm.warehouse.lake.open_reader``), so a page
+never waits for ingestion, never blocks it, and shows every file as soon as it commits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 from tdm.config import Settings
 from tdm.errors import QueryNotFound
 from tdm.warehouse import queries as Q
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import lake_exists, open_reader
 
 FILE_COLUMNS = ("file_id, file_name, file_kind, received_at, processed_at, status, rows_read, rows_loaded, "
                 "rows_warned, rows_rejected, message, error_code, report_path, duplicate_of_file_id")
@@ -23,7 +23,7 @@ def configured_centres(settings: Settings) -> list[str]:
 
 
 def _query(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
-    return _on_snapshot(settings, lambda con: con.execute(sql, params or []).df(), pd.DataFrame())
+    return _on_lake(settings, lambda con: con.execute(sql, params or []).df(), pd.DataFrame())
 
 
 def centre_files(settings: Settings, centre_id: str) -> list[dict]:
@@ -59,10 +59,10 @@ def publication_ids(settings: Settings) -> set[str]:
     return {p["publication_id"] for p in publications(settings)}
 
 
-def _on_snapshot(settings: Settings, read, default):
-    if not settings.snapshot.exists():
+def _on_lake(settings: Settings, read, default):
+    if not lake_exists(settings.lake):
         return default
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         return read(con)
     finally:
@@ -72,7 +72,7 @@ def _on_snapshot(settings: Settings, read, default):
 def centre_queries(settings: Settings, centre_id: str | None, states: list[str] | None = None,
                    file_id: int | None = None) -> list:
     """A centre's queries (every centre's when None), open first (:func:`tdm.warehouse.queries.list_queries`)."""
-    return _on_snapshot(settings, lambda con: Q.list_queries(con, centre_id=centre_id, states=states,
+    return _on_lake(settings, lambda con: Q.list_queries(con, centre_id=centre_id, states=states,
                                                              file_id=file_id), [])
 
 
@@ -80,7 +80,7 @@ def query_and_trail(settings: Settings, centre_id: str, query_id: int):
     """(query, its audit trail), only if the query is ``centre_id``'s (else QueryNotFound)."""
     def read(con):
         return Q.get_query(con, query_id, centre_id=centre_id), Q.audit_trail(con, query_id, centre_id=centre_id)
-    found = _on_snapshot(settings, read, None)
+    found = _on_lake(settings, read, None)
     if found is None:
         raise QueryNotFound(f"there is no query {query_id}", value=query_id)
     return found
@@ -88,7 +88,7 @@ def query_and_trail(settings: Settings, centre_id: str, query_id: int):
 
 def query_summary(settings: Settings) -> list[dict]:
     """Per centre: open / answered / closed counts and the age of the open ones."""
-    return _on_snapshot(settings, lambda con: Q.open_query_summary(con).to_dict("records"), [])
+    return _on_lake(settings, lambda con: Q.open_query_summary(con).to_dict("records"), [])
 
 
 __all__ = ["centre_queries", "query_and_trail", "query_summary", "configured_centres", "centre_files", "file_row", "publications", "publication_ids"]

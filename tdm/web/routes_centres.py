@@ -65,7 +65,7 @@ async def scorecard(request: Request):
     centre = request.path_params["centre"]
     require_centre(request, centre)
     settings = request.app.state.settings
-    if not settings.snapshot.exists():
+    if not lake_exists(settings.lake):
         raise Refused(503, "the warehouse has no data yet", code="no_snapshot", hint="run 'tdm init'")
     path = await run_in_threadpool(write_scorecard, settings, centre)
     return FileResponse(path, media_type="text/html; charset=utf-8")

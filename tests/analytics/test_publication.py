@@ -55,15 +55,14 @@ def synthetic_cohort(n: int, seed: int, centres=("c1", "c2", "c3"), *, one_class
 
 
 def load_cohort(settings, cohorts: dict) -> None:
-    from tdm.warehouse.connection import open_writer, publish_snapshot
+    from tdm.warehouse.lake import open_writer
     from tdm.warehouse.load import load_file, reserve_file_id
 
-    with open_writer(settings.warehouse) as con:
+    with open_writer(settings.lake, home=settings.home) as con:
         for c, ents in cohorts.items():
             frames = {e: frame(e, rows) for e, rows in ents.items() if rows}
             load_file(con, reserve_file_id(con), file_meta(name=f"{c}.csv", centre=c, checksum=f"sum-{c}"),
                       accepted_result(frames))
-        publish_snapshot(con, settings.warehouse, settings.snapshot)
 
 
 PARAMS = {"seed": 11, "bootstrap_resamples": 50}
@@ -99,9 +98,9 @@ def test_publication_writes_folder_and_tables(published):
     t3 = pd.read_csv(s.folder / "table3_final_model.csv")
     assert any(t.startswith("trough_analysis_ug_ml >= ") for t in t3.term)
 
-    from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.lake import open_reader
 
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         pub = con.execute("SELECT publication_id, seed, n_patients, data_snapshot, parameters, folder "
                           "FROM published.publications").fetchall()
@@ -149,10 +148,6 @@ def test_one_class_cohort_publishes_what_it_can(warehouse):
 
 
 def test_empty_cohort_does_not_crash(warehouse):
-    from tdm.warehouse.connection import open_writer, publish_snapshot
-
-    with open_writer(warehouse.warehouse) as con:
-        publish_snapshot(con, warehouse.warehouse, warehouse.snapshot)
     from tdm.publication import build_publication
 
     s = build_publication(warehouse, parameters={"seed": 1})

@@ -30,9 +30,9 @@ def shifted_centre(n: int, seed: int, centre: str, factor: float) -> dict:
 
 
 def stored(settings, publication_id: str, table: str) -> list[dict]:
-    from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.lake import open_reader
 
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         rows = con.execute("SELECT row_json FROM published.tables WHERE publication_id = ? AND table_name = ? "
                            "ORDER BY row_number", [publication_id, table]).fetchall()

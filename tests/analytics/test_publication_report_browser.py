@@ -88,7 +88,7 @@ def dump_dom(html_path: Path, profile: Path) -> str:
 def rendered(tmp_path_factory):
     from tdm.config import load_settings
     from tdm.publication import build_publication
-    from tdm.warehouse import init_warehouse
+    from tdm.warehouse.init import init_warehouse
 
     base = tmp_path_factory.mktemp("browser")
     settings = load_settings(base / "home", mode="demo")
@@ -159,7 +159,7 @@ def prefect_harness():
 
 def test_cli_analyse_then_cutoffs_json(prefect_harness, warehouse, tmp_path, monkeypatch, capsys):
     from tdm.cli import main
-    from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.lake import open_reader
 
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
     load_cohort(warehouse, synthetic_cohort(90, 7))
@@ -174,7 +174,7 @@ def test_cli_analyse_then_cutoffs_json(prefect_harness, warehouse, tmp_path, mon
     printed = json.loads(capsys.readouterr().out)
     assert printed["publication_id"] == pid
 
-    con = open_reader(warehouse.snapshot)
+    con = open_reader(warehouse.lake)
     try:
         stored = [json.loads(r[0]) for r in con.execute(
             "SELECT row_json FROM published.tables WHERE publication_id = ? AND table_name = 'table4_cutoffs' "

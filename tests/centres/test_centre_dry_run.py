@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import duckdb
+from tests.lake import read_lake
 
 
 def _export(settings, tmp_path: Path, **cells) -> Path:
@@ -43,7 +44,7 @@ def test_dry_run_reports_rule_findings_and_loads_nothing(warehouse, tmp_path, ca
     assert "error albumin_g_dl = 38: looks like g/L: 38 g/L = 3.8 g/dL" in out     # as typed, the analyte column
     report = next((tmp_path / "dry").glob("*.html")).read_text(encoding="utf-8")
     assert 'id="dry-run"' in report and "Would be: Loaded with rejected rows" in report
-    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    con = read_lake(warehouse)
     try:
         assert con.execute("SELECT count(*) FROM ingest.files").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM ingest.queries").fetchone()[0] == 0

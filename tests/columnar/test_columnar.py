@@ -30,6 +30,7 @@ from schema.dictionary import ENTITIES
 from tdm.centres import sql_cells as S
 from tdm.ingest import run_pass
 from tdm.synth import ERROR_KINDS, generate_cohort, write_exports
+from tests.lake import read_lake
 
 KEY = "columnar-test-key-0123456789abcdef"
 
@@ -96,7 +97,7 @@ def _ingest(home, inbox_src, monkeypatch, extra: list | None = None) -> dict:
         dst = home / "inbox" / "smc" / src.name
         shutil.copy(src, dst)
         run_pass(str(home), stable_seconds=0)
-    con = duckdb.connect(str(home / "warehouse.read.duckdb"), read_only=True)
+    con = read_lake(home)
     out = {}
     for e in ENTITIES.values():
         out[e.table] = con.execute(

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from tdm.synth import generate_cohort, write_exports
+from tests.lake import read_lake
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_ingest_then_analyse_flows(prefect_harness, study_home, monkeypatch):
     assert not any((study_home / "inbox").rglob("*.*")), "every processed file is archived"
     for f in summary.files:
         assert os.path.exists(f["report_path"])
-    con = duckdb.connect(str(study_home / "warehouse.read.duckdb"), read_only=True)
+    con = read_lake(study_home)
     per_file = con.execute(
         """SELECT f.file_name, f.rows_loaded,
                   (SELECT count(DISTINCT source_line) FROM (
@@ -80,7 +81,7 @@ def test_ingest_then_analyse_flows(prefect_harness, study_home, monkeypatch):
 
     pub = analyse_flow(home=str(study_home), bootstrap_resamples=200)
     assert (pub.folder / "report.html").exists() if hasattr(pub.folder, "exists") else os.path.exists(pub.folder)
-    con = duckdb.connect(str(study_home / "warehouse.read.duckdb"), read_only=True)
+    con = read_lake(study_home)
     pubs = con.execute("SELECT publication_id, n_patients FROM published.publications").fetchall()
     con.close()
     assert pubs == [(pub.publication_id, n_cohort)]
@@ -143,7 +144,7 @@ def test_one_bad_file_among_good_ones_and_concurrent_writers(tmp_path, monkeypat
     assert by_name["smc_broken_export.csv"].status == "rejected"
     assert by_name["smc_broken_export.csv"].message
     assert all(r.status == "loaded" for n, r in by_name.items() if n != "smc_broken_export.csv")
-    con = duckdb.connect(str(settings.snapshot), read_only=True)
+    con = read_lake(settings)
     assert con.execute("SELECT count(*) FROM ingest.files").fetchone()[0] == len(prepared)
     assert con.execute("SELECT count(DISTINCT centre_id) FROM core.patients").fetchone()[0] == 2
     con.close()

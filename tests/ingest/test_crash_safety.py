@@ -14,6 +14,7 @@ import pytest
 
 from tdm.ingest import run_pass
 from tdm.synth import generate_cohort, write_exports
+from tests.lake import read_lake
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PASS = "import sys; sys.path.insert(0, {root!r}); from tdm.ingest import run_pass; run_pass({home!r}, stable_seconds=0)"
@@ -34,7 +35,7 @@ def _inbox(home, source):
 
 def state(home) -> dict:
     """Everything that matters, independent of file ids (a killed run may consume a sequence number)."""
-    con = duckdb.connect(os.path.join(home, "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         out = {"files": con.execute(
             "SELECT centre_id, file_name, checksum_sha256, status, rows_read, rows_loaded, rows_warned, "

@@ -11,6 +11,7 @@ import pytest
 from tdm.ingest import run_pass
 from tdm.synth import generate_cohort, write_exports
 from tests.ingest.test_crash_safety import state
+from tests.lake import read_lake
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,7 @@ sys.path.insert(0, {root!r})
 os.environ["TDM_PSEUDONYM_KEY"] = "stream-test-key-0123456789"
 import tdm.ingest as ingest
 import tdm.ingest.read as reader
+from tests.lake import read_lake
 real = reader.harmonise_raw
 def killer(con, raw, spec, *a, **k):
     out = real(con, raw, spec, *a, **k)
@@ -87,16 +89,16 @@ def test_sigkill_mid_file_then_restart_gives_the_uninterrupted_warehouse(tmp_pat
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]
 
-    def uncommitted(path) -> int:
-        con = duckdb.connect(str(path), read_only=True)
+    def uncommitted(home) -> int:
+        con = read_lake(home)
         try:
             return sum(con.execute(f"SELECT count(*) FROM {t} WHERE file_id NOT IN "
                                    "(SELECT file_id FROM ingest.files)").fetchone()[0] for t in ROW_TABLES)
         finally:
             con.close()
 
-    # one transaction per file: nothing of the killed file was ever committed, not even to the writer's file
-    assert uncommitted(home / "warehouse.duckdb") == 0 and uncommitted(home / "warehouse.read.duckdb") == 0
+    # one lake transaction per file: nothing of the killed file was ever committed
+    assert uncommitted(home) == 0
     run_pass(str(home), stable_seconds=0)
     assert state(str(home)) == reference
 
@@ -113,7 +115,7 @@ def test_a_correction_supersedes_the_earlier_rows(tmp_path, exports, monkeypatch
     assert out.status == "loaded"
     import duckdb
 
-    con = duckdb.connect(str(home / "warehouse.read.duckdb"), read_only=True)
+    con = read_lake(home)
     rows = con.execute("SELECT file_id, is_current, superseded_by_file_id, count(*) FROM core.lab_results "
                        "GROUP BY ALL ORDER BY ALL").fetchall()
     con.close()

@@ -55,9 +55,9 @@ def test_any_other_exception_fails_the_run(bug):
 
 
 def _nothing_published(settings):
-    from tdm.warehouse.connection import open_reader
+    from tdm.warehouse.lake import open_reader
 
-    con = open_reader(settings.snapshot)
+    con = open_reader(settings.lake)
     try:
         n_pub = con.execute("SELECT count(*) FROM published.publications").fetchone()[0]
         n_rows = con.execute("SELECT count(*) FROM published.tables").fetchone()[0]

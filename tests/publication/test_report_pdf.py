@@ -71,7 +71,7 @@ def _squash(text: str) -> str:
 def printed(tmp_path_factory):
     from tdm.config import load_settings
     from tdm.publication import build_publication
-    from tdm.warehouse import init_warehouse
+    from tdm.warehouse.init import init_warehouse
 
     settings = load_settings(tmp_path_factory.mktemp("pdf") / "home", mode="demo")
     settings.ensure_dirs()

@@ -28,7 +28,7 @@ def publication(tmp_path_factory):
     from tdm.config import load_settings
     from tdm.publication import build_publication, read_inputs
     from tdm.publication.study import prepare_cohort
-    from tdm.warehouse import init_warehouse
+    from tdm.warehouse.init import init_warehouse
 
     settings = load_settings(tmp_path_factory.mktemp("adversary") / "home", mode="demo")
     settings.ensure_dirs()

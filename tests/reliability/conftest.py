@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.reliability.corpus import CASES, Case, Sources
+from tests.lake import read_lake
 
 KEY = "reliability-test-key-0123456789abcdef"
 GOOD = {"smc": "smc_good.csv", "sch": "sch_good.xlsx", "knuh_lis": "knuh_lis_good.csv"}
@@ -75,7 +76,7 @@ class Pass:
                 html.with_suffix(".csv").read_text(encoding="utf-8"))
 
     def count(self, table: str, file_name: str) -> int:
-        con = duckdb.connect(str(self.home / "warehouse.duckdb"), read_only=True)
+        con = read_lake(self.home)
         try:
             return con.execute(f"SELECT count(*) FROM {table} JOIN ingest.files f USING (file_id) "
                                "WHERE f.file_name = ?", [file_name]).fetchone()[0]
@@ -84,7 +85,7 @@ class Pass:
 
 
 def read_tables(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         files = con.execute("SELECT * FROM ingest.files ORDER BY file_id").df()
         issues = con.execute("SELECT f.file_name, i.* FROM ingest.issues i JOIN ingest.files f USING (file_id) "

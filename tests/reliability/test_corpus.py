@@ -16,6 +16,7 @@ from markupsafe import escape
 
 from tests.reliability.conftest import GOOD
 from tests.reliability.corpus import CASES, Case, _lis_line
+from tests.lake import read_lake
 
 ENTITY_TABLES = ("core.patients", "core.assessments", "core.elisa_results", "core.lab_results", "quarantine.rows")
 
@@ -114,7 +115,7 @@ def test_stored_text_is_inert_in_reports(corpus_pass):
     assert "<script>alert(1)</script>" not in html
     import duckdb
 
-    con = duckdb.connect(str(corpus_pass.home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(corpus_pass.home)
     try:
         stored = {r[0] for r in con.execute("SELECT DISTINCT assay_name FROM core.elisa_results e JOIN ingest.files f "
                                             "USING (file_id) WHERE f.file_name IN ('smc_script.csv', 'smc_formula.csv')"

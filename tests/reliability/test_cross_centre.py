@@ -14,6 +14,7 @@ import tdm.ingest as ingest
 import tdm.ingest.writer as stages
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import set_cell, utf8
+from tests.lake import read_lake
 
 SHARED = "TDM-RACE-007"
 
@@ -45,7 +46,7 @@ def _drop(home: Path, files) -> dict[str, Path]:
 
 def _outcome(home: Path) -> dict:
     """Per centre: status, loaded/rejected counts and the cross-centre findings (line, message)."""
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         files = con.execute("SELECT centre_id, status, rows_loaded, rows_rejected FROM ingest.files").fetchall()
         issues = con.execute("SELECT f.centre_id, i.source_line, i.message FROM ingest.issues i JOIN ingest.files f "

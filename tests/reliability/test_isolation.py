@@ -14,6 +14,7 @@ import tdm.ingest as ingest
 import tdm.ingest.read as reader
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import set_cell, utf8
+from tests.lake import read_lake
 
 CORE = ("core.patients", "core.assessments", "core.elisa_results", "core.lab_results")
 
@@ -24,7 +25,7 @@ def _key(monkeypatch):
 
 
 def _rows(home: Path, sql: str, params=()) -> list[tuple]:
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         return con.execute(sql, list(params)).fetchall()
     finally:

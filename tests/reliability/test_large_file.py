@@ -25,6 +25,7 @@ import pytest
 
 from tests.reliability.conftest import KEY
 from tests.reliability.large import MEASURE, write_large_lis
+from tests.lake import read_lake
 
 ROOT = str(Path(__file__).resolve().parents[2])
 LARGE_MB = float(os.environ.get("TDM_TEST_LARGE_FILE_MB", "32"))
@@ -52,7 +53,7 @@ def _check_loaded(home: Path, result: dict, n_rows: int) -> None:
     assert status == "loaded", message
     kept = n_rows * 6 // 8                                     # Hb and AST are on the profile's drop list
     assert (rows_read, rows_loaded, rows_rejected) == (kept, kept, 0)
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         stored = con.execute("SELECT count(*) FROM core.lab_results l JOIN ingest.files f USING (file_id) "
                              "WHERE f.file_name = ?", [NAME]).fetchone()[0]

@@ -14,6 +14,7 @@ import pytest
 import tdm.ingest as ingest
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import utf8
+from tests.lake import read_lake
 
 ROOT = str(Path(__file__).resolve().parents[2])
 N_CENTRES = 20
@@ -36,7 +37,7 @@ def _centres(home: Path, n: int = N_CENTRES) -> list[str]:
 
 
 def _q(home: Path, sql: str, params=()) -> list[tuple]:
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         return con.execute(sql, list(params)).fetchall()
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import utf8, xlsx_bytes
+from tests.lake import read_lake
 
 LIMIT_MB = 2048
 
@@ -71,7 +72,7 @@ def test_a_pass_over_hostile_inputs_stays_under_2gb(tmp_path, sources):
 def _codes(home: Path) -> set[str]:
     import duckdb
 
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         return {r[0] for r in con.execute("SELECT error_code FROM ingest.files WHERE error_code IS NOT NULL").fetchall()}
     finally:

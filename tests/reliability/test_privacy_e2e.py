@@ -16,6 +16,7 @@ import pytest
 import tdm.ingest as ingest
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import utf8
+from tests.lake import read_lake
 
 NAMES = ["홍길동", "Minji Kim-Park", "이서연"]
 PHONES = ["010-9876-5432", "010-2222-3434", "01055556666"]
@@ -44,17 +45,21 @@ def _rrn_as_study_number(baseline: bytes) -> bytes:
 
 
 def _everything_stored(home: Path) -> str:
-    """Every row of every table of the warehouse and its snapshot, as text."""
+    """Every row of every table of the lake, every snapshot's change list, and the catalog's and
+    data files' bytes (nothing may hide in a superseded or uncommitted file), as text."""
     out = []
-    for db in ("warehouse.duckdb", "warehouse.read.duckdb"):
-        con = duckdb.connect(str(home / db), read_only=True)
-        try:
-            tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                                 "WHERE table_type = 'BASE TABLE'").fetchall()
-            for schema, table in tables:
-                out.append(repr(con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()))
-        finally:
-            con.close()
+    con = read_lake(home)
+    try:
+        tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                             "WHERE table_catalog = 'lake' AND table_type = 'BASE TABLE'").fetchall()
+        for schema, table in tables:
+            out.append(repr(con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()))
+        out.append(repr(con.execute("SELECT * FROM lake.snapshots()").fetchall()))
+    finally:
+        con.close()
+    for f in sorted((home / "lake").rglob("*")):
+        if f.is_file():
+            out.append(f.read_bytes().decode("latin-1"))
     return "\n".join(out)
 
 
@@ -79,7 +84,7 @@ def test_identifier_file_is_rejected_and_no_value_leaks(tmp_path, sources, monke
     rrn = out["knuh_baseline_rrn.csv"]
     assert rrn.status == "rejected" and "'PT_NO' (resident registration number)" in rrn.message
 
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         files = {r[0]: r[1:] for r in con.execute(
             "SELECT file_name, status, error_code, rows_loaded, file_id FROM ingest.files").fetchall()}
@@ -110,7 +115,7 @@ def test_identifier_file_is_rejected_and_no_value_leaks(tmp_path, sources, monke
     kept = [p.name for p in home.rglob("*") if p.is_file()]
     assert not any(n.endswith(("smc_with_names.csv", "knuh_baseline_rrn.csv")) for n in kept), kept
     assert any(n.endswith("smc_good.csv") for n in kept)                 # good files are archived as usual
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     assert con.execute("SELECT count(*) FROM ingest.files WHERE error_code = 'direct_identifier' "
                        "AND archive_path IS NOT NULL").fetchone()[0] == 0
     con.close()

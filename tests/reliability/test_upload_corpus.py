@@ -18,6 +18,7 @@ import pytest
 
 from tests.reliability.conftest import GOOD, KEY, read_tables, write_inbox
 from tests.reliability.corpus import CASES
+from tests.lake import read_lake
 
 OUTCOME = ["status", "error_code", "message", "rows_read", "rows_loaded", "rows_warned", "rows_rejected",
            "file_kind"]
@@ -39,7 +40,7 @@ def _in_pass_order(home) -> list[tuple[str, str, bytes]]:
 
 
 def _issues_of(home):
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = read_lake(home)
     try:
         return con.execute("SELECT f.file_name, i.* FROM ingest.issues i JOIN ingest.files f USING (file_id)").df()
     finally:

@@ -105,17 +105,16 @@ def test_queries_cli_answer_close_and_list(warehouse, capsys):
 
 def test_scorecard_tdm_command_writes_html(warehouse, tmp_path):
     from tdm.cli import main
-    from tdm.warehouse.connection import open_writer, publish_snapshot
+    from tdm.warehouse.lake import open_writer
 
-    with open_writer(warehouse.warehouse) as con:
-        con.execute("INSERT INTO ingest.files (centre_id, file_name, file_kind, checksum_sha256, size_bytes, "
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
+        con.execute("INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, size_bytes, "
                     "received_at, status, rows_read, rows_loaded, rows_warned, rows_rejected, code_version) VALUES "
-                    "('smc', 'a.csv', 'wide', 'x', 1, TIMESTAMP '2026-10-01 10:00:00', 'loaded_with_rejections', "
+                    "(1, 'smc', 'a.csv', 'wide', 'x', 1, TIMESTAMP '2026-10-01 10:00:00', 'loaded_with_rejections', "
                     "10, 8, 1, 2, 'test')")
         fid = con.execute("SELECT max(file_id) FROM ingest.files").fetchone()[0]
         con.execute("INSERT INTO ingest.issues (file_id, source_line, rule, severity, message) VALUES "
                     f"({fid}, 3, 'range', 'error', 'm'), ({fid}, 5, 'range', 'error', 'm')")
-        publish_snapshot(con, warehouse.warehouse, warehouse.snapshot)
     assert main(["scorecard", "--centre", "smc", "--out", str(tmp_path), "--home", str(warehouse.home)]) == 0
     html = (tmp_path / "scorecard-smc.html").read_text()
     assert "Data-quality scorecard: smc" in html and "<code>range</code>" in html and "2026-10" in html

@@ -11,6 +11,7 @@ import pytest
 from tdm.ingest import run_pass
 from tdm.privacy import pseudonymise
 from tdm.synth import generate_cohort, write_exports
+from tests.lake import read_lake
 
 KEY = "cohort-truth-key-0123456789"
 
@@ -26,7 +27,7 @@ def study(tmp_path_factory):
     cohort = generate_cohort(240, tuple(profiles), 21)
     write_exports(cohort, profiles, home / "inbox", error_rate=0.0, seed=21)
     run_pass(str(home), stable_seconds=0)
-    con = duckdb.connect(str(home / "warehouse.read.duckdb"), read_only=True)
+    con = read_lake(home)
     got = con.execute("SELECT * FROM analysis.cohort").df()
     every = con.execute("SELECT patient_id, centre_id, eligible FROM analysis.cohort_all").df()
     con.close()

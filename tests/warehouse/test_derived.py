@@ -6,9 +6,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tdm.warehouse.connection import open_writer, publish_snapshot
+from tdm.warehouse.lake import open_writer
 from tdm.warehouse.load import load_file, reserve_file_id
 from tests.factories import D, accepted_result, assessment, elisa, file_meta, frame, lab, patient
+from tests.lake import read_lake
 
 
 def _load(settings, patients, assessments, elisas=(), labs=()):
@@ -17,13 +18,12 @@ def _load(settings, patients, assessments, elisas=(), labs=()):
         frames["elisa"] = frame("elisa", list(elisas))
     if labs:
         frames["lab"] = frame("lab", list(labs))
-    with open_writer(settings.warehouse) as con:
+    with open_writer(settings.lake, home=settings.home) as con:
         load_file(con, reserve_file_id(con), file_meta(), accepted_result(frames))
-        publish_snapshot(con, settings.warehouse, settings.snapshot)
 
 
 def _cohort(settings) -> pd.DataFrame:
-    con = duckdb.connect(str(settings.snapshot), read_only=True)
+    con = read_lake(settings)
     try:
         return con.execute("SELECT * FROM analysis.cohort_all ORDER BY patient_id").df().set_index("patient_id")
     finally:
@@ -95,7 +95,7 @@ def test_eligibility_reasons(warehouse):
         assert not bool(c.loc[pid, "eligible"]), pid
         assert reason in c.loc[pid, "exclusion_reasons"], (pid, c.loc[pid, "exclusion_reasons"])
     assert "18 or over at diagnosis" not in c.loc["IFX18", "exclusion_reasons"]
-    con = duckdb.connect(str(warehouse.snapshot), read_only=True)
+    con = read_lake(warehouse)
     assert set(con.execute("SELECT patient_id FROM analysis.cohort").df()["patient_id"]) == {"OK", "EXACT1Y"}
     con.close()
 

@@ -7,20 +7,20 @@ import subprocess
 import sys
 import textwrap
 
-import duckdb
 import pytest
 
 from tdm.warehouse import load as loader
-from tdm.warehouse.connection import open_writer
+from tdm.warehouse.lake import open_writer
 from tdm.warehouse.load import find_loaded_checksum, load_file, record_duplicate, reserve_file_id
+from tests.lake import read_lake
 from tests.factories import accepted_result, assessment, file_meta, frame, lab, patient, rejected_frame
 
 TABLES = ("core.patients", "core.assessments", "core.elisa_results", "core.lab_results", "quarantine.rows",
           "ingest.issues", "ingest.files")
 
 
-def _counts(path) -> dict[str, int]:
-    con = duckdb.connect(str(path))
+def _counts(settings) -> dict[str, int]:
+    con = read_lake(settings)
     try:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     finally:
@@ -37,7 +37,7 @@ def _result(n=3, centre="c1", rejected_lines=()):
 
 
 def test_row_counts_in_ingest_files_equal_rows_in_tables(warehouse):
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         out = load_file(con, reserve_file_id(con), file_meta(), _result(4, rejected_lines=(9, 10)))
         rows = con.execute("SELECT rows_read, rows_loaded, rows_rejected, status FROM ingest.files").fetchall()
         per_file = con.execute(
@@ -59,17 +59,17 @@ def test_failure_mid_load_leaves_nothing(warehouse, monkeypatch):
         return real(con, table, *a, **k)
 
     monkeypatch.setattr(loader, "_append", boom)
-    before = _counts(warehouse.warehouse)
-    with open_writer(warehouse.warehouse) as con, pytest.raises(RuntimeError):
+    before = _counts(warehouse)
+    with open_writer(warehouse.lake, home=warehouse.home) as con, pytest.raises(RuntimeError):
         load_file(con, reserve_file_id(con), file_meta(), _result(3, rejected_lines=(7,)))
-    assert _counts(warehouse.warehouse) == before
+    assert _counts(warehouse) == before
 
 
 KILL_SCRIPT = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 from tdm.warehouse import load as loader
-from tdm.warehouse.connection import open_writer
+from tdm.warehouse.lake import open_writer
 from tests.factories import accepted_result, file_meta, frame, lab, patient
 real = loader._append
 def killer(con, table, *a, **k):
@@ -80,34 +80,36 @@ loader._append = killer
 pats = [patient(f"P{{i}}") for i in range(2000)]
 labs = [lab(f"P{{i}}", "crp_mg_dl", 0.1) for i in range(2000)]
 res = accepted_result({{"patient": frame("patient", pats), "lab": frame("lab", labs)}})
-with open_writer({db!r}) as con:
+from tdm.config import load_settings
+s = load_settings({home!r})
+with open_writer(s.lake, home=s.home) as con:
     loader.load_file(con, loader.reserve_file_id(con), file_meta(), res)
 """
 
 
 def test_sigkill_during_a_load_leaves_no_partial_rows(warehouse):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    script = textwrap.dedent(KILL_SCRIPT.format(root=root, db=str(warehouse.warehouse)))
+    script = textwrap.dedent(KILL_SCRIPT.format(root=root, home=str(warehouse.home)))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, proc.stderr
-    counts = _counts(warehouse.warehouse)
+    counts = _counts(warehouse)
     assert counts == {t: 0 for t in TABLES}
 
 
 def test_same_content_twice_is_a_duplicate_and_loads_nothing(warehouse):
     meta = file_meta(checksum="same")
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         first = load_file(con, reserve_file_id(con), meta, _result(3))
         found = find_loaded_checksum(con, "same")
         dup = record_duplicate(con, reserve_file_id(con), file_meta(name="renamed.csv", checksum="same"), found[0])
-    counts = _counts(warehouse.warehouse)
+    counts = _counts(warehouse)
     assert found[0] == first.file_id
     assert dup.status == "duplicate" and dup.duplicate_of_file_id == first.file_id
     assert counts["core.patients"] == 3 and counts["ingest.files"] == 2
 
 
 def test_corrected_file_supersedes_and_keeps_history(warehouse):
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         first = load_file(con, reserve_file_id(con), file_meta(checksum="v1"),
                           accepted_result({"assessment": frame("assessment", [assessment("P1", pcdai=30.0),
                                                                               assessment("P2", pcdai=5.0)])}))
@@ -122,7 +124,7 @@ def test_corrected_file_supersedes_and_keeps_history(warehouse):
 
 
 def test_every_row_carries_its_file_and_line(warehouse):
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         out = load_file(con, reserve_file_id(con), file_meta(), _result(3))
         lines = con.execute("SELECT file_id, source_line FROM core.patients ORDER BY source_line").fetchall()
     assert lines == [(out.file_id, 2), (out.file_id, 3), (out.file_id, 4)]

@@ -1,4 +1,6 @@
-"""alembic on DuckDB: up from empty, idempotent init, and a schema change on a populated database."""
+"""alembic on the lake (duckdb-engine, the lake attached in a connect event): up from empty,
+idempotent init, a schema change on a populated lake, the 0002 back-fill, the revision constant,
+and the one-time conversion of a single-file warehouse."""
 
 from __future__ import annotations
 
@@ -7,17 +9,20 @@ import textwrap
 
 import duckdb
 
-from tdm.warehouse import current_revision, init_warehouse
+from tdm.warehouse.lake import open_writer
+from tdm.warehouse import current_revision
+from tdm.warehouse.init import init_warehouse
 from tdm.warehouse.migrate import MIGRATIONS, upgrade
 from tests.factories import accepted_result, file_meta, frame, patient
+from tests.lake import read_lake
 
 
 def test_upgrade_from_empty_and_init_is_idempotent(settings):
-    assert current_revision(settings.warehouse) is None
-    rev1 = init_warehouse(settings)
-    rev2 = init_warehouse(settings)
-    assert rev1 == rev2 == "0002_queries_and_audit_trail"
-    con = duckdb.connect(str(settings.snapshot), read_only=True)
+    assert current_revision(settings.lake) is None
+    rev1 = init_warehouse(settings).revision
+    rev2 = init_warehouse(settings).revision
+    assert rev1 == rev2 == "0003_publication_lake_snapshot"
+    con = read_lake(settings)
     views = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analysis'").fetchall()}
     con.close()
@@ -25,12 +30,12 @@ def test_upgrade_from_empty_and_init_is_idempotent(settings):
 
 
 SECOND_MIGRATION = '''
-"""test-only: alter a populated table (index dropped and recreated around the change)."""
+"""test-only: alter a populated table (DuckLake has no indexes: add, fill and rename columns)."""
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0099_test_alter"
-down_revision = "0002_queries_and_audit_trail"
+down_revision = "0003_publication_lake_snapshot"
 branch_labels = None
 depends_on = None
 
@@ -38,10 +43,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("patients", sa.Column("weight_kg", sa.Double()), schema="core")
     op.execute("UPDATE core.patients SET weight_kg = 40.5")
-    op.execute("CREATE INDEX ix_patients_pid ON core.patients (patient_id)")
-    op.execute("DROP INDEX core.ix_patients_pid")
     op.alter_column("patients", "paris_age", new_column_name="paris_age_group", schema="core")
-    op.execute("CREATE INDEX ix_patients_pid ON core.patients (patient_id)")
 
 
 def downgrade() -> None:
@@ -50,19 +52,19 @@ def downgrade() -> None:
 
 
 def test_second_migration_alters_a_populated_database_without_losing_rows(warehouse, tmp_path):
-    from tdm.warehouse.connection import open_writer
+    from tdm.warehouse.lake import open_writer
     from tdm.warehouse.load import load_file, reserve_file_id
 
     rows = [patient(f"P{i}", paris_age="A1b") for i in range(50)]
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         load_file(con, reserve_file_id(con), file_meta(), accepted_result({"patient": frame("patient", rows)}))
 
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, scripts)
     (scripts / "versions" / "0099_test_alter.py").write_text(textwrap.dedent(SECOND_MIGRATION))
-    upgrade(warehouse.warehouse, "0099_test_alter", script_location=scripts)
+    upgrade(warehouse.lake, "0099_test_alter", home=warehouse.home, script_location=scripts)
 
-    con = duckdb.connect(str(warehouse.warehouse))
+    con = read_lake(warehouse)
     try:
         n, w, groups = con.execute(
             "SELECT count(*), min(weight_kg), count(DISTINCT paris_age_group) FROM core.patients").fetchone()
@@ -76,10 +78,9 @@ def test_second_migration_alters_a_populated_database_without_losing_rows(wareho
 def test_0002_turns_the_findings_of_a_populated_warehouse_into_queries(settings):
     """Findings stored before queries existed become queries: open, superseded by a later file that
     carried the patient, or answered by a legacy confirmation; each with its audit rows."""
-    path = settings.warehouse
-    upgrade(path, "0001_initial")
-    con = duckdb.connect(str(path))
-    try:
+    settings.ensure_dirs()
+    upgrade(settings.lake, "0001_initial", home=settings.home)
+    with open_writer(settings.lake, home=settings.home) as con:
         for fid, centre, kind, status in ((1, "smc", "wide", "loaded"), (2, "smc", "labs_long", "loaded"),
                                           (3, "knuh", "baseline", "rejected"), (4, "smc", "wide", "duplicate")):
             con.execute("INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, "
@@ -97,11 +98,9 @@ def test_0002_turns_the_findings_of_a_populated_warehouse_into_queries(settings)
             (4, 2, 'lab', 'P9', 'value', '1.0', 'lab_value_implausible', 'warning', 'duplicates are no finding')""")
         con.execute("INSERT INTO ingest.reviews VALUES ('smc', 'P2', 'lab_value_implausible', 'value', "
                     "'true ESR, chart checked', 'dm.kim', TIMESTAMP '2026-11-05 10:00')")
-    finally:
-        con.close()
 
-    upgrade(path)
-    con = duckdb.connect(str(path))
+    upgrade(settings.lake, home=settings.home)
+    con = read_lake(settings)
     try:
         q = con.execute("SELECT centre_id, scope, patient_id, rule, state, answer, answered_by, closed_reason, "
                         "closed_by_file_id, first_file_id FROM ingest.queries ORDER BY query_id").fetchall()
@@ -122,3 +121,80 @@ def test_0002_turns_the_findings_of_a_populated_warehouse_into_queries(settings)
                       ("P2", "opened", None, "open", "migration 0002"), ("P3", "opened", None, "open", "migration 0002")]
     assert ev[4:] == [("P1", "closed", "open", "closed", "migration 0002"), ("P2", "answered", "open", "answered", "dm.kim")]
     assert n_reviews == 1 and "record" in cols
+
+
+def test_the_revision_constant_is_alembics_head():
+    """``setup`` compares the lake with SCHEMA_HEAD so that a pass never imports alembic (issue 14)."""
+    from tdm.warehouse.migrate import head_revision
+    from tdm.warehouse.revision import SCHEMA_HEAD
+
+    assert SCHEMA_HEAD == head_revision()
+
+
+def test_a_pass_on_a_lake_at_the_head_does_not_import_alembic(warehouse):
+    import subprocess
+    import sys
+
+    from tdm.privacy import load_key
+
+    load_key(warehouse, create=True)
+    code = ("import sys; from tdm.ingest.passes import setup; setup(sys.argv[1]); "
+            "print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(warehouse.home)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def _legacy_home(settings):
+    """A pre-DuckLake home: ``warehouse.duckdb`` migrated by the same scripts and populated through the
+    loader (three files: a superseding correction, quarantined lines, findings that opened queries)."""
+    from tdm.warehouse.load import load_file, reserve_file_id
+    from tdm.warehouse.migrate import upgrade_file
+    from tests.factories import assessment, lab, rejected_frame
+
+    settings.ensure_dirs()
+    upgrade_file(settings.legacy_warehouse)
+    con = duckdb.connect(str(settings.legacy_warehouse))
+    try:
+        rej = rejected_frame([{"entity": "patient", "source_line": 9, "centre_id": "c1", "patient_id": "PX",
+                               "record": {"sex": "X"}, "reasons": "allowed_codes"}])
+        load_file(con, reserve_file_id(con), file_meta(checksum="a"), accepted_result(
+            {"patient": frame("patient", [patient(f"P{i}") for i in range(20)]),
+             "assessment": frame("assessment", [assessment("P1", pcdai=30.0)]),
+             "lab": frame("lab", [lab(f"P{i}", "crp_mg_dl", 0.1 * i) for i in range(20)])}, rejected=rej))
+        load_file(con, reserve_file_id(con), file_meta(checksum="b"), accepted_result(
+            {"assessment": frame("assessment", [assessment("P1", pcdai=3.0)])}))
+    finally:
+        con.close()
+
+
+def _contents(con, catalog: str) -> dict[str, list]:
+    from schema.tables import metadata
+
+    return {f"{t.schema}.{t.name}": con.execute(
+        f"SELECT {', '.join(c.name for c in t.columns)} FROM {catalog}.{t.schema}.{t.name} ORDER BY ALL").fetchall()
+        for t in metadata.sorted_tables}
+
+
+def test_a_single_file_home_is_converted_once_with_every_row(settings):
+    _legacy_home(settings)
+    first = init_warehouse(settings)
+    assert first.converted is not None and first.converted["core.patients"] == 20
+    assert "converted the single-file warehouse" in first.lines()[0]
+    kept = settings.legacy_warehouse.with_name("warehouse.duckdb.converted")
+    assert kept.is_file() and not settings.legacy_warehouse.exists()
+
+    con = read_lake(settings)
+    try:
+        con.execute(f"ATTACH '{kept}' AS legacy (READ_ONLY)")
+        before, after = _contents(con, "legacy"), _contents(con, "lake")
+    finally:
+        con.close()
+    assert before == after                                  # every table, row for row
+    assert sum(len(v) for v in after.values()) == sum(first.converted.values()) > 40
+    assert init_warehouse(settings).converted is None        # once
+
+    # the next file ids continue after the converted ones
+    from tdm.warehouse.load import reserve_file_id
+    with open_writer(settings.lake, home=settings.home) as w:
+        assert reserve_file_id(w) == 3

@@ -10,7 +10,7 @@ import pytest
 
 from tdm.errors import QueryNotFound, QueryStateError, TdmError
 from tdm.warehouse import queries as Q
-from tdm.warehouse.connection import open_reader, open_writer
+from tdm.warehouse.lake import open_reader, open_writer
 from tdm.warehouse.load import load_file, reserve_file_id
 from tests.factories import file_meta
 from tests.validators.factory import ctx, make_frames, set_cell
@@ -41,7 +41,7 @@ def _one(con, **kw) -> Q.Query:
 
 
 def test_a_query_from_finding_to_answer_to_reopening_to_acceptance(warehouse):
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         f1, _ = _load(con, _frames(), "first.csv")
         crp = _one(con, rule="lab_value_implausible")
         sex = _one(con, rule="allowed_codes")
@@ -102,7 +102,7 @@ def test_a_query_from_finding_to_answer_to_reopening_to_acceptance(warehouse):
 
 
 def test_the_audit_trail_is_only_ever_appended_to(warehouse):
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         _load(con, _frames(), "first.csv")
         before = con.execute("SELECT * FROM ingest.query_events ORDER BY event_id").fetchall()
         q = _one(con, rule="lab_value_implausible")
@@ -114,7 +114,7 @@ def test_the_audit_trail_is_only_ever_appended_to(warehouse):
 
 
 def test_queries_of_another_centre_are_invisible_and_bad_requests_are_refused(warehouse):
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         _load(con, _frames(), "first.csv")
         q = _one(con, rule="lab_value_implausible")
         with pytest.raises(QueryNotFound):
@@ -135,7 +135,7 @@ def test_queries_of_another_centre_are_invisible_and_bad_requests_are_refused(wa
 def test_a_rejected_file_opens_a_file_query_that_a_corrected_file_closes(warehouse):
     f = make_frames(2)
     broken = {**f, "assessment": f["assessment"].drop(columns="pcdai")}   # a float column: crashed pandas 3
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         f1, r1 = _load(con, broken, "first.csv")
         assert r1.file_error is not None
         q = _one(con, file_id=f1)
@@ -147,7 +147,7 @@ def test_a_rejected_file_opens_a_file_query_that_a_corrected_file_closes(warehou
 
 
 def test_open_query_summary_counts_and_ages_per_centre(warehouse):
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         _load(con, _frames(), "first.csv", T0)
         q = _one(con, rule="allowed_codes")
         Q.answer_query(con, q.query_id, answer="will_correct", reason="resending", actor="dm")
@@ -157,12 +157,10 @@ def test_open_query_summary_counts_and_ages_per_centre(warehouse):
 
 
 def test_readers_use_the_snapshot(warehouse):
-    from tdm.warehouse.connection import publish_snapshot
 
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         _load(con, _frames(), "first.csv")
-        publish_snapshot(con, warehouse.warehouse, warehouse.snapshot)
-    ro = open_reader(warehouse.snapshot)
+    ro = open_reader(warehouse.lake)
     try:
         qs = Q.list_queries(ro, centre_id="smc", states="open")
         assert {q.rule for q in qs} == {"lab_value_implausible", "allowed_codes"}
@@ -172,7 +170,7 @@ def test_readers_use_the_snapshot(warehouse):
         ro.close()
     with Q.write_session(warehouse) as con:
         Q.answer_query(con, qs[0].query_id, answer="will_correct", reason="r", actor="a")
-    ro = open_reader(warehouse.snapshot)
+    ro = open_reader(warehouse.lake)
     try:
         assert Q.get_query(ro, qs[0].query_id).state == "answered"   # the snapshot was republished
     finally:
@@ -204,7 +202,7 @@ def test_a_record_is_spelled_the_same_in_python_and_in_duckdb():
 def test_a_finding_without_a_patient_is_settled_by_the_next_file_of_its_kind(warehouse):
     f = make_frames(3)
     broken = {k: v.assign(patient_id=v["patient_id"].where(v["source_line"] != 3, None)) for k, v in f.items()}
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         f1, r1 = _load(con, broken, "first.csv")
         assert r1.rows_rejected == 1
         qs = Q.list_queries(con, centre_id="smc", file_id=f1)
@@ -219,7 +217,7 @@ def test_a_wide_resubmission_settles_a_query_whose_record_the_correction_changed
     el = f["elisa"].copy()
     late = el["source_line"] == 2
     el.loc[late, "trough_sample_datetime"] = el.loc[late, "trough_sample_datetime"] + pd.Timedelta(days=2)
-    with open_writer(warehouse.warehouse) as con:
+    with open_writer(warehouse.lake, home=warehouse.home) as con:
         _load(con, {**f, "elisa": el}, "first.csv")
         q = _one(con, rule="trough_after_infusion")
         assert q.state == "open" and q.record is not None

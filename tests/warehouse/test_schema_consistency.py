@@ -8,6 +8,7 @@ from schema.dictionary import BY_ENTITY, ENTITIES, LAB_ANALYTES, VARIABLES, temp
 from schema.docs import data_dictionary_markdown, template_csv, template_readme
 from schema.models import entity_model
 from schema.tables import ENTITY_TABLES, LINEAGE_COLUMNS, metadata
+from tests.lake import read_lake
 
 
 def test_every_variable_has_a_column_in_its_table():
@@ -17,7 +18,7 @@ def test_every_variable_has_a_column_in_its_table():
 
 
 def test_migrated_database_matches_the_sqlalchemy_tables(warehouse):
-    con = duckdb.connect(str(warehouse.snapshot), read_only=True)
+    con = read_lake(warehouse)
     try:
         rows = con.execute(
             "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "

@@ -7,7 +7,7 @@ import pytest
 
 from tests.web.conftest import KEY, client_for, csrf_of, make_home, sign_in
 from tdm.warehouse import queries as Q
-from tdm.warehouse.connection import open_reader
+from tdm.warehouse.lake import open_reader
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def qhome(tmp_path_factory):
 
 
 def _queries(home, **kw):
-    con = open_reader(home.settings.snapshot)
+    con = open_reader(home.settings.lake)
     try:
         return Q.list_queries(con, **kw)
     finally:
@@ -27,7 +27,7 @@ def _queries(home, **kw):
 
 
 def _trail(home, qid):
-    con = open_reader(home.settings.snapshot)
+    con = open_reader(home.settings.lake)
     try:
         return Q.audit_trail(con, qid)
     finally:

@@ -1,5 +1,9 @@
 """Initial warehouse: lineage, harmonised core tables, quarantine, publications.
 
+Written for DuckLake (issue 16): no sequence, primary key or server default (DuckLake has none);
+``ingest.files.file_id`` is taken by the loader (``tdm.warehouse.keys``) and the keys are checked
+there.  The same script still upgrades a pre-DuckLake single-file warehouse before its conversion.
+
 Revision ID: 0001_initial
 Revises:
 Create Date: 2026-11-25
@@ -18,7 +22,6 @@ SCHEMAS = ("ingest", "core", "quarantine", "published", "analysis")
 def upgrade() -> None:
     for s in SCHEMAS:
         op.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
-    op.execute("CREATE SEQUENCE IF NOT EXISTS ingest.file_id_seq START 1")
     op.create_table(
         "assessments",
         sa.Column("centre_id", sa.String(), nullable=False),
@@ -105,7 +108,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "files",
-        sa.Column("file_id", sa.BigInteger(), primary_key=True, server_default=sa.text("nextval('ingest.file_id_seq')")),
+        sa.Column("file_id", sa.BigInteger(), nullable=False),
         sa.Column("centre_id", sa.String(), nullable=False),
         sa.Column("file_name", sa.String(), nullable=False),
         sa.Column("file_kind", sa.String()),
@@ -154,7 +157,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "publications",
-        sa.Column("publication_id", sa.String(), primary_key=True),
+        sa.Column("publication_id", sa.String(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("code_version", sa.String(), nullable=False),
         sa.Column("data_snapshot", sa.String(), nullable=False),
@@ -192,4 +195,3 @@ def downgrade() -> None:
         ("core", "lab_results"), ("core", "elisa_results"), ("core", "assessments"), ("core", "patients"),
     ):
         op.drop_table(table, schema=schema)
-    op.execute("DROP SEQUENCE IF EXISTS ingest.file_id_seq")

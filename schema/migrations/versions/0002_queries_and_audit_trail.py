@@ -1,8 +1,8 @@
 """Queries (data clarification) with an append-only audit trail; the record of each finding.
 
 Schema change: ``ingest.issues.record`` (the record beyond the patient: a date, a date and analyte),
-``ingest.queries`` (one per finding, across files) and ``ingest.query_events`` (append-only), with
-their sequences.
+``ingest.queries`` (one per finding, across files) and ``ingest.query_events`` (append-only); their
+ids are given explicitly (DuckLake has no sequences: ``tdm.warehouse.keys``).
 
 Data back-fill: every finding already in ``ingest.issues`` becomes a query, as the loader would
 have made it (``tdm.warehouse.queries.sync_file``), except that findings stored before this
@@ -30,12 +30,9 @@ ACTOR = "migration 0002"
 
 def _schema() -> None:
     op.add_column("issues", sa.Column("record", sa.String()), schema="ingest")
-    op.execute("CREATE SEQUENCE IF NOT EXISTS ingest.query_id_seq START 1")
-    op.execute("CREATE SEQUENCE IF NOT EXISTS ingest.query_event_id_seq START 1")
     op.create_table(
         "queries",
-        sa.Column("query_id", sa.BigInteger(), primary_key=True,
-                  server_default=sa.text("nextval('ingest.query_id_seq')")),
+        sa.Column("query_id", sa.BigInteger(), nullable=False),
         sa.Column("centre_id", sa.String(), nullable=False),
         sa.Column("scope", sa.String(), nullable=False),
         sa.Column("entity", sa.String()),
@@ -65,8 +62,7 @@ def _schema() -> None:
     )
     op.create_table(
         "query_events",
-        sa.Column("event_id", sa.BigInteger(), primary_key=True,
-                  server_default=sa.text("nextval('ingest.query_event_id_seq')")),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("query_id", sa.BigInteger(), nullable=False),
         sa.Column("event_at", sa.DateTime(), nullable=False),
         sa.Column("actor", sa.String(), nullable=False),
@@ -115,10 +111,12 @@ WHERE (q.scope <> 'row' AND (q.file_kind IS NULL OR f.file_kind IS NOT DISTINCT 
                                    AND c.entity = q.entity AND c.patient_id IS NOT DISTINCT FROM q.patient_id))
 GROUP BY ALL;
 
-INSERT INTO ingest.queries (centre_id, scope, entity, patient_id, record, rule, column_name, severity, value,
+INSERT INTO ingest.queries (query_id, centre_id, scope, entity, patient_id, record, rule, column_name, severity, value,
     message, expected, fix, first_file_id, last_file_id, source_line, state, closed_reason, closed_by_file_id,
     opened_at, updated_at)
-SELECT q.centre_id, q.scope, q.entity, q.patient_id, NULL, q.rule, q.column_name, q.severity, q.value,
+SELECT row_number() OVER (ORDER BY q.centre_id, q.first_file_id, q.source_line NULLS FIRST, q.scope, q.entity,
+                          q.patient_id, q.rule, q.column_name),
+       q.centre_id, q.scope, q.entity, q.patient_id, NULL, q.rule, q.column_name, q.severity, q.value,
        q.message, q.expected, q.fix, q.first_file_id, q.file_id, q.source_line,
        CASE WHEN c.by_file_id IS NULL THEN 'open' ELSE 'closed' END,
        CASE WHEN c.by_file_id IS NULL THEN NULL ELSE 'superseded' END, c.by_file_id,
@@ -127,13 +125,14 @@ SELECT q.centre_id, q.scope, q.entity, q.patient_id, NULL, q.rule, q.column_name
 FROM _q q LEFT JOIN _closing c USING (centre_id, scope, entity, patient_id, rule, column_name)
 ORDER BY q.centre_id, q.first_file_id, q.source_line;
 
-INSERT INTO ingest.query_events (query_id, event_at, actor, action, old_state, new_state, reason, file_id)
-SELECT query_id, opened_at, '{actor}', 'opened', NULL, 'open',
+INSERT INTO ingest.query_events (event_id, query_id, event_at, actor, action, old_state, new_state, reason, file_id)
+SELECT row_number() OVER (ORDER BY query_id), query_id, opened_at, '{actor}', 'opened', NULL, 'open',
        'found in file ' || first_file_id || ' (recorded before queries existed)', first_file_id
 FROM ingest.queries ORDER BY query_id;
 
-INSERT INTO ingest.query_events (query_id, event_at, actor, action, old_state, new_state, reason, file_id)
-SELECT query_id, updated_at, '{actor}', 'closed', 'open', 'closed',
+INSERT INTO ingest.query_events (event_id, query_id, event_at, actor, action, old_state, new_state, reason, file_id)
+SELECT (SELECT coalesce(max(event_id), 0) FROM ingest.query_events) + row_number() OVER (ORDER BY query_id),
+       query_id, updated_at, '{actor}', 'closed', 'open', 'closed',
        'superseded: file ' || closed_by_file_id || ' carried this patient again without the finding',
        closed_by_file_id
 FROM ingest.queries WHERE state = 'closed' ORDER BY query_id;
@@ -152,8 +151,9 @@ UPDATE ingest.queries q SET state = 'answered', answer = 'confirmed', answer_rea
        updated_at = greatest(q.updated_at, a.reviewed_at)
 FROM _answered a WHERE q.query_id = a.query_id;
 
-INSERT INTO ingest.query_events (query_id, event_at, actor, action, old_state, new_state, reason, file_id)
-SELECT query_id, reviewed_at, reviewer, 'answered', 'open', 'answered',
+INSERT INTO ingest.query_events (event_id, query_id, event_at, actor, action, old_state, new_state, reason, file_id)
+SELECT (SELECT coalesce(max(event_id), 0) FROM ingest.query_events) + row_number() OVER (ORDER BY query_id),
+       query_id, reviewed_at, reviewer, 'answered', 'open', 'answered',
        'confirmed as a true value: ' || reason, NULL
 FROM _answered ORDER BY query_id;
 
@@ -175,6 +175,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("query_events", schema="ingest")
     op.drop_table("queries", schema="ingest")
-    op.execute("DROP SEQUENCE IF EXISTS ingest.query_event_id_seq")
-    op.execute("DROP SEQUENCE IF EXISTS ingest.query_id_seq")
     op.drop_column("issues", "record", schema="ingest")
