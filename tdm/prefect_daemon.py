@@ -5,7 +5,7 @@
 Binds 127.0.0.1 on a free port *first* (so the starter learns the port at once, with no race for
 it), records itself in ``tdm-server.json`` when shared, prints the port, then imports and serves
 Prefect's app (``prefect.server.api.server.create_app``, the app Prefect's own temporary server
-runs, with the same environment) under uvicorn.  A thin ASGI wrapper answers ``/tdm-server``
+runs, with the same environment; imported with the garbage collector paused) under uvicorn.  A thin ASGI wrapper answers ``/tdm-server``
 (token, pid, version, home: how a client tells this server from a stale port) and notes the time
 of every other request; the server exits once it has had no request for ``--idle`` seconds *and*
 no ``tdm`` command holds the users lock.  SIGTERM (``tdm prefect stop``) stops it cleanly.
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from tdm.prefect_server import DAEMON_TOKEN_ENV, IDENTITY_PATH, ServerFiles, prefect_version, remove_state_if, write_state
+from tdm.runtime import imports_without_gc
 
 #: How often the idle check runs (uvicorn ticks every 0.1 s).
 CHECK_EVERY_TICKS = 10
@@ -92,10 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)        # the starter has read the port; nothing else goes to its pipe
 
-        import uvicorn
-        from prefect.server.api.server import create_app
+        with imports_without_gc():      # collections of import-time objects: ~15-25% of the start's CPU
+            import uvicorn
+            from prefect.server.api.server import create_app
 
-        activity = Activity(create_app(), identity)
+            activity = Activity(create_app(), identity)
         users_fd = os.open(files.users, os.O_RDWR | os.O_CREAT, 0o600)
 
         class IdleServer(uvicorn.Server):

@@ -192,12 +192,20 @@ class Launch:
                  "--idle", repr(idle), "--shared" if shared else "--private"],
                 env=env, cwd=str(files.home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                 start_new_session=True)    # not in the terminal's process group: Ctrl-C is for the command
-        line = self.process.stdout.readline().decode("ascii", "replace").strip()   # the port, once bound
-        self.process.stdout.close()
-        if not line.isdigit():
-            self.process.wait(timeout=10)
-            raise self._failed()
-        self.port = int(line)
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The server's port, read from it the first time it is needed (it binds before it imports
+        Prefect, so the command need not wait for it while it does its own imports)."""
+        if self._port is None:
+            line = self.process.stdout.readline().decode("ascii", "replace").strip()   # the port, once bound
+            self.process.stdout.close()
+            if not line.isdigit():
+                self.process.wait(timeout=10)
+                raise self._failed()
+            self._port = int(line)
+        return self._port
 
     def _failed(self) -> TdmError:
         lines = self.files.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
@@ -231,9 +239,13 @@ class Launch:
 class ServerLease:
     """What a command holds while it uses the server: its URL; ``wait_ready`` before the first flow."""
 
-    url: str
-    launch: Launch | None         # None: an already running server was reused
+    reused_port: int | None       # the port of an already running server this command reuses, or
+    launch: Launch | None         # the server this command started (None when one was reused)
     _start_lock: int | None       # held until the server this command started is ready
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.launch.port if self.launch else self.reused_port}/api"
 
     def wait_ready(self) -> None:
         if self.launch is not None and self._start_lock is not None:
@@ -254,37 +266,74 @@ def _reuse_or_launch(files: ServerFiles, idle: float) -> ServerLease:
             state = read_state(files)
             if state and reusable(probe(state), files.home, prefect_version()):
                 os.close(lock)
-                return ServerLease(f"http://127.0.0.1:{state['port']}/api", None, None)
+                return ServerLease(int(state["port"]), None, None)
         launch = Launch(files, idle, shared=idle > 0)
     except BaseException:
         os.close(lock)
         raise
-    return ServerLease(f"http://127.0.0.1:{launch.port}/api", launch, lock)
+    return ServerLease(None, launch, lock)
 
 
-@contextlib.contextmanager
-def prefect_api(prefect_home: Path, idle: float):
-    """Within: a Prefect API for flows (``PREFECT_API_URL`` set); yields a :class:`ServerLease`,
-    or None when a server is configured or Prefect is already imported (a test harness).
+class PrefectApi:
+    """A Prefect API for one command's flows, in two steps so that a server's start overlaps the
+    command's own work: entering starts (or finds) the home's server and returns at once;
+    :meth:`use` then points Prefect at it (``PREFECT_API_URL``) for the flows.  Leaving releases it;
+    a server this command started is stopped if no flow used it (nothing started for nothing) or if
+    ``idle`` is 0 (one server per command).
 
-    ``idle``: ``Settings.prefect_server_idle`` (seconds a started server lives on unused; 0 = stop it
-    with this command).  Call it before anything imports Prefect (Prefect reads ``PREFECT_API_URL``
-    at import)."""
-    if os.environ.get("PREFECT_API_URL") or "prefect" in sys.modules:
-        yield None
-        return
-    files = ServerFiles(Path(prefect_home).resolve())
-    files.home.mkdir(parents=True, exist_ok=True)
-    # the server never stops under a running command; one that is stopping holds this exclusively
-    with _flock(files.users, fcntl.LOCK_SH, timeout=60):
-        lease = _reuse_or_launch(files, idle)
-        if lease.launch is not None and idle > 0:      # a background process: say so, once, when started
-            print(f"started this home's Prefect server (pid {lease.launch.process.pid}); it stops itself "
-                  f"after {idle:g} s without use ({IDLE_ENV}); 'tdm prefect stop' stops it now", file=sys.stderr)
-        saved = {k: os.environ.get(k) for k in OWN_SERVER_CLIENT_ENV}
-        os.environ.update({"PREFECT_API_URL": lease.url, **OWN_SERVER_CLIENT_ENV})
+    ``idle``: ``Settings.prefect_server_idle`` (seconds a started server lives on unused).  Enter it
+    before anything imports Prefect (Prefect reads ``PREFECT_API_URL`` at import).  When a server is
+    configured (``PREFECT_API_URL``) or Prefect is already imported (a test harness), it does nothing
+    and :meth:`use` yields None."""
+
+    def __init__(self, prefect_home: Path, idle: float) -> None:
+        self.prefect_home = Path(prefect_home)
+        self.idle = idle
+        self.lease: ServerLease | None = None
+        self.used = False
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> PrefectApi:
+        if os.environ.get("PREFECT_API_URL") or "prefect" in sys.modules:
+            return self
+        files = ServerFiles(self.prefect_home.resolve())
+        files.home.mkdir(parents=True, exist_ok=True)
         try:
-            yield lease
+            # the server never stops under a running command; one that is stopping holds this exclusively
+            self._stack.enter_context(_flock(files.users, fcntl.LOCK_SH, timeout=60))
+            self.lease = _reuse_or_launch(files, self.idle)
+            self._stack.callback(self._release)
+        except BaseException:
+            self._stack.close()
+            raise
+        if self.lease.launch is not None and self.idle > 0:   # a background process: say so, once, when started
+            print(f"started this home's Prefect server (pid {self.lease.launch.process.pid}); it stops itself "
+                  f"after {self.idle:g} s without use ({IDLE_ENV}); 'tdm prefect stop' stops it now", file=sys.stderr)
+        return self
+
+    def _release(self) -> None:
+        lease = self.lease
+        if lease.launch is not None and (self.idle == 0 or not self.used):
+            lease.launch.stop()          # before the start lock goes: no other command meets a dying server
+        if lease._start_lock is not None:
+            os.close(lease._start_lock)
+            lease._start_lock = None
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    @contextlib.contextmanager
+    def use(self):
+        """Within: ``PREFECT_API_URL`` is this home's server (yields the :class:`ServerLease`; call its
+        ``wait_ready`` before the first flow), or the configured one (yields None)."""
+        if self.lease is None:
+            yield None
+            return
+        self.used = True
+        saved = {k: os.environ.get(k) for k in OWN_SERVER_CLIENT_ENV}
+        os.environ.update({"PREFECT_API_URL": self.lease.url, **OWN_SERVER_CLIENT_ENV})
+        try:
+            yield self.lease
         finally:
             os.environ.pop("PREFECT_API_URL", None)
             for k, v in saved.items():
@@ -292,10 +341,15 @@ def prefect_api(prefect_home: Path, idle: float):
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-            if lease._start_lock is not None:
-                os.close(lease._start_lock)
-            if lease.launch is not None and idle == 0:
-                lease.launch.stop()
+
+
+@contextlib.contextmanager
+def prefect_api(prefect_home: Path, idle: float):
+    """Within: a Prefect API for flows (``PREFECT_API_URL`` set); yields a :class:`ServerLease`,
+    or None when a server is configured or Prefect is already imported (a test harness).
+    Both steps of :class:`PrefectApi` at once."""
+    with PrefectApi(prefect_home, idle) as api, api.use() as lease:
+        yield lease
 
 
 # --- status and stop (tdm status, tdm prefect stop) ---------------------------------------------------

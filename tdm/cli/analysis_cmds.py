@@ -222,8 +222,8 @@ def analyse(
         typer.echo("identical, table for table" if r.identical else f"{len(r.differences)} table(s) differ")
         raise typer.Exit(0 if r.identical else 1)
     # through the Prefect flow, so the publication's cut-off table also appears as an artifact
-    with flow_api(settings), step_progress("analysing"):
-        from flows.analyse import analyse_flow
+    with flow_api(settings, flow_modules=("flows.analyse",)), step_progress("analysing"):
+        from flows.analyse import analyse_flow      # imported by flow_api while a starting server boots
 
         s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,
                          bootstrap_resamples=bootstrap_resamples)
