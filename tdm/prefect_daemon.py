@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from tdm.prefect_server import DAEMON_TOKEN_ENV, IDENTITY_PATH, ServerFiles, prefect_version, remove_state_if, write_state
-from tdm.runtime import imports_without_gc
+from tdm.runtime import imports_without_gc, own_process
 
 #: How often the idle check runs (uvicorn ticks every 0.1 s).
 CHECK_EVERY_TICKS = 10
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--shared", action="store_true")
     mode.add_argument("--private", action="store_true")
     a = ap.parse_args(argv)
+    own_process()
     files = ServerFiles(Path(a.prefect_home).resolve())
     token = os.environ.pop(DAEMON_TOKEN_ENV)
 

@@ -25,7 +25,7 @@ import typer
 from tdm import __version__
 from tdm.config import load_settings, require_home
 from tdm.errors import TdmError
-from tdm.runtime import prefect_home_under, quiet_library_warnings, quiet_prefect_environment
+from tdm.runtime import own_process, prefect_home_under, quiet_library_warnings, quiet_prefect_environment
 
 from typer.core import TyperGroup
 
@@ -130,4 +130,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:  # console-script entry point
+    own_process()
     sys.exit(main())
