@@ -29,7 +29,10 @@ from tdm.centres.profile import load_profiles
 from tdm.prefect_server import ServerFiles, read_state
 from tdm.synth import generate_cohort, write_exports
 
-TARGETS = {"empty pass": 3.0, "10-line file (server running)": 5.0}
+#: Issue 14: an empty pass <= 3 s and a 10-line file <= 5 s from the shell prompt, whether or not the
+#: home's server is already running (the first command after its idle stop is what cron meets).
+TARGETS = {"empty pass": 3.0, "10-line file (server running)": 5.0,
+           "10-line file (no server running, warm Prefect home)": 5.0}
 
 
 def _tdm() -> list[str]:
@@ -62,6 +65,12 @@ def _server_ticks(home: Path) -> tuple[int | None, float]:
     return int(state["pid"]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _machine() -> str:
+    """``quiet`` or ``loaded`` (1-minute load above 3/4 of the cores): wall times under load are not
+    the command's; compare CPU then."""
+    return "loaded" if os.getloadavg()[0] > 0.75 * (os.cpu_count() or 1) else "quiet"
+
+
 def _ten_line_file(home: Path, stage: Path) -> Path:
     profiles = load_profiles(home / "centres")
     write_exports(generate_cohort(10, ("smc",), 1), {"smc": profiles["smc"]}, stage, seed=1)
@@ -92,7 +101,8 @@ def bench_startup(work: Path, repeat: int = 3) -> pd.DataFrame:
         rows.append({"case": case, "runs": n, "wall_s": round(statistics.median(walls), 2),
                      "wall_max_s": round(max(walls), 2), "cpu_s": round(statistics.median(cpus), 2),
                      "server_cpu_s": round(statistics.median(server_cpus), 2),
-                     "target_s": TARGETS.get(case), "load_avg_1m": round(os.getloadavg()[0], 2)})
+                     "target_s": TARGETS.get(case), "load_avg_1m": round(os.getloadavg()[0], 2),
+                     "machine": _machine()})
 
     measure("--help", ["--help"], repeat)
     _timed(["init"], env)

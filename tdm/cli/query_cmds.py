@@ -38,24 +38,25 @@ def snapshot(home: Path | None) -> Iterator:
 
 
 def print_queries(qs, now: dt.datetime | None = None) -> None:
-    """One table row per query (what a data manager needs to find it in the file)."""
+    """One row per query (what a data manager needs to find it in the file), through
+    :func:`tdm.cli.output.print_table`: pseudonyms and file ids are copied from it, never cut."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from rich.console import Console
-    from rich.table import Table
+    import pandas as pd
+
+    from tdm.cli.output import print_table
 
     if not qs:
         typer.echo("no queries")
         return
-    table = Table()
-    for c in ("id", "centre", "state", "answer", "patient", "record", "column", "value", "rule", "message",
-              "file", "line", "age (days)"):
-        table.add_column(c)
-    for q in qs:
-        table.add_row(str(q.query_id), q.centre_id, q.state, q.answer or "", q.patient_id or "", q.record or "",
-                      q.column_name or "", q.value or "", q.rule, q.message, str(q.last_file_id),
-                      "" if q.source_line is None else str(q.source_line),
-                      f"{q.age_days(now):.0f}" if q.state != "closed" else "")
-    Console(width=200).print(table)
+    # identifiers first: a table too wide for the terminal keeps its first and last columns, eliding
+    # the middle (the long message first); one record per block shows everything for a few queries
+    print_table(pd.DataFrame({
+        "id": [q.query_id for q in qs], "patient": [q.patient_id for q in qs], "file": [q.last_file_id for q in qs],
+        "line": [q.source_line for q in qs], "centre": [q.centre_id for q in qs], "rule": [q.rule for q in qs],
+        "column": [q.column_name for q in qs], "value": [q.value for q in qs], "message": [q.message for q in qs],
+        "record": [q.record for q in qs], "answer": [q.answer for q in qs], "state": [q.state for q in qs],
+        "age (days)": [f"{q.age_days(now):.0f}" if q.state != "closed" else None for q in qs]}, dtype=object),
+        right=("id", "file", "line", "age (days)"))
     typer.echo(f"{len(qs)} quer{'y' if len(qs) == 1 else 'ies'}")
 
 

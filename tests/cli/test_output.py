@@ -72,3 +72,26 @@ def test_sql_formats(fmt, warehouse, capsys):
                                     "P0000000000000002,2"]
     else:
         assert "P0000000000000002" in out and "3 row(s)" in out
+
+
+def _query(i: int, message: str = "albumin 38 g/dL is outside the plausible range 1-6 g/dL (g/L typed as g/dL?)"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(query_id=1000 + i, centre_id="smc", state="answered", answer="confirmed",
+                           patient_id=f"smc-3f9a0c1b2d4e5f60718293a4b5c6d7{i:02d}", record="visit 2019-03-04 week 14",
+                           column_name="albumin_g_dl", value="38", rule="lab_value_implausible", message=message,
+                           last_file_id=987654 + i, source_line=123456, age_days=lambda now: 3.0)
+
+
+@pytest.mark.parametrize("n", [1, 12], ids=["one record per block", "columns elided"])
+def test_review_and_query_lists_never_cut_a_pseudonym_or_a_file_id(n, monkeypatch, capsys):
+    """Issue 14: `tdm review list` printed `smc-3f9a0c1b2d4e5f60718…` (rich's own table, 200 wide)."""
+    from tdm.cli.query_cmds import print_queries
+
+    monkeypatch.setenv("COLUMNS", "120")
+    print_queries([_query(i) for i in range(n)])
+    out = capsys.readouterr().out
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 120
+    for i in range(n):
+        assert f"smc-3f9a0c1b2d4e5f60718293a4b5c6d7{i:02d}" in out and str(987654 + i) in out
+    assert f"{n} quer" in out

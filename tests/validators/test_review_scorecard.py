@@ -89,7 +89,7 @@ def test_queries_cli_answer_close_and_list(warehouse, capsys):
     assert main(["queries", "list", "--centre", "smc", "--home", home]) == 0
     out = capsys.readouterr().out
     assert "esr_mm_h" in out and "1 query" in out
-    qid = int(out.split("\n")[3].split("│")[1].strip())
+    qid = int(next(ln.split()[0] for ln in out.splitlines() if ln.strip()[:1].isdigit()))   # the id column
     assert main(["queries", "close", str(qid), "--reason", "ok", "--by", "coord", "--home", home]) == 2
     assert "only an answered query" in capsys.readouterr().err
     assert main(["queries", "answer", str(qid), "--confirm", "--will-correct", "--reason", "r", "--by", "dm",
