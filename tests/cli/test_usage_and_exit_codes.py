@@ -92,10 +92,46 @@ HOME_COMMANDS = [
     ["review", "list"],
     ["review", "confirm", "--centre", "smc", "--patient", "P1", "--rule", "lab_value_implausible",
      "--reason", "checked", "--reviewer", "me"],
+    ["review", "revoke", "--centre", "smc", "--query", "1", "--reason", "re-ran", "--reviewer", "me"],
     ["scorecard"],
     ["analyse"],
     ["cutoffs"],
+    ["connect"],
+    ["queries", "list"],
+    ["queries", "show", "1"],
+    ["queries", "answer", "1", "--confirm", "--reason", "checked", "--by", "me"],
+    ["queries", "close", "1", "--reason", "accepted", "--by", "me"],
+    ["queries", "reopen", "1", "--reason", "re-ran", "--by", "me"],
+    ["users", "list"],
+    ["users", "add", "bob", "--role", "coordinator"],
+    ["users", "passwd", "bob"],
+    ["users", "disable", "bob"],
+    ["users", "enable", "bob"],
+    ["serve"],
+    ["prefect", "status"],
+    ["prefect", "stop"],
 ]
+
+
+def _commands(group, path=()):
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, (*path, name))
+        else:
+            yield (*path, name), cmd
+
+
+def test_every_command_with_a_home_is_in_the_missing_home_test():
+    """A new command that uses a home must join HOME_COMMANDS (init and demo create their home)."""
+    import typer.main
+
+    from tdm.cli import app
+
+    with_home = {path for path, cmd in _commands(typer.main.get_command(app))
+                 if any("--home" in p.opts for p in cmd.params)}
+    listed = {tuple(a for a in argv if not a.startswith("-"))[:len(path)] for argv in HOME_COMMANDS
+              for path in with_home}
+    assert with_home - {("init",), ("demo",)} <= listed, sorted(with_home - listed)
 
 
 @pytest.mark.parametrize("argv", HOME_COMMANDS, ids=lambda a: " ".join(a[:2]))
