@@ -95,3 +95,55 @@ def test_review_and_query_lists_never_cut_a_pseudonym_or_a_file_id(n, monkeypatc
     for i in range(n):
         assert f"smc-3f9a0c1b2d4e5f60718293a4b5c6d7{i:02d}" in out and str(987654 + i) in out
     assert f"{n} quer" in out
+
+
+# --- progress: a bar on a terminal, plain lines otherwise -------------------------------------------------
+def test_progress_is_one_plain_line_per_file_when_not_on_a_terminal(capsys):
+    from tdm.cli.progress import file_progress
+    from tdm.runtime import file_done
+
+    with file_progress(2):
+        file_done("smc", "a.csv", "loaded", 10_000, 2.0)
+        file_done("knuh", "b.xlsx", "rejected", 0, 0.1)
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["smc/a.csv: loaded, 10000 line(s) in 2.0 s, 5,000 lines/s",
+                   "knuh/b.xlsx: rejected, 0 line(s) in 0.1 s"]
+
+
+def test_progress_on_a_terminal_is_a_rich_bar_with_the_last_step(monkeypatch, capsys):
+    from tdm.cli import progress
+    from tdm.runtime import file_done, step_done
+
+    monkeypatch.setattr(progress, "interactive", lambda: True)
+    with progress.file_progress(2):
+        file_done("smc", "a.csv", "loaded", 10_000, 2.0)
+        file_done("smc", "b.csv", "loaded", 500, 1.0)
+    err = capsys.readouterr().err
+    assert "ingesting" in err and "2/2" in err and "smc/b.csv: loaded" in err and "500 lines/s" in err
+    assert "smc/a.csv: loaded, 10000" not in err.splitlines()       # a redrawn bar, not a line per file
+    with progress.step_progress("analysing"):
+        step_done("table 2", "computed", 0.4)
+    err = capsys.readouterr().err
+    assert "analysing" in err and "table 2: computed (0.4 s)" in err
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_cutoffs_formats(fmt, tmp_path, monkeypatch, capsys):
+    import tdm.publication
+
+    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "cutoffs-format-key-0123456789abcdef")
+    home = tmp_path / "h"
+    assert main(["init", "--home", str(home)]) == 0
+    table4 = pd.DataFrame({"source": ["youden", "target specificity 0.8"], "cutoff": [5.123456789, 7.5],
+                           "sensitivity": [0.8123456, 0.61], "specificity": [0.7, 0.8], "ppv": [0.66, 0.7],
+                           "npv": [0.8, 0.72], "tp": [40, 30], "fp": [12, 8], "tn": [28, 32], "fn": [10, 20]})
+    monkeypatch.setattr(tdm.publication, "latest_table", lambda settings, name: ("pub-1", table4))
+    capsys.readouterr()
+    assert main(["cutoffs", "--home", str(home), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        assert json.loads(out) == {"publication_id": "pub-1", "rows": json.loads(table4.to_json(orient="records"))}
+    elif fmt == "csv":
+        pd.testing.assert_frame_equal(pd.read_csv(__import__("io").StringIO(out)), table4)   # full precision
+    else:
+        assert "IFX trough cut-offs for mucosal healing (pub-1)" in out and "youden" in out and "5.12" in out
