@@ -4,8 +4,9 @@ When no ``PREFECT_API_URL`` is configured, Prefect would start a temporary serve
 every command: ~3 s (warm) to ~12 s (fresh Prefect home: migrations) before the first flow call,
 longer than the whole 10-line pass should take.  Instead the first command that runs a flow
 starts Prefect's own server app (:mod:`tdm.prefect_daemon`) *detached*, before Prefect is imported
-(so it boots on the other core while the client imports), and later commands reuse it: a warm
-command pays only its client side.  The server stops itself once no ``tdm`` command has used it
+(so it boots on the other core while the client imports; :class:`PrefectApi` separates starting
+from using, and ``tdm ingest`` starts it before importing anything heavy), and later commands
+reuse it: a warm command pays only its client side.  The server stops itself once no ``tdm`` command has used it
 for ``TDM_PREFECT_SERVER_IDLE`` seconds (default 600; ``0`` = one server per command, stopped
 when the command ends); ``tdm prefect stop`` stops it at once, ``tdm status`` shows it.
 
