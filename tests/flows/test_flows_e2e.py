@@ -184,3 +184,29 @@ def test_the_file_task_retries_a_busy_warehouse_and_archives_once(prefect_harnes
     committed = one_file()
     assert calls == [cand.path.name] * 2 and committed.status == "loaded" and committed.rows_loaded == 10
     assert not cand.path.exists() and len(list((home / "archive" / "smc").iterdir())) == 1
+
+
+def test_tdm_ingest_holds_a_broken_centre_and_ingests_the_others_through_the_flow(prefect_harness, tmp_path,
+                                                                                    monkeypatch, capsys):
+    """Issue 14, defect 3, through the command and the Prefect flow (not only ``run_pass``): the
+    broken centre's files wait, one clear ``held:`` line with every problem, exit 2; smc loads."""
+    from tdm.centres import builtin_profiles
+    from tdm.cli import main
+    from tests.ingest.test_profile_isolation import broken_ajou
+
+    monkeypatch.setenv("TDM_PSEUDONYM_KEY", "e2e-key-0123456789abcdef")
+    home = tmp_path / "home"
+    assert main(["init", "--home", str(home)]) == 0
+    write_exports(generate_cohort(10, ("smc",), 5), {"smc": builtin_profiles()["smc"]}, home / "inbox", seed=5)
+    (home / "inbox" / "ajou").mkdir()
+    for f in (home / "inbox" / "smc").iterdir():
+        shutil.copy(f, home / "inbox" / "ajou" / f"ajou_{f.name}")
+    broken_ajou(home)
+    capsys.readouterr()
+    assert main(["ingest", "--home", str(home), "--stable-seconds", "0"]) == 2
+    out, err = capsys.readouterr()
+    held = [ln for ln in err.splitlines() if ln.startswith("held: ")]
+    assert len(held) == 1 and "centre ajou: 1 file(s) wait in the inbox because its profile is invalid" in held[0]
+    assert "files.0.patterns: Field required" in held[0] and "descripton" in held[0] and "more problem" not in held[0]
+    assert "Traceback" not in err and "loaded" in out
+    assert not list((home / "inbox" / "smc").iterdir()) and len(list((home / "inbox" / "ajou").iterdir())) == 1
