@@ -209,3 +209,18 @@ def test_the_unexpected_is_one_line_and_exit_1(exc, code, text, tmp_path, monkey
     assert main(["template", "-o", str(tmp_path)]) == code
     err = capsys.readouterr().err
     assert text in err and "Traceback" not in err
+
+
+def test_prefect_state_lives_under_the_home_the_command_uses(tmp_path, monkeypatch, capsys):
+    """Issue 14, defect 4: never ./tdm-home/.prefect in the current folder; an operator's
+    PREFECT_HOME wins."""
+    home = tmp_path / "h"
+    assert main(["init", "--home", str(home)]) == 0
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PREFECT_HOME", raising=False)
+    assert main(["status", "--home", str(home)]) == 0
+    assert os.environ["PREFECT_HOME"] == str(home.resolve() / ".prefect")
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "operator"))
+    assert main(["status", "--home", str(home)]) == 0
+    assert os.environ["PREFECT_HOME"] == str(tmp_path / "operator")
+    assert not (tmp_path / "tdm-home").exists()
