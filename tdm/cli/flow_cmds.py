@@ -1,13 +1,16 @@
 """CLI commands: running the flows (ingest, watch, demo) and the home's Prefect server (prefect).
 
 ``tdm ingest`` looks at the inboxes before it starts Prefect: an empty pass answers "no complete
-files" in well under a second; files are ingested by the Prefect flow.  SIGINT / SIGTERM stop the
+files" in well under a second and starts nothing; with files in sight it starts the home's Prefect
+server first, so that it boots while the command imports and plans; files are ingested by the
+Prefect flow.  SIGINT / SIGTERM stop the
 pass after the file in hand (exit 130 / 143); the rest stays in the inbox for the next pass.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from pathlib import Path
 
@@ -59,8 +62,6 @@ def flow_api(settings, api=None, flow_modules: tuple[str, ...] = ()):
     the command entered earlier, so the server's start overlapped its own work); no run heartbeat
     (a one-shot run has no supervisor to tell it crashed).  Prefect, ``flow_modules`` (the
     command's flows) and :data:`FLOW_RUN_IMPORTS` are imported before waiting for a starting server."""
-    import importlib
-
     from tdm.runtime import imports_without_gc
 
     with contextlib.ExitStack() as stack:
