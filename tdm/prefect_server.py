@@ -234,6 +234,7 @@ class Launch:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        remove_state_if(self.files, self.token)     # stopped while still importing: no record left behind
 
 
 @dataclass
@@ -307,9 +308,6 @@ class PrefectApi:
         except BaseException:
             self._stack.close()
             raise
-        if self.lease.launch is not None and self.idle > 0:   # a background process: say so, once, when started
-            print(f"started this home's Prefect server (pid {self.lease.launch.process.pid}); it stops itself "
-                  f"after {self.idle:g} s without use ({IDLE_ENV}); 'tdm prefect stop' stops it now", file=sys.stderr)
         return self
 
     def _release(self) -> None:
@@ -330,6 +328,10 @@ class PrefectApi:
         if self.lease is None:
             yield None
             return
+        if self.lease.launch is not None and self.idle > 0 and not self.used:
+            # a background process that outlives the command: say so, once, when a flow first uses it
+            print(f"started this home's Prefect server (pid {self.lease.launch.process.pid}); it stops itself "
+                  f"after {self.idle:g} s without use ({IDLE_ENV}); 'tdm prefect stop' stops it now", file=sys.stderr)
         self.used = True
         saved = {k: os.environ.get(k) for k in OWN_SERVER_CLIENT_ENV}
         os.environ.update({"PREFECT_API_URL": self.lease.url, **OWN_SERVER_CLIENT_ENV})

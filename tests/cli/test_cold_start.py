@@ -24,7 +24,8 @@ KEY = "cold-start-test-key-0123456789abcdef"
 
 
 class FakeLaunch:
-    """Stands in for a server process: records whether it was stopped."""
+    """Stands in for a server process: records whether it was stopped (the real stop is
+    ``Launch.stop``, tested with a real server in tests/cli/test_prefect_server.py)."""
 
     instances: list[FakeLaunch] = []
 
@@ -70,12 +71,13 @@ def test_a_server_started_for_a_pass_that_runs_no_flow_is_stopped_on_leaving(tmp
         assert not _start_lock_free(tmp_path)            # other commands wait until it is ready or gone
         assert "PREFECT_API_URL" not in os.environ       # not yet pointed at: Prefect is imported later
     assert launch.stopped and _start_lock_free(tmp_path)
-    assert "started this home's Prefect server (pid 4242)" in capsys.readouterr().err
+    assert "started this home's Prefect server" not in capsys.readouterr().err     # nothing left running
 
 
-def test_a_used_shared_server_lives_on_and_the_environment_is_restored(tmp_path, fake_server):
+def test_a_used_shared_server_lives_on_and_the_environment_is_restored(tmp_path, fake_server, capsys):
     with PrefectApi(tmp_path, 600) as api:
         with api.use() as lease:
+            assert "started this home's Prefect server (pid 4242)" in capsys.readouterr().err
             assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:1/api" == lease.url
             assert os.environ["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] == "false"
             lease.wait_ready()
@@ -190,3 +192,23 @@ def test_a_launch_reads_its_port_only_when_asked(tmp_path, monkeypatch):
     assert calls == []
     lease = prefect_server.ServerLease(None, launch, None)
     assert lease.url == "http://127.0.0.1:4321/api" and launch.port == 4321 and len(calls) == 1
+
+
+def test_a_server_stopped_while_still_importing_leaves_no_record(tmp_path, monkeypatch):
+    """SIGTERM before uvicorn runs ends the daemon without its own clean-up: the stopper removes
+    the record (of that server only), so ``tdm status`` shows no stale server."""
+    class Exited:
+        pid, returncode, stdout = 1, -15, None
+
+        def poll(self):
+            return -15
+
+    monkeypatch.setattr(prefect_server.subprocess, "Popen", lambda *a, **k: Exited())
+    files = ServerFiles(tmp_path)
+    launch = prefect_server.Launch(files, 600, shared=True)
+    prefect_server.write_state(files, {"pid": 1, "port": 2, "token": launch.token})
+    launch.stop()
+    assert prefect_server.read_state(files) is None
+    prefect_server.write_state(files, {"pid": 3, "port": 4, "token": "a newer server"})
+    launch.stop()
+    assert prefect_server.read_state(files)["token"] == "a newer server"
