@@ -33,9 +33,11 @@ from tdm.warehouse.load import (FileMeta, LoadOutcome, duplicate_outcome, error_
 WRITE_LOCK = threading.Lock()
 
 
-def write_report(settings: Settings, meta: FileMeta, outcome: LoadOutcome, prepared: Prepared, stem: str) -> None:
-    """Write the data managers' report (HTML + CSV + JSON) and refresh the centre's index."""
-    write_file_report_for(settings, meta, outcome, prepared, stem)
+def write_report(settings: Settings, meta: FileMeta, outcome: LoadOutcome, prepared: Prepared, stem: str,
+                 con: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Write the data managers' report (HTML + CSV + JSON) and refresh the centre's index; the centre's
+    earlier files are read through the writer's ``con`` (no second lake connection per file)."""
+    write_file_report_for(settings, meta, outcome, prepared, stem, con)
 
 
 def _claim_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: Candidate, meta: FileMeta):
@@ -74,7 +76,7 @@ def _file_error(con, settings: Settings, meta: FileMeta, file_id: int, prepared:
     """Report and record a file that could not be read; returns (outcome, meta)."""
     if prepared.error.code == DIRECT_IDENTIFIER:      # never archived: it holds what the rejection protects
         meta = replace(meta, archive_path=None)
-    write_report(settings, meta, error_outcome(file_id, prepared.error, prepared.rows_read), prepared, stem)
+    write_report(settings, meta, error_outcome(file_id, prepared.error, prepared.rows_read), prepared, stem, con)
     return record_file_error(con, file_id, meta, prepared.error, prepared.rows_read), meta
 
 
@@ -91,7 +93,7 @@ def _load(con, settings: Settings, meta: FileMeta, file_id: int, prepared: Prepa
             raise _Unread(decided)
         # The report is written before the load commits: a crash in between re-runs the file and
         # overwrites the same report (its name is fixed by the content), so no report is ever lost.
-        write_report(settings, meta, plan_outcome(file_id, decided.result), decided, stem)
+        write_report(settings, meta, plan_outcome(file_id, decided.result), decided, stem, con)
         return load_decided(con, file_id, meta, decided.result), meta
 
 
@@ -122,7 +124,7 @@ def commit(settings: Settings, prepared: Prepared) -> Committed:
         if earlier is not None:    # identical content again; a copy of a file with identifiers goes too
             discard = earlier[2] == DIRECT_IDENTIFIER or getattr(prepared.error, "code", None) == DIRECT_IDENTIFIER
             meta = replace(meta, archive_path=None) if discard else meta
-            write_report(settings, meta, duplicate_outcome(file_id, earlier[0]), prepared, stem)
+            write_report(settings, meta, duplicate_outcome(file_id, earlier[0]), prepared, stem, con)
             outcome = record_duplicate(con, file_id, meta, earlier[0])
         else:
             if prepared.error is None:

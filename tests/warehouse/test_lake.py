@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from schema.dictionary import ENTITIES
+
 from tdm.config import LakeSpec, load_settings
 from tdm.errors import ConfigError, WarehouseError
 from tdm.warehouse import lake as L
@@ -58,6 +60,11 @@ def test_a_duplicate_current_key_or_file_id_cannot_land(warehouse):
         with pytest.raises(WarehouseError, match=r"would share the key \(t.centre_id, t.patient_id\)"):
             check_current_keys(con, "patient", 99)
         con.execute("DELETE FROM core.patients WHERE file_id = 99")
+        # another centre's P1, and a duplicate among keys the file did not load, are not its concern
+        con.execute("INSERT INTO core.patients (centre_id, patient_id, file_id, source_line, is_current) "
+                    "VALUES ('c2', 'P1', 98, 2, true), ('c1', 'P9', 97, 2, true), ('c1', 'P9', 96, 3, true)")
+        check_current_keys(con, "patient", first.file_id)
+        con.execute("DELETE FROM core.patients WHERE file_id >= 96")
         # the same file id twice
         with pytest.raises(WarehouseError, match=f"file id {first.file_id} is already recorded"):
             load_file(con, first.file_id, file_meta(checksum="b"),
@@ -68,6 +75,11 @@ def test_a_duplicate_current_key_or_file_id_cannot_land(warehouse):
         assert con.execute("SELECT patient_id FROM core.patients").fetchall() == [("P1",)]
     finally:
         con.close()
+
+
+def test_every_entity_key_starts_with_the_centre():
+    """``check_current_keys`` groups only the rows of the centres a file loaded: sound only so."""
+    assert all(e.key[0] == "centre_id" for e in ENTITIES.values())
 
 
 def test_writers_wait_for_each_other_across_processes(warehouse):
