@@ -1,0 +1,205 @@
+"""Issue 16, scale-out: the lake on a PostgreSQL catalog with its data in S3 (servers on loopback,
+tests/lake_servers.py), one writers' lock for every machine, and two ingestion workers (two homes,
+two inboxes: two "machines") loading into one lake at once, every file exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from tdm.config import LakeSpec, load_settings
+from tdm.errors import WarehouseBusy
+from tdm.synth import generate_cohort, write_exports
+from tdm.warehouse.lake import lake_writer_lock, open_reader, s3_secret_sql
+from tests.lake import read_lake
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KEY = "scaleout-key-0123456789abcdef"
+
+
+# --- the S3 secret, from the settings (no server) ----------------------------------------------------
+
+def test_the_s3_secret_is_built_from_tdm_s3_then_aws_variables(tmp_path):
+    env = {"TDM_LAKE": "ducklake:postgres:dbname=lake host=db;data_path=s3://bucket/lake/",
+           "TDM_S3_ENDPOINT": "http://127.0.0.1:9000", "TDM_S3_URL_STYLE": "path",
+           "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "se'cret", "AWS_DEFAULT_REGION": "eu-west-3"}
+    lake = load_settings(tmp_path, environ=env).lake
+    assert s3_secret_sql(lake) == (
+        "CREATE OR REPLACE SECRET tdm_lake_s3 (TYPE s3, ENDPOINT '127.0.0.1:9000', KEY_ID 'AKID', "
+        "SECRET 'se''cret', REGION 'eu-west-3', URL_STYLE 'path', USE_SSL false)")
+    # TDM_S3_* win over AWS_*; https keeps SSL; TDM_S3_USE_SSL wins over the scheme
+    env |= {"TDM_S3_KEY_ID": "mine", "TDM_S3_ENDPOINT": "https://s3.example:443/", "TDM_S3_USE_SSL": "0"}
+    sql = s3_secret_sql(load_settings(tmp_path, environ=env).lake)
+    assert "KEY_ID 'mine'" in sql and "ENDPOINT 's3.example:443'" in sql and "USE_SSL false" in sql
+    # what analysts are shown carries no credentials; the settings never print them
+    shown = s3_secret_sql(lake, credentials=False)
+    assert "AKID" not in shown and "cret" not in shown and "ENDPOINT '127.0.0.1:9000'" in shown
+    assert "AKID" not in repr(load_settings(tmp_path, environ=env)) and "cret" not in repr(lake)
+
+
+def test_a_local_lake_needs_no_s3_even_with_aws_variables_set(tmp_path):
+    env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "x"}
+    assert s3_secret_sql(load_settings(tmp_path, environ=env).lake) is None
+    server = LakeSpec.parse("ducklake:postgres:dbname=lake host=db")
+    assert not server.remote_data and server.postgres_dsn == "dbname=lake host=db"
+    assert LakeSpec.parse("ducklake:postgres:dbname=lake;data_path=s3://b/p/").remote_data
+
+
+# --- PostgreSQL catalog + S3 data path ----------------------------------------------------------------
+
+def _exports(folder, centres, n=24, seed=11):
+    from tdm.centres import builtin_profiles
+
+    profiles = builtin_profiles()
+    write_exports(generate_cohort(n, centres, seed), {c: profiles[c] for c in centres}, folder, error_rate=0.0,
+                  seed=seed)
+
+
+def _home(tmp_path, name, env, monkeypatch=None):
+    """A home on the lake of ``env``, initialised (``tdm init``)."""
+    from tdm.centres import install_builtin_profiles
+    from tdm.warehouse.init import init_warehouse
+
+    settings = load_settings(tmp_path / name, environ={**env, "TDM_PSEUDONYM_KEY": KEY})
+    settings.ensure_dirs()
+    install_builtin_profiles(settings)
+    init_warehouse(settings)
+    return settings
+
+
+def test_a_pass_on_a_postgres_catalog_with_s3_data(lake_servers, tmp_path, monkeypatch):
+    """A fresh PostgreSQL lake: ``tdm init``, a pass, and an analyst's locked-down reader sees every
+    row, read from Parquet files in the bucket; the reader still cannot touch a local file."""
+    from tdm.ingest import run_pass
+
+    env = lake_servers.new_lake("pass_s3")
+    for k, v in {**env, "TDM_PSEUDONYM_KEY": KEY}.items():
+        monkeypatch.setenv(k, v)
+    settings = _home(tmp_path, "home", env)
+    _exports(settings.inbox, ("smc", "sch"))
+    results = run_pass(str(settings.home), stable_seconds=0)
+    assert results and all(r.status == "loaded" for r in results), results
+    keys = lake_servers.objects("pass_s3")
+    assert any(k.startswith("lake/core/patients/") and k.endswith(".parquet") for k in keys), keys
+    con = open_reader(settings.lake)
+    try:
+        files, loaded = con.execute("SELECT count(*), sum(rows_loaded) FROM ingest.files").fetchone()
+        n = con.execute("SELECT count(*) FROM analysis.cohort").fetchone()[0]
+        with pytest.raises(Exception, match="disabled by configuration"):
+            con.execute(f"SELECT * FROM read_csv('{ROOT}/pyproject.toml')")
+    finally:
+        con.close()
+    assert files == len(results) and loaded == sum(r.rows_loaded for r in results) and n > 10
+
+
+def test_the_postgres_writer_lock_is_one_for_every_process_and_dies_with_its_holder(lake_servers, tmp_path):
+    env = lake_servers.new_lake("lock")
+    lake = load_settings(tmp_path, environ=env).lake
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with lake_writer_lock(lake):
+            held.set()
+            release.wait(30)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    assert held.wait(30)
+    with pytest.raises(WarehouseBusy):
+        with lake_writer_lock(lake, wait_seconds=0.3):
+            pass
+    release.set()
+    t.join()
+    with lake_writer_lock(lake, wait_seconds=5):
+        pass
+    # a holder killed by SIGKILL: the server drops its session and the lock with it
+    code = textwrap.dedent(f"""
+        import sys, time; sys.path.insert(0, {ROOT!r})
+        from tdm.config import load_settings
+        from tdm.warehouse.lake import lake_writer_lock
+        with lake_writer_lock(load_settings({str(tmp_path)!r}, environ={env!r}).lake):
+            print("held", flush=True); time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(WarehouseBusy):
+            with lake_writer_lock(lake, wait_seconds=0.3):
+                pass
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        start = time.monotonic()
+        with lake_writer_lock(lake, wait_seconds=10):
+            pass
+        assert time.monotonic() - start < 5
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# --- two workers, two homes, one lake, at once --------------------------------------------------------
+
+WORKER = ("import sys; sys.path.insert(0, {root!r}); from tdm.ingest import run_pass; "
+          "r = run_pass({home!r}, stable_seconds=0); print(sorted((c.file_name, c.status) for c in r))")
+
+
+def _two_workers_at_once(tmp_path, env):
+    """Two homes with their own inboxes (other centres' files) on the lake of
+    ``env``; both run a pass at the same moment as separate processes."""
+    homes = [_home(tmp_path, f"machine{i}", env) for i in (1, 2)]
+    _exports(homes[0].inbox, ("smc",), seed=21)
+    _exports(homes[1].inbox, ("sch", "knuh"), seed=22)
+    names = [sorted(p.name for p in h.inbox.rglob("*.*")) for h in homes]
+    child_env = {**os.environ, **env, "TDM_PSEUDONYM_KEY": KEY}
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER.format(root=ROOT, home=str(h.home))], env=child_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for h in homes]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    return homes, names, outs
+
+
+def _assert_every_file_exactly_once(homes, names, reader):
+    con = reader
+    try:
+        files = con.execute("SELECT file_id, file_name, status FROM ingest.files ORDER BY file_id").fetchall()
+        ids = [f[0] for f in files]
+        assert ids == list(range(1, len(ids) + 1)), ids           # no id taken twice, none lost
+        assert sorted(f[1] for f in files) == sorted(names[0] + names[1])
+        assert {f[2] for f in files} == {"loaded"}
+        for table, key in (("core.patients", "centre_id, patient_id"),
+                           ("core.lab_results", "centre_id, patient_id, lab_date, analyte")):
+            dup = con.execute(f"SELECT {key}, count(*) FROM {table} WHERE superseded_by_file_id IS NULL "
+                              "GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchone()
+            assert dup is None, (table, dup)
+        per_file = con.execute(
+            "SELECT f.file_name, f.rows_loaded, (SELECT count(*) FROM core.patients p WHERE p.file_id = f.file_id) "
+            "+ (SELECT count(*) FROM core.lab_results l WHERE l.file_id = f.file_id) "
+            "+ (SELECT count(*) FROM core.assessments a WHERE a.file_id = f.file_id) "
+            "+ (SELECT count(*) FROM core.elisa_results e WHERE e.file_id = f.file_id) FROM ingest.files f").fetchall()
+        assert all(loaded == rows for _, loaded, rows in per_file), per_file
+    finally:
+        con.close()
+    for h, n in zip(homes, names):
+        assert not list(h.inbox.rglob("*.*")), "each worker archived its own files"
+        assert sorted(p.name.split("-", 1)[1] for p in h.archive.rglob("*.*")) == n
+
+
+def test_two_workers_on_one_sqlite_lake(tmp_path):
+    shared = tmp_path / "shared"
+    env = {"TDM_LAKE": f"ducklake:sqlite:{shared}/catalog.sqlite;data_path={shared}/data/"}
+    homes, names, _ = _two_workers_at_once(tmp_path, env)
+    _assert_every_file_exactly_once(homes, names, read_lake(homes[0]))
+
+
+def test_two_workers_on_one_postgres_s3_lake(lake_servers, tmp_path):
+    env = lake_servers.new_lake("two_workers")
+    homes, names, _ = _two_workers_at_once(tmp_path, env)
+    _assert_every_file_exactly_once(homes, names, open_reader(homes[0].lake, external_access=True))
