@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from schema.dictionary import ENTITIES
 from tdm.config import LakeSpec, load_settings
 from tdm.errors import WarehouseBusy
 from tdm.synth import generate_cohort, write_exports
@@ -146,8 +147,9 @@ def test_the_postgres_writer_lock_is_one_for_every_process_and_dies_with_its_hol
 
 # --- two workers, two homes, one lake, at once --------------------------------------------------------
 
-WORKER = ("import sys; sys.path.insert(0, {root!r}); from tdm.ingest import run_pass; "
-          "r = run_pass({home!r}, stable_seconds=0); print(sorted((c.file_name, c.status) for c in r))")
+WORKER = ("import sys, time; sys.path.insert(0, {root!r}); from tdm.ingest import run_pass; "
+          "start = time.time(); r = run_pass({home!r}, stable_seconds=0); "
+          "print(start, time.time(), sorted((c.file_name, c.status) for c in r))")
 
 
 def _two_workers_at_once(tmp_path, env):
@@ -163,27 +165,27 @@ def _two_workers_at_once(tmp_path, env):
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
+    spans = [tuple(map(float, out.split()[:2])) for out, _ in outs]
+    assert max(s for s, _ in spans) < min(e for _, e in spans), f"the passes did not overlap: {spans}"
     return homes, names, outs
 
 
-def _assert_every_file_exactly_once(homes, names, reader):
+def _assert_every_file_exactly_once(homes, names, reader, outs):
     con = reader
     try:
         files = con.execute("SELECT file_id, file_name, status FROM ingest.files ORDER BY file_id").fetchall()
         ids = [f[0] for f in files]
         assert ids == list(range(1, len(ids) + 1)), ids           # no id taken twice, none lost
-        assert sorted(f[1] for f in files) == sorted(names[0] + names[1])
+        assert sorted(f[1] for f in files) == sorted(names[0] + names[1]), (files, outs)
         assert {f[2] for f in files} == {"loaded"}
-        for table, key in (("core.patients", "centre_id, patient_id"),
-                           ("core.lab_results", "centre_id, patient_id, lab_date, analyte")):
-            dup = con.execute(f"SELECT {key}, count(*) FROM {table} WHERE superseded_by_file_id IS NULL "
+        for e in ENTITIES.values():            # the entity keys the lake does not enforce
+            key = ", ".join(e.key)
+            dup = con.execute(f"SELECT {key}, count(*) FROM core.{e.table} WHERE is_current "
                               "GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchone()
-            assert dup is None, (table, dup)
-        per_file = con.execute(
-            "SELECT f.file_name, f.rows_loaded, (SELECT count(*) FROM core.patients p WHERE p.file_id = f.file_id) "
-            "+ (SELECT count(*) FROM core.lab_results l WHERE l.file_id = f.file_id) "
-            "+ (SELECT count(*) FROM core.assessments a WHERE a.file_id = f.file_id) "
-            "+ (SELECT count(*) FROM core.elisa_results e WHERE e.file_id = f.file_id) FROM ingest.files f").fetchall()
+            assert dup is None, (e.table, dup)
+        lines = " UNION ALL ".join(f"SELECT file_id, source_line FROM core.{e.table}" for e in ENTITIES.values())
+        per_file = con.execute(f"SELECT f.file_name, f.rows_loaded, (SELECT count(DISTINCT source_line) FROM "
+                               f"({lines}) r WHERE r.file_id = f.file_id) FROM ingest.files f").fetchall()
         assert all(loaded == rows for _, loaded, rows in per_file), per_file
     finally:
         con.close()
@@ -195,11 +197,11 @@ def _assert_every_file_exactly_once(homes, names, reader):
 def test_two_workers_on_one_sqlite_lake(tmp_path):
     shared = tmp_path / "shared"
     env = {"TDM_LAKE": f"ducklake:sqlite:{shared}/catalog.sqlite;data_path={shared}/data/"}
-    homes, names, _ = _two_workers_at_once(tmp_path, env)
-    _assert_every_file_exactly_once(homes, names, read_lake(homes[0]))
+    homes, names, outs = _two_workers_at_once(tmp_path, env)
+    _assert_every_file_exactly_once(homes, names, read_lake(homes[0]), outs)
 
 
 def test_two_workers_on_one_postgres_s3_lake(lake_servers, tmp_path):
     env = lake_servers.new_lake("two_workers")
-    homes, names, _ = _two_workers_at_once(tmp_path, env)
-    _assert_every_file_exactly_once(homes, names, open_reader(homes[0].lake, external_access=True))
+    homes, names, outs = _two_workers_at_once(tmp_path, env)
+    _assert_every_file_exactly_once(homes, names, open_reader(homes[0].lake, external_access=True), outs)
