@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -56,15 +58,16 @@ import os
 queries = ["SELECT count(*) AS n FROM analysis.cohort",
            "SELECT centre_id, count(*) AS n FROM analysis.cohort GROUP BY ALL",
            "SELECT count(*) AS n, avg(value) AS v FROM core.lab_results WHERE is_current"]
-n = errors = 0; slowest = 0.0; first_error = ""
+n = errors = 0; first_error = ""
 while not os.path.exists(stop):
-    t = time.perf_counter()
+    t0, t = time.time(), time.perf_counter()
     try:
         run_readonly_query(lake, queries[n % len(queries)])
+        ok = 1
     except Exception as exc:
-        errors += 1; first_error = first_error or repr(exc)[:200]
-    slowest = max(slowest, time.perf_counter() - t); n += 1
-print(n, errors, round(slowest, 3), first_error, flush=True)
+        errors += 1; ok = 0; first_error = first_error or repr(exc)[:200]
+    print("q", t0, time.perf_counter() - t, ok, flush=True); n += 1
+print("end", n, errors, first_error, flush=True)
 """
 
 
@@ -147,18 +150,27 @@ def ingest_with_loop(rows: int, loop: bool) -> dict:
     if loop:
         proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(QUERY_LOOP.format(
             root=str(ROOT), home=str(settings.home), stop=str(stop)))], stdout=subprocess.PIPE, text=True)
-        time.sleep(3)                                        # the loop is running
+        time.sleep(10)                                       # the loop alone first: its baseline latency
     place(settings, "knuh", str(labs))
-    t = time.perf_counter()
+    start, t, cpu = time.time(), time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     results = run_pass(str(settings.home), stable_seconds=0)
-    seconds = time.perf_counter() - t
+    seconds, end = time.perf_counter() - t, time.time()
+    used = resource.getrusage(resource.RUSAGE_SELF)
     row = {"query_loop": loop, "lines": rows, "ingest_seconds": round(seconds, 2),
-           "status": ";".join(r.status for r in results), "queries": "", "errors": "", "slowest_query_seconds": ""}
+           "ingest_cpu_seconds": round(used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime, 2),
+           "status": ";".join(r.status for r in results)}
     if proc is not None:
         stop.touch()
-        out = proc.communicate(timeout=120)[0].split(maxsplit=3)
-        row |= {"queries": int(out[0]), "errors": int(out[1]), "slowest_query_seconds": float(out[2]),
-                "first_error": out[3].strip() if len(out) > 3 else ""}
+        lines = proc.communicate(timeout=120)[0].splitlines()
+        queries = [tuple(map(float, q.split()[1:])) for q in lines if q.startswith("q ")]
+        alone = [d for t0, d, _ in queries if t0 + d < start]
+        during = [d for t0, d, _ in queries if t0 >= start and t0 + d <= end]
+        _, n, errors, *first = lines[-1].split(maxsplit=3)
+        row |= {"queries": int(n), "errors": int(errors), "queries_during_ingest": len(during),
+                "median_query_alone_seconds": round(statistics.median(alone), 3) if alone else "",
+                "median_query_during_ingest_seconds": round(statistics.median(during), 3) if during else "",
+                "slowest_query_during_ingest_seconds": round(max(during), 3) if during else "",
+                "first_error": first[0] if first else ""}
     return row
 
 
