@@ -136,7 +136,7 @@ class LakeSpec:
 
     url: str
     data_path: str | None = None
-    s3: S3Access | None = None        # how DuckDB reaches an s3:// data path (Settings.s3)
+    s3: S3Access | None = field(default=None, compare=False)   # how httpfs reaches an s3:// data path (not part of which lake)
 
     @classmethod
     def embedded(cls, home: Path) -> LakeSpec:

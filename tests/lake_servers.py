@@ -11,6 +11,7 @@ root); otherwise as the user running the tests.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import pwd
 import shutil
@@ -132,6 +133,7 @@ def lake_servers():
             shutil.chown(root, run_as)
     pg = Postgres(bin_dir, root, free_port(), run_as)
     pg.start()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)      # one line per S3 request otherwise
     s3_server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     s3_server.start()
     try:
