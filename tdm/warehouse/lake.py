@@ -7,14 +7,16 @@ DuckDB with the lake attached as ``lake`` and ``USE``d: unqualified ``core.*``/`
 resolve to the lake, while ``CREATE TEMP TABLE`` (the one path's per-file tables) stays in the
 connection's own temporary catalog and never reaches the lake.
 
-* :func:`open_writer` - the single writer: a cross-process lock (DuckLake over SQLite takes no
-  writer lock of its own: a second writer fails at COMMIT with "database is locked"), then the lake.
+* :func:`open_writer` - the single writer: the lake-wide writers' lock (:func:`lake_writer_lock`:
+  a PostgreSQL advisory lock for a PostgreSQL catalog, every machine; else a ``flock`` beside the
+  catalog file; ids are ``max + 1`` and DuckLake over SQLite takes no writer lock), then the lake.
 * :func:`open_reader` - read-only: the lake attached ``READ_ONLY`` (optionally at a snapshot for a
   reproducible publication), then file access limited to the lake's data path, external access off
   and the configuration locked, so no later statement can read or write another file.
 
-The extensions load offline from the PyPI packages ``duckdb-extension-ducklake`` and
-``duckdb-extension-sqlite`` when their version is the running DuckDB's; otherwise DuckDB's own
+An ``s3://`` data path gets one DuckDB S3 secret built from ``Settings.s3`` (:func:`s3_secret_sql`).
+The extensions load offline from the PyPI packages ``duckdb-extension-ducklake``, ``-sqlite``,
+``-postgres-scanner`` and ``-httpfs`` when their version is the running DuckDB's; otherwise DuckDB's own
 ``INSTALL`` (network) is tried, and an error says what to install when neither works.
 """
 
