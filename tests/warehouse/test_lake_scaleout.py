@@ -45,6 +45,20 @@ def test_the_s3_secret_is_built_from_tdm_s3_then_aws_variables(tmp_path):
     assert "AKID" not in repr(load_settings(tmp_path, environ=env)) and "cret" not in repr(lake)
 
 
+def test_the_analysts_lines_for_a_postgres_s3_lake_carry_the_endpoint_but_no_credentials(tmp_path):
+    from tdm.warehouse.lake import connect_lines
+
+    env = {"TDM_LAKE": "ducklake:postgres:dbname=lake host=db;data_path=s3://bucket/lake/",
+           "TDM_S3_ENDPOINT": "127.0.0.1:9000", "TDM_S3_URL_STYLE": "path", "TDM_S3_KEY_ID": "AKID",
+           "TDM_S3_SECRET": "hush"}
+    lines = connect_lines(load_settings(tmp_path, environ=env).lake)
+    for line in lines.values():
+        assert "INSTALL postgres" in line or "postgres_scanner.duckdb_extension" in line
+        assert "httpfs" in line and "ENDPOINT '127.0.0.1:9000'" in line and "URL_STYLE 'path'" in line
+        assert "AKID" not in line and "hush" not in line
+        assert "ATTACH 'ducklake:postgres:dbname=lake host=db' AS lake (READ_ONLY)" in line
+
+
 def test_a_local_lake_needs_no_s3_even_with_aws_variables_set(tmp_path):
     env = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "x"}
     assert s3_secret_sql(load_settings(tmp_path, environ=env).lake) is None
