@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tdm.errors import ConfigError, HomeNotFound
@@ -64,6 +64,7 @@ class Settings:
     prefect_server_idle: float = 600.0  # TDM_PREFECT_SERVER_IDLE: s a home's idle Prefect server lives; 0 = per command
     spill_dir: str | None = None       # TDM_SPILL_DIR: where DuckDB spills a file's tables; None = <home>/tmp/spill
     lake_url: str | None = None         # TDM_LAKE: a DuckLake connection string; None = embedded under the home
+    s3: S3Access = field(default_factory=lambda: S3Access())   # TDM_S3_* / AWS_*: an S3 data path's access
 
     @property
     def centres_dir(self) -> Path:
@@ -92,7 +93,8 @@ class Settings:
     @property
     def lake(self) -> LakeSpec:
         """The warehouse: the DuckLake of TDM_LAKE, else the embedded one under the home."""
-        return LakeSpec.parse(self.lake_url) if self.lake_url else LakeSpec.embedded(self.home)
+        spec = LakeSpec.parse(self.lake_url) if self.lake_url else LakeSpec.embedded(self.home)
+        return replace(spec, s3=self.s3)
 
     @property
     def spill_directory(self) -> Path:
@@ -134,6 +136,7 @@ class LakeSpec:
 
     url: str
     data_path: str | None = None
+    s3: S3Access | None = field(default=None, compare=False)   # how httpfs reaches an s3:// data path (not part of which lake)
 
     @classmethod
     def embedded(cls, home: Path) -> LakeSpec:
@@ -168,6 +171,39 @@ class LakeSpec:
         if rest.startswith(("postgres:", "mysql:")):
             return None
         return Path(rest.removeprefix("duckdb:"))
+
+    @property
+    def postgres_dsn(self) -> str | None:
+        """The libpq connection string of a PostgreSQL catalog (None for any other catalog)."""
+        rest = self.url.removeprefix("ducklake:")
+        return rest.removeprefix("postgres:") if rest.startswith("postgres:") else None
+
+    @property
+    def remote_data(self) -> bool:
+        """The Parquet files are in object storage: an ``s3://``-style data path, or a catalog server
+        with S3 access configured (a reader may leave the data path, stored in the catalog, out)."""
+        if self.data_path:
+            return "://" in self.data_path
+        return self.catalog_file is None and bool(self.s3 and self.s3.configured)
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """How DuckDB's httpfs reaches an S3-compatible data path: the fields of one DuckDB ``CREATE
+    SECRET (TYPE s3, ...)`` (``tdm.warehouse.lake.s3_secret_sql``).  Each comes from ``TDM_S3_*``, else
+    the standard ``AWS_*`` variable; unset fields are left to DuckDB's defaults (AWS, https, vhost)."""
+
+    endpoint: str | None = None                              # host:port, or http(s)://host:port
+    region: str | None = None
+    key_id: str | None = field(default=None, repr=False)     # secrets: never printed
+    secret: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    url_style: str | None = None                             # 'path' (MinIO, moto, Ceph) or 'vhost' (AWS)
+    use_ssl: bool | None = None                              # None: from the endpoint's scheme, else true
+
+    @property
+    def configured(self) -> bool:
+        return any(getattr(self, f) is not None for f in self.__dataclass_fields__)
 
 
 # --- parsing one variable --------------------------------------------------------------------------
@@ -233,6 +269,27 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+def _url_style(name: str, raw: str) -> str | None:
+    value = raw.strip().lower()
+    if not value:
+        return None
+    if value not in ("path", "vhost"):
+        raise _bad(name, raw, "path (MinIO, moto, Ceph: http://host/bucket/key) or vhost (AWS: http://bucket.host/key)")
+    return value
+
+
+def _endpoint(name: str, raw: str) -> str | None:
+    if not raw.strip():
+        return None
+    if not re.fullmatch(r"\s*(https?://)?[A-Za-z0-9.\-\[\]:]+(:[0-9]+)?/?\s*", raw):
+        raise _bad(name, raw, "an S3 endpoint host[:port] or http(s)://host[:port] (for example 127.0.0.1:9000)")
+    return raw.strip()
+
+
+def _optional_flag(name: str, raw: str) -> bool | None:
+    return _flag(name, raw) if raw.strip() else None
+
+
 def _lake(name: str, raw: str) -> str:
     LakeSpec.parse(raw)          # refused here, at start-up, with the variable named
     return raw.strip()
@@ -263,6 +320,14 @@ VARIABLES: tuple[Variable, ...] = (
              "seconds this home's Prefect server lives on without use; 0: one server per command, stopped with it"),
     Variable("TDM_LAKE", "lake_url", _lake, "ducklake:sqlite:<home>/lake/catalog.sqlite",
              "the warehouse: a DuckLake connection string, optionally ';data_path=<path or URL>' for its Parquet files"),
+    Variable("TDM_S3_ENDPOINT", "s3.endpoint", _endpoint, "(AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)",
+             "the S3-compatible server of an s3:// data path: host:port or http(s)://host:port"),
+    Variable("TDM_S3_REGION", "s3.region", _text, "(AWS_REGION, AWS_DEFAULT_REGION)", "the S3 region"),
+    Variable("TDM_S3_KEY_ID", "s3.key_id", _text, "(AWS_ACCESS_KEY_ID)", "the S3 access key id"),
+    Variable("TDM_S3_SECRET", "s3.secret", _text, "(AWS_SECRET_ACCESS_KEY)", "the S3 secret access key (never printed)"),
+    Variable("TDM_S3_URL_STYLE", "s3.url_style", _url_style, "(DuckDB's: vhost)",
+             "path for MinIO, moto, Ceph (bucket in the path); vhost for AWS"),
+    Variable("TDM_S3_USE_SSL", "s3.use_ssl", _optional_flag, "(the endpoint's scheme, else 1)", "0: plain http to the endpoint"),
     Variable("TDM_MAX_LINE_KB", "limits.max_line_bytes", _megabytes(1 << 10), "1024",
              "longest CSV line accepted, in KB (a longer one refuses the file: `line_too_long`)"),
     Variable("TDM_XLSX_MAX_MB", "limits.xlsx_max_bytes", _megabytes(MB), "512",
@@ -290,11 +355,29 @@ def load_settings(home: str | os.PathLike | None = None, mode: str | None = None
     if mode:
         values["mode"] = _mode("TDM_MODE", mode)
     limits = {k.removeprefix("limits."): values.pop(k) for k in list(values) if k.startswith("limits.")}
+    s3 = {k.removeprefix("s3."): values.pop(k) for k in list(values) if k.startswith("s3.")}
     home_path = Path(home or values.pop("home", None) or "tdm-home").expanduser().resolve()
     values.pop("home", None)
     key_file = values.pop("pseudonym_key_file", None)
     return Settings(home=home_path, pseudonym_key_file=Path(key_file).expanduser() if key_file else None,
-                    limits=Limits(**limits), **values)
+                    limits=Limits(**limits), s3=_s3_access(s3, os.environ if environ is None else environ), **values)
+
+
+#: The standard AWS variables each S3 field falls back to (the first set one wins).
+AWS_FALLBACK = {"endpoint": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"), "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+                "key_id": ("AWS_ACCESS_KEY_ID",), "secret": ("AWS_SECRET_ACCESS_KEY",),
+                "session_token": ("AWS_SESSION_TOKEN",)}
+
+
+def _s3_access(values: dict[str, object], env: Mapping[str, str]) -> S3Access:
+    """The S3 fields of ``TDM_S3_*``, each else its ``AWS_*`` fallback (empty values count as unset)."""
+    fields = {k: v for k, v in values.items() if v not in (None, "")}
+    for name, aws in AWS_FALLBACK.items():
+        if name not in fields:
+            found = next((env[a] for a in aws if env.get(a)), None)
+            if found is not None:
+                fields[name] = _endpoint(aws[0], found) if name == "endpoint" else found
+    return S3Access(**fields)
 
 
 def require_home(settings: Settings) -> Settings:

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests.lake_servers import lake_servers  # noqa: F401  (session fixture: PostgreSQL + S3 on loopback)
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -7,14 +7,16 @@ DuckDB with the lake attached as ``lake`` and ``USE``d: unqualified ``core.*``/`
 resolve to the lake, while ``CREATE TEMP TABLE`` (the one path's per-file tables) stays in the
 connection's own temporary catalog and never reaches the lake.
 
-* :func:`open_writer` - the single writer: a cross-process lock (DuckLake over SQLite takes no
-  writer lock of its own: a second writer fails at COMMIT with "database is locked"), then the lake.
+* :func:`open_writer` - the single writer: the lake-wide writers' lock (:func:`lake_writer_lock`:
+  a PostgreSQL advisory lock for a PostgreSQL catalog, every machine; else a ``flock`` beside the
+  catalog file; ids are ``max + 1`` and DuckLake over SQLite takes no writer lock), then the lake.
 * :func:`open_reader` - read-only: the lake attached ``READ_ONLY`` (optionally at a snapshot for a
   reproducible publication), then file access limited to the lake's data path, external access off
   and the configuration locked, so no later statement can read or write another file.
 
-The extensions load offline from the PyPI packages ``duckdb-extension-ducklake`` and
-``duckdb-extension-sqlite`` when their version is the running DuckDB's; otherwise DuckDB's own
+An ``s3://`` data path gets one DuckDB S3 secret built from ``Settings.s3`` (:func:`s3_secret_sql`).
+The extensions load offline from the PyPI packages ``duckdb-extension-ducklake``, ``-sqlite``,
+``-postgres-scanner`` and ``-httpfs`` when their version is the running DuckDB's; otherwise DuckDB's own
 ``INSTALL`` (network) is tried, and an error says what to install when neither works.
 """
 
@@ -41,7 +43,12 @@ LOCK_WAIT_SECONDS = 30.0
 # extension name -> (PyPI package, the binary's name in it, the name DuckDB must load it under:
 # an extension's entry point is named after its file, and the sqlite one's is sqlite_scanner)
 EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake", "ducklake"),
-              "sqlite": ("duckdb_extension_sqlite", "sqlite", "sqlite_scanner")}
+              "sqlite": ("duckdb_extension_sqlite", "sqlite", "sqlite_scanner"),
+              "postgres": ("duckdb_extension_postgres_scanner", "postgres_scanner", "postgres_scanner"),
+              "httpfs": ("duckdb_extension_httpfs", "httpfs", "httpfs")}
+S3_SECRET = "tdm_lake_s3"
+# pg_try_advisory_xact_lock's key for the lake's writers (b"tdmlake1"); advisory locks are per database
+PG_WRITER_LOCK_KEY = 0x74646D6C616B6531
 NO_AUTOLOAD = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
 # The writer's allocator returns freed memory to the OS after every task above this much (DuckDB's
 # defaults, 128 MiB and 512 MiB, exceed a small memory limit: freed buffers stayed resident, and
@@ -77,10 +84,15 @@ def _loadable(name: str, binary: Path) -> Path:
     return link
 
 
-def load_extensions(con: duckdb.DuckDBPyConnection, lake: LakeSpec) -> None:
-    """LOAD ducklake (and sqlite for a SQLite catalog): from the packages, else by ``INSTALL``."""
-    needed = ["ducklake"] + (["sqlite"] if lake.url.startswith("ducklake:sqlite:") else [])
-    for name in needed:
+def needed_extensions(lake: LakeSpec) -> list[str]:
+    """ducklake, the catalog's scanner (sqlite, postgres) and httpfs for data in object storage."""
+    catalog = ["sqlite"] if lake.url.startswith("ducklake:sqlite:") else ["postgres"] if lake.postgres_dsn else []
+    return ["ducklake", *catalog, *(["httpfs"] if lake.remote_data else [])]
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection, lake: LakeSpec, names: list[str] | None = None) -> None:
+    """LOAD the lake's extensions (:func:`needed_extensions`): from the packages, else by ``INSTALL``."""
+    for name in needed_extensions(lake) if names is None else names:
         binary = packaged_extension(name)
         try:
             if binary is not None:
@@ -130,9 +142,38 @@ def sqlite_wal(catalog: Path) -> None:
         db.close()
 
 
+def s3_secret_sql(lake: LakeSpec, *, credentials: bool = True) -> str | None:
+    """The ``CREATE SECRET`` that lets httpfs reach the lake's S3 data path (None: no remote data).
+
+    Built from ``Settings.s3`` (TDM_S3_* / AWS_*); unset fields keep DuckDB's defaults.  For a
+    server on loopback such as moto or MinIO: ``ENDPOINT 'host:port'``, ``URL_STYLE 'path'``,
+    ``USE_SSL false`` (what an ``http://`` endpoint gives).  Without ``credentials`` the key id,
+    secret and session token are left out (``tdm connect --print``: analysts add their own)."""
+    if not lake.remote_data:
+        return None
+    s3 = lake.s3
+    options = ["TYPE s3"]
+    if s3 is not None:
+        endpoint, use_ssl = s3.endpoint, s3.use_ssl
+        if endpoint:
+            scheme, sep, rest = endpoint.partition("://")
+            if sep:
+                endpoint = rest
+                use_ssl = (scheme.lower() == "https") if use_ssl is None else use_ssl
+            options.append(f"ENDPOINT {quote(endpoint.rstrip('/'))}")
+        secrets = (("KEY_ID", s3.key_id), ("SECRET", s3.secret), ("SESSION_TOKEN", s3.session_token))
+        for key, value in (*(secrets if credentials else ()), ("REGION", s3.region), ("URL_STYLE", s3.url_style)):
+            if value:
+                options.append(f"{key} {quote(value)}")
+        if use_ssl is not None:
+            options.append(f"USE_SSL {'true' if use_ssl else 'false'}")
+    return f"CREATE OR REPLACE SECRET {S3_SECRET} ({', '.join(options)})"
+
+
 def attach(con, lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None) -> None:
-    """On a fresh DuckDB connection: the extensions, the lake attached as ``lake``, ``USE lake``
-    (the one sequence every warehouse connection runs, the migrations' SQLAlchemy ones included)."""
+    """On a fresh DuckDB connection: the extensions, the S3 secret of a remote data path, the lake
+    attached as ``lake``, ``USE lake`` (the one sequence every warehouse connection runs, the
+    migrations' SQLAlchemy ones included)."""
     catalog = lake.catalog_file
     if catalog is not None and not read_only:
         catalog.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +183,9 @@ def attach(con, lake: LakeSpec, *, read_only: bool, snapshot_version: int | None
     # garbling a command's output (and the large-file test's JSON line: its flakiness)
     con.execute("SET enable_progress_bar = false")
     load_extensions(con, lake)
+    secret = s3_secret_sql(lake)
+    if secret:
+        con.execute(secret)
     con.execute(_attach_sql(lake, read_only=read_only, snapshot_version=snapshot_version))
     con.execute(f"USE {ALIAS}")
 
@@ -159,6 +203,9 @@ def connect(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = N
         attach(con, lake, read_only=read_only, snapshot_version=snapshot_version)
     except duckdb.Error as exc:
         con.close()
+        if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):   # a catalog server, empty
+            raise WarehouseError("there is no warehouse in this catalog yet", file=lake.url, code="no_warehouse",
+                                 hint="run 'tdm init' first") from exc
         raise WarehouseError(f"cannot open the warehouse: {str(exc).splitlines()[0]}", file=lake.url,
                              code="lake_unavailable") from exc
     except BaseException:
@@ -211,6 +258,61 @@ def writer_lock(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator
 
 
 @contextlib.contextmanager
+def postgres_lock(lake: LakeSpec, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """The writers' lock of a lake with a PostgreSQL catalog, for every machine that writes to it:
+    a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``) in the catalog's database,
+    held by an open transaction of a connection of our own, waited for up to ``wait_seconds``
+    (then WarehouseBusy).
+
+    PostgreSQL drops it when that session ends, so a writer killed by SIGKILL (or its machine lost)
+    never leaves it held.  Transaction-scoped because DuckDB's postgres extension pins one server
+    connection to a DuckDB transaction but may reset a pooled one between statements (measured: a
+    session-level ``pg_advisory_lock`` taken outside a transaction was not held)."""
+    con = duckdb.connect(":memory:", config=dict(NO_AUTOLOAD))
+    try:
+        try:
+            load_extensions(con, lake, ["postgres"])
+            con.execute(f"ATTACH {quote(lake.postgres_dsn)} AS tdm_lock (TYPE postgres)")
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot reach the lake's PostgreSQL catalog: {str(exc).splitlines()[0]}",
+                                 file=lake.url, code="lake_unavailable",
+                                 hint="check TDM_LAKE's host, port, dbname and user, and that the server runs") from exc
+        take = (f"SELECT * FROM postgres_query('tdm_lock', "
+                f"'SELECT pg_try_advisory_xact_lock({PG_WRITER_LOCK_KEY}) AS taken')")
+        deadline, delay = time.monotonic() + wait_seconds, 0.02
+        while True:
+            con.execute("BEGIN")
+            if con.execute(take).fetchone()[0]:
+                break
+            con.execute("ROLLBACK")
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy("the warehouse is being written by another process (the lake's PostgreSQL "
+                                    "writer lock is held)", file=lake.url,
+                                    hint="wait for the running ingestion to finish, or stop 'tdm watch'")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        try:
+            yield
+        finally:
+            con.execute("ROLLBACK")
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def lake_writer_lock(lake: LakeSpec, home: Path | None = None, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """The one lock every writer of ``lake`` takes (ids are ``max + 1``: two writers at once would
+    collide): a PostgreSQL advisory lock for a PostgreSQL catalog (every machine), else the ``flock``
+    beside a local catalog file (every home sharing it)."""
+    if lake.postgres_dsn is not None:
+        with postgres_lock(lake, wait_seconds):
+            yield
+    else:
+        with writer_lock(lock_path(lake, home), wait_seconds):
+            yield
+
+
+@contextlib.contextmanager
 def open_writer(lake: LakeSpec, *, home: Path | None = None, wait_seconds: float = LOCK_WAIT_SECONDS,
                 memory_limit: str = DEFAULT_LIMITS.writer_memory_limit,
                 spill_root: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -220,7 +322,7 @@ def open_writer(lake: LakeSpec, *, home: Path | None = None, wait_seconds: float
     tables spill beyond it into a private folder under ``spill_root`` (TDM_SPILL_DIR; an in-memory
     DuckDB has none by default: a small limit failed with "failed to pin block"), so a multi-GB file is
     ingested at a bounded footprint."""
-    with writer_lock(lock_path(lake, home), wait_seconds):
+    with lake_writer_lock(lake, home, wait_seconds):
         if spill_root is not None:
             spill_root.mkdir(parents=True, exist_ok=True)
         spill = tempfile.mkdtemp(prefix="tdm-writer-spill-", dir=spill_root)
@@ -235,12 +337,14 @@ def open_writer(lake: LakeSpec, *, home: Path | None = None, wait_seconds: float
             shutil.rmtree(spill, ignore_errors=True)
 
 
-def _local_data_path(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The attached lake's data path when it is a local folder (what a locked reader may read)."""
+def _data_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The attached lake's data path, a folder or an ``s3://`` prefix (what a locked reader may read)."""
     row = con.execute(f"SELECT value FROM __ducklake_metadata_{ALIAS}.ducklake_metadata "
                       "WHERE key = 'data_path'").fetchone()
-    if not row or "://" in row[0]:
+    if not row:
         return None
+    if "://" in row[0]:
+        return row[0] if row[0].endswith("/") else row[0] + "/"
     path = Path(row[0])
     if not path.is_absolute():       # stored relative to the catalog file
         catalog = con.execute(f"SELECT path FROM duckdb_databases() WHERE database_name = "
@@ -257,7 +361,7 @@ def open_reader(lake: LakeSpec, *, snapshot_version: int | None = None,
     con = connect(lake, read_only=True, snapshot_version=snapshot_version)
     if not external_access:
         try:
-            data = _local_data_path(con)
+            data = _data_path(con)
             if data:
                 con.execute(f"SET allowed_directories = [{quote(data)}]")
             con.execute("SET enable_external_access = false")
@@ -274,8 +378,9 @@ def connect_lines(lake: LakeSpec) -> dict[str, str]:
     Python loads the extensions from this installation's packages (offline, this DuckDB version);
     the CLI and R sessions run their own DuckDB version, so they ``INSTALL`` the extensions (once,
     with network) unless the CLI is the same version (then the LOAD lines work offline)."""
-    needed = ["ducklake"] + (["sqlite"] if lake.url.startswith("ducklake:sqlite:") else [])
-    attach = f"ATTACH {quote(lake.url)} AS {ALIAS} (READ_ONLY); USE {ALIAS};"
+    needed = needed_extensions(lake)
+    secret = s3_secret_sql(lake, credentials=False)
+    attach = (f"{secret}; " if secret else "") + f"ATTACH {quote(lake.url)} AS {ALIAS} (READ_ONLY); USE {ALIAS};"
     packaged = [(n, packaged_extension(n)) for n in needed]
     loads = " ".join(f"LOAD {quote(str(_loadable(n, b)))};" if b else f"INSTALL {n}; LOAD {n};" for n, b in packaged)
     installs = " ".join(f"INSTALL {n}; LOAD {n};" for n in needed)
@@ -293,5 +398,6 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0])
 
 
-__all__ = ["ALIAS", "attach", "sqlite_wal", "connect", "connect_lines", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
+__all__ = ["ALIAS", "PG_WRITER_LOCK_KEY", "S3_SECRET", "lake_writer_lock", "needed_extensions", "postgres_lock",
+           "s3_secret_sql", "attach", "sqlite_wal", "connect", "connect_lines", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
            "packaged_extension", "writer_lock"]

@@ -75,7 +75,7 @@ def run_upgrade(engine: sa.Engine, revision: str = "head", *, script_location: P
 def upgrade(lake: LakeSpec, revision: str = "head", *, home: Path | None = None,
             script_location: Path = MIGRATIONS) -> None:
     """Migrate the lake to ``revision`` under the writers' lock (no file loads meanwhile)."""
-    with L.writer_lock(L.lock_path(lake, home)):
+    with L.lake_writer_lock(lake, home):
         catalog = lake.catalog_file
         if lake.url.startswith("ducklake:sqlite:") and catalog is not None and catalog.exists():
             L.sqlite_wal(catalog)        # a catalog made before WAL mode (tdm init / the next pass)

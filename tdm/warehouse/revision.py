@@ -21,8 +21,8 @@ def current_revision(lake: LakeSpec) -> str | None:
         return None
     try:
         con = open_reader(lake)
-    except WarehouseError:
-        if catalog is None:
+    except WarehouseError as exc:
+        if catalog is None and exc.code != "no_warehouse":
             raise
         return None
     try:

@@ -52,6 +52,7 @@ def test_arguments_win_over_the_environment(tmp_path):
     ("TDM_MAX_LINE_KB", "abc"), ("TDM_MAX_LINE_KB", "-1"), ("TDM_XLSX_MAX_MB", "nan"), ("TDM_UPLOAD_MAX_MB", "inf"),
     ("TDM_XLSX_MAX_CELLS", "1.5"), ("TDM_XLSX_MAX_CELLS", "0"), ("TDM_WRITER_MEMORY_LIMIT", "lots"),
     ("TDM_DEBUG", "2"), ("TDM_MODE", "prod"),
+    ("TDM_S3_URL_STYLE", "virtual"), ("TDM_S3_USE_SSL", "maybe"), ("TDM_S3_ENDPOINT", "not a host/x"),
 ])
 def test_a_bad_value_names_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigError) as err:
@@ -69,7 +70,7 @@ def test_a_bad_value_is_a_usage_error_of_every_command(tmp_path, monkeypatch, ca
 
 def test_the_configuration_table_lists_every_variable_the_code_knows():
     doc = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| `(TDM_[A-Z_]+)` \| `([^`]*)` \|", doc, flags=re.M))
+    rows = dict(re.findall(r"^\| `(TDM_[A-Z0-9_]+)` \| `([^`]*)` \|", doc, flags=re.M))
     assert rows == {v.name: v.default for v in VARIABLES}
     assert "CONFIGURATION.md" in (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -81,7 +82,7 @@ def test_no_module_reads_a_tdm_variable_but_the_settings():
     for folder in CODE_DIRS:
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
-            assert set(re.findall(r"\bTDM_[A-Z_]*[A-Z]\b", text)) <= known, path
+            assert set(re.findall(r"\bTDM_[A-Z0-9_]*[A-Z]\b", text)) <= known, path
             if path.name != "config.py":
                 assert not re.search(r"environ(\.get)?[\[(]\s*['\"]TDM_", text), path
                 assert not re.search(r"getenv\(\s*['\"]TDM_", text), path

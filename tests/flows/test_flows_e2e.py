@@ -22,14 +22,17 @@ def prefect_harness():
         yield
 
 
-@pytest.fixture(scope="module")
-def study_home(tmp_path_factory):
+@pytest.fixture(scope="module", params=["embedded", pytest.param("postgres_s3", marks=pytest.mark.slow)])
+def study_home(request, tmp_path_factory):
+    """A home with every centre's exports in its inbox, and the TDM_* variables of its lake: the
+    embedded one, or (slow, run by .ci/run) a PostgreSQL catalog with S3 data on loopback (issue 16)."""
     from tdm.centres import builtin_profiles
 
     home = tmp_path_factory.mktemp("e2e") / "home"
     profiles = builtin_profiles()
     write_exports(generate_cohort(90, tuple(profiles), 5), profiles, home / "inbox", error_rate=0.03, seed=5)
-    return home
+    env = request.getfixturevalue("lake_servers").new_lake("e2e") if request.param == "postgres_s3" else {}
+    return home, env
 
 
 def _record_requests(monkeypatch) -> list[str]:
@@ -56,6 +59,9 @@ def test_ingest_then_analyse_flows(prefect_harness, study_home, monkeypatch):
     from flows.analyse import analyse_flow
     from flows.ingest import ingest_flow
 
+    study_home, lake_env = study_home
+    for name, value in lake_env.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "e2e-key-0123456789abcdef")
     requests = _record_requests(monkeypatch)
     summary = ingest_flow(home=str(study_home), stable_seconds=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from pathlib import Path
 
 import duckdb
 
@@ -145,17 +146,35 @@ def test_a_pass_on_a_lake_at_the_head_does_not_import_alembic(warehouse):
     assert out.stdout.strip() == "False"
 
 
+LEGACY_MIGRATIONS = Path(__file__).parent / "legacy_migrations"
+
+
 def _legacy_home(settings):
-    """A pre-DuckLake home: ``warehouse.duckdb`` migrated by the same scripts and populated through the
-    loader (three files: a superseding correction, quarantined lines, findings that opened queries)."""
+    """A pre-DuckLake home as the OLD code made it: ``warehouse.duckdb`` built by the pre-lake
+    migrations (tests/warehouse/legacy_migrations: 0001/0002 as of commit 4508678, with their
+    sequences, primary keys and ``nextval`` defaults), one file row numbered by the old sequence, then
+    populated through the loader (a superseding correction, quarantined lines, findings)."""
+    from alembic import command
+
     from tdm.warehouse.load import load_file, reserve_file_id
-    from tdm.warehouse.migrate import upgrade_file
+    from tdm.warehouse.migrate import alembic_config, file_engine
     from tests.factories import assessment, lab, rejected_frame
 
     settings.ensure_dirs()
-    upgrade_file(settings.legacy_warehouse)
+    engine = file_engine(settings.legacy_warehouse)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config("duckdb://", LEGACY_MIGRATIONS)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0002_queries_and_audit_trail")
+    finally:
+        engine.dispose()
     con = duckdb.connect(str(settings.legacy_warehouse))
     try:
+        assert con.execute("SELECT count(*) FROM duckdb_sequences()").fetchone()[0] == 3   # the old layout
+        con.execute("INSERT INTO ingest.files (centre_id, file_name, checksum_sha256, size_bytes, received_at, "
+                    "status, rows_read, message, code_version) VALUES ('c1', 'old.csv', 'old', 10, "
+                    "TIMESTAMP '2026-11-20 10:00:00', 'rejected', 3, 'not a CSV', 'old')")   # file_id: nextval = 1
         rej = rejected_frame([{"entity": "patient", "source_line": 9, "centre_id": "c1", "patient_id": "PX",
                                "record": {"sex": "X"}, "reasons": "allowed_codes"}])
         load_file(con, reserve_file_id(con), file_meta(checksum="a"), accepted_result(
@@ -164,6 +183,24 @@ def _legacy_home(settings):
              "lab": frame("lab", [lab(f"P{i}", "crp_mg_dl", 0.1 * i) for i in range(20)])}, rejected=rej))
         load_file(con, reserve_file_id(con), file_meta(checksum="b"), accepted_result(
             {"assessment": frame("assessment", [assessment("P1", pcdai=3.0)])}))
+    finally:
+        con.close()
+
+
+def _old_contents(path) -> dict[str, list]:
+    """Every table of the current schema as the legacy file holds it, in the columns it has."""
+    from schema.tables import metadata
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        out = {}
+        for t in metadata.sorted_tables:
+            have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                              "table_schema = ? AND table_name = ?", [t.schema, t.name]).fetchall()}
+            cols = [c.name for c in t.columns if c.name in have]
+            out[f"{t.schema}.{t.name}"] = (cols, con.execute(
+                f"SELECT {', '.join(cols)} FROM {t.schema}.{t.name} ORDER BY ALL").fetchall())
+        return out
     finally:
         con.close()
 
@@ -178,6 +215,7 @@ def _contents(con, catalog: str) -> dict[str, list]:
 
 def test_a_single_file_home_is_converted_once_with_every_row(settings):
     _legacy_home(settings)
+    old = _old_contents(settings.legacy_warehouse)            # before anything of the new code touched it
     first = init_warehouse(settings)
     assert first.converted is not None and first.converted["core.patients"] == 20
     assert "converted the single-file warehouse" in first.lines()[0]
@@ -191,10 +229,17 @@ def test_a_single_file_home_is_converted_once_with_every_row(settings):
     finally:
         con.close()
     assert before == after                                  # every table, row for row
+    con = read_lake(settings)
+    try:                                                    # ... and as the OLD code had written it
+        for table, (cols, rows) in old.items():
+            assert con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY ALL").fetchall() == rows, table
+    finally:
+        con.close()
+    assert sum(len(rows) for _, rows in old.values()) == sum(first.converted.values())
     assert sum(len(v) for v in after.values()) == sum(first.converted.values()) > 40
     assert init_warehouse(settings).converted is None        # once
 
     # the next file ids continue after the converted ones
     from tdm.warehouse.load import reserve_file_id
     with open_writer(settings.lake, home=settings.home) as w:
-        assert reserve_file_id(w) == 3
+        assert reserve_file_id(w) == 4             # after the old sequence's 1 and the loader's 2, 3
