@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick|--full] [--only ingest,validate,analysis,e2e,publication,chunked,startup]``
+"""``python -m benchmarks [--quick|--full] [--only ingest,validate,analysis,e2e,publication,startup]``
 
 Every measurement runs in a fresh interpreter (:mod:`benchmarks.worker`), peers side by side in
 the same run on the same files.  Results: ``benchmarks/results/<name>.csv`` per benchmark,
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ SIZES = {"quick": [10_000, 100_000, 1_000_000], "full": [10_000, 100_000, 1_000_
          "tiny": [2_000]}
 ROC_SIZES = {"quick": [1_000, 10_000, 100_000, 1_000_000], "full": [1_000, 10_000, 100_000, 1_000_000],
              "tiny": [1_000]}
-ALL = ("ingest", "validate", "analysis", "e2e", "publication", "chunked", "startup")
+ALL = ("ingest", "validate", "analysis", "e2e", "publication", "startup")
 
 
 def log(msg: str) -> None:
@@ -41,13 +40,23 @@ def log(msg: str) -> None:
 
 # -- inputs ----------------------------------------------------------------------------------------------
 
-def smc_file(n: int) -> Path:
-    p = WORK / "data" / f"smc_tdm_export_{fmt_n(n)}.csv"
+def _generated(p: Path, what: str, write) -> Path:
     if not p.exists():
-        log(f"generating canonical wide CSV, {n:,} rows")
-        gen.write_smc(p.with_suffix(".tmp"), n)
-        p.with_suffix(".tmp").rename(p)
+        log(f"generating {what}")
+        write(p.with_name(p.name + ".tmp"))
+        p.with_name(p.name + ".tmp").rename(p)
     return p
+
+
+def smc_file(n: int, noisy: bool = False) -> Path:
+    name = f"smc_tdm_export_{fmt_n(n)}{'_noisy' if noisy else ''}.csv"
+    return _generated(WORK / "data" / name, f"canonical wide CSV{' (noisy)' if noisy else ''}, {n:,} rows",
+                      lambda t: gen.write_smc(t, n, noisy=noisy))
+
+
+def sch_file(n: int) -> Path:
+    return _generated(WORK / "data" / f"sch_ifx_tdm_{fmt_n(n)}.xlsx", f"sch workbook, {n:,} rows",
+                      lambda t: gen.write_sch_workbook(t, n))
 
 
 def knuh_patients(n_rows: int) -> int:
@@ -76,62 +85,67 @@ def roc_file(n: int) -> Path:
     return p
 
 
-def mem_budget_mb() -> float:
-    try:
-        avail = [ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemAvailable")]
-        return int(avail[0].split()[1]) / 1024
-    except (OSError, IndexError):
-        return 8_000
-
-
 # -- benchmarks ------------------------------------------------------------------------------------------
 
-def bench_ingest(sizes: list[int], repeat_small: int) -> pd.DataFrame:
+def ingest_plan(mode: str) -> list[tuple[str, int]]:
+    """(format, lines) measured by ``bench_ingest``: the clean canonical export at every size, its noisy
+    twin at 1e6, the long LIS export up to 1e7 (its memory and flatness target), the sch workbook at 1e5."""
+    sizes = SIZES[mode]
+    if mode == "tiny":
+        return [(f, sizes[0]) for f in ("canonical", "canonical_noisy", "lab_long", "workbook")]
+    return ([("canonical", n) for n in sizes] + [("canonical_noisy", 1_000_000)]
+            + [("lab_long", n) for n in sorted(set(sizes) | {10_000_000})] + [("workbook", 100_000)])
+
+
+def ingest_input(fmt: str, n: int) -> tuple[Path, list[str], str, list[tuple[str, str, dict]]]:
+    """The file, the files ingested first (untimed), the centre and the peers ``(name, task, args)``."""
+    if fmt in ("canonical", "canonical_noisy"):
+        f = smc_file(n, noisy=fmt == "canonical_noisy")
+        return f, [], "smc", [("DuckDB read_csv", "duckdb_load", dict(path=str(f), db=str(WORK / "peer.duckdb"))),
+                              ("normalising", "duckdb_normalising_load", dict(path=str(f), db=str(WORK / "ceil.duckdb")))]
+    if fmt == "lab_long":
+        base, f = knuh_files(n)
+        return f, [str(base)], "knuh", [("DuckDB read_csv", "duckdb_load",
+                                         dict(path=str(f), db=str(WORK / "peer.duckdb")))]
+    f = sch_file(n)
+    return f, [], "sch", [("calamine read", "calamine_read", dict(path=str(f), sheet="IFX"))]
+
+
+def _median_run(task: str, args: dict, reps: int) -> dict:
+    """The run of median wall time of ``reps`` fresh-interpreter runs (an error if none succeeded)."""
+    runs = [run_in_subprocess(task, args) for _ in range(reps)]
+    ok = sorted((r for r in runs if "seconds" in r), key=lambda r: r["seconds"])
+    return ok[len(ok) // 2] if ok else runs[0]
+
+
+def bench_ingest(plan: list[tuple[str, int]], repeat_small: int) -> pd.DataFrame:
     rows = []
     home = WORK / "homes" / "ingest"
-    for fmt in ("canonical", "lab_long"):
-        for n in sizes:
-            if fmt == "canonical":
-                f, pre = smc_file(n), []
-                centre = "smc"
-                need_mb = 1.5e-3 * n + 300          # measured: ~1.3 GB at 1e6 wide rows (columnar path)
-            else:
-                base, f = knuh_files(n)
-                pre, centre = [str(base)], "knuh"
-                need_mb = 0.9e-3 * n + 300
-            reps = repeat_small if n <= 100_000 else 1
-            peer = [run_in_subprocess("duckdb_load", dict(path=str(f), db=str(WORK / "peer.duckdb")))
-                    for _ in range(reps)]
-            peer_s = statistics.median(p["seconds"] for p in peer if "seconds" in p)
-            if need_mb > 0.8 * mem_budget_mb():
-                res = [{"error": f"skipped: the in-memory path would need ~{need_mb / 1024:.0f} GB "
-                                 f"(> 80% of the {mem_budget_mb() / 1024:.0f} GB available); see the chunked path"}]
-            else:
-                log(f"ingest {fmt} {n:,} rows x{reps} (+ DuckDB read_csv {peer_s:.2f} s)")
-                res = [run_in_subprocess("ingest_whole", dict(path=str(f), centre=centre, home=str(home), pre=pre))
-                       for _ in range(reps)]
-            ceiling_s = None
-            if fmt == "canonical":      # the same rows into the same four tables, no check at all
-                ceil = [run_in_subprocess("duckdb_normalising_load", dict(path=str(f), db=str(WORK / "ceil.duckdb")))
-                        for _ in range(reps)]
-                ceiling_s = statistics.median(c["seconds"] for c in ceil if "seconds" in c) \
-                    if any("seconds" in c for c in ceil) else None
-            ok = [r for r in res if "seconds" in r]
-            s = statistics.median(r["seconds"] for r in ok) if ok else None
-            best = min(ok, key=lambda r: abs(r["seconds"] - s)) if ok else res[0]
-            rows.append({
-                "format": fmt, "rows": n, "file_mb": round(f.stat().st_size / 1e6, 1), "seconds": s,
-                "rows_per_s": round(n / s) if s else None, "duckdb_seconds": peer_s,
-                "duckdb_rows_per_s": round(n / peer_s), "ratio_to_duckdb": round(peer_s / s, 3) if s else None,
-                "normalising_seconds": ceiling_s,
-                "ratio_to_normalising": round(ceiling_s / s, 3) if s and ceiling_s else None,
-                "peak_rss_mb": best.get("peak_rss_mb"), "duckdb_peak_rss_mb": statistics.median(
-                    p.get("peak_rss_mb", 0) for p in peer),
-                "status": best.get("status"), "rows_loaded": best.get("rows_loaded"),
-                "rows_rejected": best.get("rows_rejected"), "repeats": len(ok),
-                **{f"stage_{k}_s": v for k, v in (best.get("stages") or {}).items()},
-                "error": best.get("error"),
-            })
+    for fmt, n in plan:
+        f, pre, centre, peers = ingest_input(fmt, n)
+        reps = repeat_small if n <= 100_000 else 1
+        got = {name: _median_run(task, args, reps) for name, task, args in peers}
+        peer_name = peers[0][0]
+        peer, norm = got[peer_name], got.get("normalising", {})
+        log(f"ingest {fmt} {n:,} rows x{reps} (+ {peer_name} {peer.get('seconds')} s)")
+        best = _median_run("ingest_whole", dict(path=str(f), centre=centre, home=str(home), pre=pre), reps)
+        s, c = best.get("seconds"), best.get("cpu_s")
+
+        def share(p, key):
+            return round(p[key] / best[key], 3) if s and p.get(key) else None
+        rows.append({
+            "format": fmt, "rows": n, "file_mb": round(f.stat().st_size / 1e6, 1), "seconds": s, "cpu_s": c,
+            "rows_per_s": round(n / s) if s else None, "peer": peer_name,
+            "peer_seconds": peer.get("seconds"), "peer_cpu_s": peer.get("cpu_s"),
+            "ratio_to_peer": share(peer, "seconds"), "cpu_ratio_to_peer": share(peer, "cpu_s"),
+            "normalising_seconds": norm.get("seconds"), "normalising_cpu_s": norm.get("cpu_s"),
+            "ratio_to_normalising": share(norm, "seconds"), "cpu_ratio_to_normalising": share(norm, "cpu_s"),
+            "peak_rss_mb": best.get("peak_rss_mb"), "peer_peak_rss_mb": peer.get("peak_rss_mb"),
+            "status": best.get("status"), "rows_loaded": best.get("rows_loaded"),
+            "rows_rejected": best.get("rows_rejected"), "repeats": reps,
+            **{f"stage_{k}_s": v for k, v in (best.get("stages") or {}).items()},
+            "error": best.get("error") or peer.get("error") or norm.get("error"),
+        })
     shutil.rmtree(home, ignore_errors=True)
     return pd.DataFrame(rows)
 
@@ -210,17 +224,6 @@ def bench_publication() -> pd.DataFrame:
     return pd.DataFrame([{k: v for k, v in r.items() if k != "traceback"}])
 
 
-def bench_chunked(sizes: list[int]) -> pd.DataFrame:
-    rows = []
-    for n in sizes:
-        base, f = knuh_files(n)
-        log(f"streamed (chunked) lab ingestion {n:,} rows")
-        r = run_in_subprocess("chunked_labs", dict(path=str(f), baseline=str(base),
-                                                   home=str(WORK / "homes" / "chunked")))
-        rows.append({"rows": n, **{k: v for k, v in r.items() if k not in ("traceback",)}})
-    return pd.DataFrame(rows)
-
-
 def main(argv=None) -> int:
     global RESULTS
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
@@ -249,9 +252,7 @@ def main(argv=None) -> int:
             res[name] = pd.read_csv(p)
     t0 = time.time()
     if "ingest" in only:
-        res["ingest"] = bench_ingest(sizes if a.mode != "full" else [s for s in sizes], 3 if a.mode != "tiny" else 1)
-    if "chunked" in only:
-        res["chunked"] = bench_chunked([s for s in sizes if s >= 1_000_000] or sizes[-1:])
+        res["ingest"] = bench_ingest(ingest_plan(a.mode), 3 if a.mode != "tiny" else 1)
     if "validate" in only:
         res["validate"] = bench_validate(100_000 if a.mode == "quick" else (1_000_000 if a.mode == "full" else sizes[0]))
     if "analysis" in only:

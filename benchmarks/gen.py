@@ -7,6 +7,8 @@ CSV writer (about 1-2 s per million wide rows).  Formats:
 * ``smc``  - the canonical wide template (``schema.dictionary.template_columns()``), one row per
   patient and follow-up assessment (one assessment per patient so no row trips
   ``second_assessment``), ISO dates, yes/no booleans, trough as reported (``3.2``, ``<0.4``).
+* ``sch``  - the wide workbook (sheet ``IFX``): the same lines under the profile's Korean headers,
+  day-first dates, local labels and units (WBC 10^3/uL, Hct fraction, albumin g/L, CRP mg/L).
 * ``knuh`` - the baseline research-database CSV (``knuh_baseline.csv``; the lab file's patients
   must be known or every lab row is an ``orphan_record``) and the LONG LIS lab export
   (``knuh_lis_labs.csv``: ``PT_NO, TEST_CD, TEST_NM, SPC_DT, RSLT, UNIT, REF_RANGE``), one row per
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import xlsxwriter
 
 from schema.dictionary import template_columns
 
@@ -77,8 +80,11 @@ def _write(path: Path, columns: list[str], chunks) -> int:
 
 # -- smc: canonical wide ------------------------------------------------------------------------------
 
-def _smc_chunk(rng, start: int, n: int) -> dict[str, np.ndarray]:
+def _smc_chunk(rng, start: int, n: int, noisy: bool = False) -> dict[str, np.ndarray]:
     birth, dx, ifx, colo = _patients(rng, n)
+    line = np.arange(start, start + n)
+    warn = noisy & (line % 100 == 49)          # ~1 cohort warning in 100 lines: IFX < 1 year at colonoscopy
+    ifx = np.where(warn, colo - np.timedelta64(200, "D"), ifx)
     yn = lambda p: np.where(rng.random(n) < p, "yes", "no")  # noqa: E731
     seg = rng.integers(0, 4, size=(5, n))
     lloq, uloq = 0.4, 16.0
@@ -135,11 +141,27 @@ def _smc_chunk(rng, start: int, n: int) -> dict[str, np.ndarray]:
         "crp_mg_dl": _fmt(rng.uniform(0.01, 5, n), 2),
         "tgn6_pmol_8e8_rbc": tgn,
     }
+    if noisy:
+        _break_lines(out, line)
     return out
 
 
-def write_smc(path: str | Path, rows: int, seed: int = 1, chunk: int = CHUNK) -> Path:
-    """A canonical wide CSV of ``rows`` rows (one per patient), all valid."""
+#: the errors of a noisy export, one line in 1,000, in turn: column -> text that rejects the line
+BAD_CELLS = (("birth_date", "31/02/2009"), ("sex", "X"), ("pcdai", "-5"))
+
+
+def _break_lines(out: dict[str, np.ndarray], line: np.ndarray) -> None:
+    """One line in 1,000 gets one bad cell (an unparseable date, an unknown code, a value out of range)."""
+    bad = line % 1000 == 499
+    kind = (line // 1000) % len(BAD_CELLS)
+    for k, (col, text) in enumerate(BAD_CELLS):
+        out[col] = np.where(bad & (kind == k), text, out[col]).astype("str")
+
+
+def write_smc(path: str | Path, rows: int, seed: int = 1, chunk: int = CHUNK, noisy: bool = False) -> Path:
+    """A canonical wide CSV of ``rows`` rows (one per patient), all valid; ``noisy``: the realistic
+    export of issue #15's targets, one line in 1,000 with an error (:data:`BAD_CELLS`) and one in 100
+    with a cohort warning (``ifx_under_1_year``: IFX started 200 days before the colonoscopy)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -147,9 +169,86 @@ def write_smc(path: str | Path, rows: int, seed: int = 1, chunk: int = CHUNK) ->
 
     def gen():
         for start in range(0, rows, chunk):
-            yield _smc_chunk(rng, start, min(chunk, rows - start))
+            yield _smc_chunk(rng, start, min(chunk, rows - start), noisy)
 
     _write(path, cols, gen())
+    return path
+
+
+# -- sch: the wide workbook (Korean headers, day-first dates, local labels, other units) -----------------
+
+def _dmy(iso: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD[ rest]`` -> ``DD/MM/YYYY[ rest]`` (vectorised on the characters)."""
+    iso = np.asarray(iso, dtype="str")
+    width = iso.dtype.itemsize // 4
+    c = np.ascontiguousarray(iso.astype(f"U{width}")).view("U1").reshape(len(iso), width)
+    order = [8, 9, 7, 5, 6, 4, 0, 1, 2, 3] + list(range(10, width))
+    d = np.ascontiguousarray(c[:, order])
+    d[:, 2] = d[:, 5] = "/"
+    return d.view(f"U{width}").ravel()
+
+
+def _label(values: np.ndarray, labels: dict[str, str]) -> np.ndarray:
+    out = np.asarray(values, dtype=object).copy()
+    for code, label in labels.items():
+        out[values == code] = label
+    return out.astype("str")
+
+
+def _per(x: np.ndarray, factor: float, decimals: int) -> np.ndarray:
+    return _fmt(np.asarray(x, dtype=float) * factor, decimals)
+
+
+_YN = {"yes": "Y", "no": "N"}
+
+
+def _sch_chunk(rng, start: int, n: int) -> dict[str, np.ndarray]:
+    """The sch workbook's columns from the canonical values (the profile run backwards)."""
+    d = _smc_chunk(rng, start, n)
+    upper = d["paris_upper"]
+    loc = np.where(upper == "none", d["paris_location"], np.char.add(np.char.add(d["paris_location"], "+"), upper))
+    return {
+        "연구번호": d["patient_id"], "성별": _label(d["sex"], {"M": "남", "F": "여"}),
+        "생년월일": _dmy(d["birth_date"]), "진단일": _dmy(d["diagnosis_date"]),
+        "진단명": _label(d["diagnosis_type"], {"CD": "크론병", "IBD-U": "미분류"}), "Paris A": d["paris_age"],
+        "Location": loc, "Behav": _label(d["paris_behaviour"], {"B1": "b1", "B2": "b2", "B3": "b3", "B2B3": "B2/B3"}),
+        "항문주위": _label(d["paris_perianal"], _YN), "Growth": d["paris_growth"],
+        "가족력": _label(d["family_history_ibd"], _YN), "IFX 시작일": _dmy(d["ifx_start_date"]),
+        "IFX 적응증": _label(d["ifx_indication"], {"luminal": "Luminal", "perianal_fistula": "Perianal fistula"}),
+        "Anti-TNF naive": _label(d["anti_tnf_naive"], _YN), "CFS date": _dmy(d["colonoscopy_date"]),
+        "Infusion date": _dmy(d["infusion_date"]), "IFX #": d["n_infusions"],
+        "Dose ↑": _label(d["dose_intensification"], _YN), "AZA": _label(d["concomitant_aza"], _YN),
+        "Steroid": _label(d["corticosteroids"], _YN), "수술력": _label(d["gi_surgery"], _YN), "PCDAI": d["pcdai"],
+        "SES-CD": d["ses_cd_total"], "SES-I": d["ses_cd_ileum"], "SES-RC": d["ses_cd_right_colon"],
+        "SES-TC": d["ses_cd_transverse_colon"], "SES-LC": d["ses_cd_left_colon"], "SES-R": d["ses_cd_rectum"],
+        "채혈시간": _dmy(d["trough_sample_datetime"]), "IFX TL": d["trough_ug_ml"],
+        "ATI": _label(d["ati_status"], {"positive": "양성", "negative": "음성"}), "Lab date": _dmy(d["lab_date"]),
+        "WBC (10^3/uL)": _per(d["wbc_per_ul"], 1e-3, 3), "Hct": _per(d["haematocrit_pct"], 1e-2, 3),
+        "PLT (10^3/uL)": d["platelets_10e3_ul"], "Alb (g/L)": _per(d["albumin_g_dl"], 10, 0),
+        "ESR (mm/hr)": d["esr_mm_h"], "CRP (mg/L)": _per(d["crp_mg_dl"], 10, 1), "6-TGN": d["tgn6_pmol_8e8_rbc"],
+    }
+
+
+def write_sch_workbook(path: str | Path, rows: int, seed: int = 4) -> Path:
+    """The sch centre's wide workbook (sheet ``IFX``) of ``rows`` valid lines; numbers as number cells
+    (as Excel stores them), dates as the day-first text the export holds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": True})
+    ws = wb.add_worksheet("IFX")
+    header = None
+    r = 0
+    for start in range(0, rows, CHUNK):
+        cols = _sch_chunk(rng, start, min(CHUNK, rows - start))
+        if header is None:
+            header = list(cols)
+            ws.write_row(0, 0, header)
+            r = 1
+        for values in zip(*(cols[h].tolist() for h in header)):
+            ws.write_row(r, 0, [v if v != "" else None for v in values])
+            r += 1
+    wb.close()
     return path
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 #: task name -> the module of this package that defines it
 MODULES = {
-    "ingest_whole": "ingest", "chunked_labs": "ingest", "validate_backends": "validation",
-    "duckdb_load": "duckdb_read", "duckdb_normalising_load": "duckdb_normalise",
+    "ingest_whole": "ingest", "validate_backends": "validation",
+    "duckdb_load": "duckdb_read", "duckdb_normalising_load": "duckdb_normalise", "calamine_read": "workbook_read",
     "analysis_python": "analysis",
     "publication_demo": "prefect_runs", "e2e_latency": "prefect_runs",
 }

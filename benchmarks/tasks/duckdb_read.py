@@ -9,6 +9,8 @@ import time
 
 import duckdb
 
+from benchmarks.tasks.common import cpu
+
 
 def duckdb_load(path: str, db: str, threads: int | None = None) -> dict:
     """DuckDB's own ``read_csv`` of the same file into a table of a fresh database file (durable:
@@ -18,13 +20,13 @@ def duckdb_load(path: str, db: str, threads: int | None = None) -> dict:
     con = duckdb.connect(db)
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu()
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')")
     t1 = time.perf_counter()
     con.execute("CHECKPOINT")
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), cpu()
     n = con.execute("SELECT count(*) FROM t").fetchone()[0]
     con.close()
     os.unlink(db)
-    return {"seconds": round(t2 - t0, 4), "load_s": round(t1 - t0, 4), "checkpoint_s": round(t2 - t1, 4),
+    return {"seconds": round(t2 - t0, 4), "cpu_s": round(c2 - c0, 4), "load_s": round(t1 - t0, 4), "checkpoint_s": round(t2 - t1, 4),
             "rows": n, "threads": threads or os.cpu_count()}

@@ -1,5 +1,4 @@
-"""Ingestion measured in one process: the whole path of one file with per-stage times, and the
-chunked read of a long lab export.
+"""Ingestion measured in one process: the whole path of one file with per-stage times (wall and CPU).
 
 Settings are read when a home is set up (``tdm.ingest.setup``), never at import, so importing the
 stack here first is the warm-up the worker takes the baseline RSS after.
@@ -18,7 +17,7 @@ import tdm.ingest.writer as W
 import tdm.privacy as P
 import validators.decision as VD
 import validators.stages as VS
-from benchmarks.tasks.common import fresh_home, place
+from benchmarks.tasks.common import cpu, fresh_home, place
 from schema.dictionary import ENTITIES
 from tdm.warehouse.lake import lake_exists, open_reader
 
@@ -80,7 +79,7 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     timer.wrap(W, "write_report", "report")
     timer.wrap(W, "load_decided", "load")
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu()
         cand = [c for c in st.discover(settings, [centre], stable_seconds=0).ready
                 if c.path.name == Path(path).name][0]
         t1 = time.perf_counter()
@@ -89,7 +88,7 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
         committed = st.commit(settings, prepared)
         t4 = time.perf_counter()
         st.archive_file(cand, committed)
-        t5 = time.perf_counter()
+        t5, c5 = time.perf_counter(), cpu()
     finally:
         timer.restore()
     stages = {k: round(v, 4) for k, v in timer.t.items()}
@@ -99,27 +98,7 @@ def ingest_whole(path: str, centre: str, home: str, pre: list[str] | None = None
     counts = {e: con.execute(f"SELECT count(*) FROM core.{ENTITIES[e].table} WHERE is_current").fetchone()[0]
               for e in ENTITIES}
     con.close()
-    return {"seconds": round(t5 - t0, 4), "status": committed.status, "rows_read": committed.rows_read,
+    return {"seconds": round(t5 - t0, 4), "cpu_s": round(c5 - c0, 4), "status": committed.status, "rows_read": committed.rows_read,
             "rows_loaded": committed.rows_loaded, "rows_rejected": committed.rows_rejected,
             "message": committed.message, "stages": stages, "warehouse_rows": counts,
             "file_mb": round(os.path.getsize(path) / 1e6, 1)}
-
-
-def chunked_labs(path: str, baseline: str, home: str) -> dict:
-    """Ingest a large long lab export through ``tdm.ingest.process_file`` (the one path): read and
-    harmonised set-wise into the file's tables (spilled beyond the writer's memory limit), checked,
-    decided and loaded in ONE writer transaction (peak RSS: the caller's subprocess)."""
-    fresh_home(home)
-    settings, profiles, key = st.setup(home)
-    profile = profiles["knuh"]
-    place(settings, "knuh", baseline)
-    for cand in st.discover(settings, ["knuh"], stable_seconds=0).ready:
-        st.process_file(settings, profile, cand, key)
-    place(settings, "knuh", path)
-    (cand,) = st.discover(settings, ["knuh"], stable_seconds=0).ready
-    t0 = time.perf_counter()
-    out = st.process_file(settings, profile, cand, key)
-    total = time.perf_counter() - t0
-    return {"seconds": round(total, 3), "rows_per_s": round(out.rows_read / total) if total else None,
-            "status": out.status, "rows_read": out.rows_read,
-            "rows_loaded": out.rows_loaded, "rows_rejected": out.rows_rejected}
