@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 #: Truthy/falsy spellings accepted for a binary outcome given as text.
 _TRUE_WORDS = frozenset({"1", "1.0", "true", "t", "yes", "y"})
@@ -45,7 +45,7 @@ def as_outcome(values, *, name: str = "outcome", line_offset: int | None = None)
     """Coerce an array-like binary outcome to float64 with NaN for missing.
 
     Accepts booleans, 0/1 numbers and the words true/false, yes/no, t/f, y/n (any case).
-    Anything else raises :class:`~tdm.errors.AnalysisError` naming the offending value (and its
+    Anything else raises :class:`~base.errors.AnalysisError` naming the offending value (and its
     file line ``position + line_offset`` when ``line_offset`` is given, e.g. 2 for a CSV).
     """
     s = pd.Series(values) if not isinstance(values, pd.Series) else values

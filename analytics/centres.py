@@ -20,7 +20,7 @@ from analytics.cutoffs import (
     youden_cutoffs,
 )
 from analytics.delong import delong_from_tabulation, delong_test_unpaired
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 __all__ = ["roc_by_centre", "leave_one_centre_out", "compare_centre_aucs", "CUTOFF_METHODS"]
 

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from analytics._rocbase import Tabulation, as_marker, as_outcome, clean, tabulate
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 __all__ = ["DelongAuc", "AucComparison", "delong_auc", "delong_placements", "delong_test",
            "delong_test_paired", "delong_test_unpaired"]

@@ -43,7 +43,7 @@ def youden_dichotomy(x: pd.Series, y: pd.Series, direction: int, *, conf_level: 
 
     Raises
     ------
-    tdm.errors.AnalysisError
+    base.errors.AnalysisError
         From :func:`analytics.roc.roc_analysis` (e.g. one outcome class only).
     """
     ok = x.notna() & y.notna()

@@ -30,7 +30,7 @@ from scipy import optimize, stats
 
 from analytics.design import build_design, detect_separation
 from analytics.logistic import UNIVARIATE_COLUMNS, univariate_logistic
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 __all__ = ["FirthFit", "fit_firth", "firth_matrix", "block_test", "univariate_firth", "METHOD_LABEL", "FIRTH_WHEN"]
 
@@ -241,7 +241,7 @@ def fit_firth(data: pd.DataFrame, outcome: str, covariates: list[str] | tuple[st
     ------
     ValueError
         unknown columns; alpha outside (0, 1).
-    tdm.errors.AnalysisError
+    base.errors.AnalysisError
         no complete cases, a one-class outcome (``one_class_outcome``), collinear covariates
         (``singular_design``).
 

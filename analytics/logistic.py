@@ -32,7 +32,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from analytics.design import Design, build_design, detect_separation
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 #: Status values of a fit.
 STATUSES = ("ok", "quasi_complete_separation", "complete_separation", "not_converged", "singular")
@@ -246,7 +246,7 @@ def fit_logistic(data: pd.DataFrame, outcome: str, covariates: list[str] | tuple
     ------
     ValueError
         unknown column names (the valid names are listed), alpha outside (0, 1).
-    tdm.errors.AnalysisError
+    base.errors.AnalysisError
         no complete cases, or the outcome has one class only (code ``one_class_outcome``).
 
     Notes

@@ -19,7 +19,7 @@ from scipy import optimize, stats
 from analytics._rocbase import tabulate
 from analytics.centres import centre_frame
 from analytics.delong import delong_from_tabulation
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 __all__ = ["MetaAnalysis", "random_effects", "centre_auc_meta", "TAU2_METHODS", "PI_METHODS"]
 
@@ -230,7 +230,7 @@ def centre_auc_meta(marker, outcome, centre, *, method: str = "REML", conf_level
 
     Raises
     ------
-    tdm.errors.AnalysisError
+    base.errors.AnalysisError
         fewer than 2 centres can be pooled (code ``too_few_centres``).
     """
     df = centre_frame(marker, outcome, centre)

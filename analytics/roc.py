@@ -223,7 +223,7 @@ def roc_analysis(
 
     Raises
     ------
-    tdm.errors.AnalysisError
+    base.errors.AnalysisError
         Fewer than 2 patients with or without the outcome after dropping missing values, a
         non-numeric marker or a non-binary outcome.
     ValueError

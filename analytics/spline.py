@@ -18,7 +18,7 @@ from scipy import stats
 
 from analytics._rocbase import clean
 from analytics.logistic import fit_matrix
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 __all__ = ["rcs_knots", "rcs_basis", "ConcentrationResponse", "concentration_response", "window_intervals"]
 
@@ -264,7 +264,7 @@ def concentration_response(marker, outcome, *, n_knots: int = 4, knots=None, gri
 
     Raises
     ------
-    tdm.errors.AnalysisError
+    base.errors.AnalysisError
         fewer than 2 patients per class, knots cannot be placed (``spline_knots``), or the spline
         model is not estimable on the data (``spline_not_estimable``: separation / singular).
 

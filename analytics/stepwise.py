@@ -133,7 +133,7 @@ def stepwise_logistic(
     ------
     ValueError
         unknown columns, ``slentry``/``slstay`` outside (0, 1], ``include`` not among candidates.
-    tdm.errors.AnalysisError
+    base.errors.AnalysisError
         no complete cases or a one-class outcome.
 
     Notes

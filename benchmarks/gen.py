@@ -1,6 +1,6 @@
 """Fast, vectorised generators of large, valid centre exports for the benchmarks.
 
-``tdm.synth`` builds a realistic study (a few hundred patients, injected errors); here we need
+``synth`` builds a realistic study (a few hundred patients, injected errors); here we need
 1e4..1e7 *valid* rows quickly, so rows are drawn with numpy in chunks and written with Arrow's
 CSV writer (about 1-2 s per million wide rows).  Formats:
 

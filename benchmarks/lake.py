@@ -37,8 +37,8 @@ KEY = "benchmark-lake-key-0123456789"
 
 POLLER = """
 import sys, time; sys.path.insert(0, {root!r})
-from tdm.config import load_settings
-from tdm.warehouse.lake import open_reader
+from base.config import load_settings
+from warehouse.lake import open_reader
 con = open_reader(load_settings({home!r}).lake)
 print("ready", flush=True)
 while True:
@@ -51,8 +51,8 @@ while True:
 
 QUERY_LOOP = """
 import sys, time; sys.path.insert(0, {root!r})
-from tdm.config import load_settings
-from tdm.warehouse.readonly import run_readonly_query
+from base.config import load_settings
+from warehouse.readonly import run_readonly_query
 lake, stop = load_settings({home!r}).lake, {stop!r}
 import os
 queries = ["SELECT count(*) AS n FROM analysis.cohort",
@@ -72,9 +72,9 @@ print("end", n, errors, first_error, flush=True)
 
 
 def _home(name: str):
-    from tdm.centres import install_builtin_profiles
-    from tdm.config import load_settings
-    from tdm.warehouse.init import init_warehouse
+    from centres import install_builtin_profiles
+    from base.config import load_settings
+    from warehouse.init import init_warehouse
 
     os.environ["TDM_PSEUDONYM_KEY"] = KEY
     os.environ.pop("TDM_LAKE", None)
@@ -88,7 +88,7 @@ def _home(name: str):
 
 def seed_labs(settings, n: int) -> float:
     """``n`` lab rows (and the file row they belong to) straight into the lake, in one transaction."""
-    from tdm.warehouse.lake import open_writer
+    from warehouse.lake import open_writer
 
     t = time.perf_counter()
     with open_writer(settings.lake, home=settings.home) as con:
@@ -105,8 +105,8 @@ def seed_labs(settings, n: int) -> float:
 
 
 def latency(n_rows: int) -> dict:
-    from tdm.ingest import run_pass
-    from tdm.warehouse.lake import open_reader
+    from ingestion import run_pass
+    from warehouse.lake import open_reader
 
     settings = _home(f"latency-{n_rows}")
     seeded = seed_labs(settings, n_rows)
@@ -134,7 +134,7 @@ def latency(n_rows: int) -> dict:
 
 
 def ingest_with_loop(rows: int, loop: bool) -> dict:
-    from tdm.ingest import run_pass
+    from ingestion import run_pass
 
     settings = _home(f"loop-{int(loop)}")
     base, labs = WORK / "knuh_baseline.csv", WORK / f"knuh_lis_labs_{rows}.csv"

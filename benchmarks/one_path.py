@@ -6,9 +6,9 @@ asked, the long LIS export (:func:`benchmarks.gen.write_knuh_labs`):
 
 * ``duckdb_read_csv``: ``CREATE TABLE t AS SELECT * FROM read_csv(path)`` into a fresh database
   (the peer: DuckDB's typed flat load, no checks, no harmonising);
-* ``read_raw``: the file as the temporary table ``raw`` of text cells (:mod:`tdm.centres.raw`:
+* ``read_raw``: the file as the temporary table ``raw`` of text cells (:mod:`centres.raw`:
   byte-level line checks, header checks, DuckDB's reader, privacy scan);
-* ``harmonise_raw``: the profile compiled to SQL (:mod:`tdm.centres.sql_harmonise`): typed entity
+* ``harmonise_raw``: the profile compiled to SQL (:mod:`centres.sql_harmonise`): typed entity
   tables and findings.
 
 Each measurement runs in a fresh connection of a fresh database file; results printed as one JSON
@@ -28,9 +28,9 @@ from pathlib import Path
 import duckdb
 
 from benchmarks import gen
-from tdm.centres import builtin_profiles
-from tdm.centres.raw import read_raw
-from tdm.centres.sql_harmonise import harmonise_raw
+from centres import builtin_profiles
+from centres.raw import read_raw
+from centres.sql_harmonise import harmonise_raw
 
 KEY = b"benchmark-key-0123456789abcdef0123"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from benchmarks import gen
 from benchmarks.tasks.common import fresh_home, place
-from tdm import ingest as st
-from tdm.runtime import quiet_prefect_environment
+import ingestion as st
+from base.runtime import quiet_prefect_environment
 
 WORK = Path(__file__).resolve().parent / "work"
 

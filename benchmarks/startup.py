@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tdm.centres.profile import load_profiles
+from centres.profile import load_profiles
 from tdm.prefect_server import ServerFiles, read_state
-from tdm.synth import generate_cohort, write_exports
+from synth import generate_cohort, write_exports
 
 #: Issue 14: an empty pass <= 3 s and a 10-line file <= 5 s from the shell prompt, whether or not the
 #: home's server is already running (the first command after its idle stop is what cron meets).

@@ -11,8 +11,8 @@ from flows.run_options import FLOW_OPTIONS, TASK_OPTIONS
 @task(name="build-publication", retries=3, retry_delay_seconds=[2, 5, 10], retry_condition_fn=only_transient,
       **TASK_OPTIONS)
 def publication_task(home: str | None, parameters: dict):
-    from tdm.config import load_settings
-    from tdm.publication import build_publication
+    from base.config import load_settings
+    from publication import build_publication
 
     return build_publication(load_settings(home), parameters=parameters)
 

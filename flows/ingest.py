@@ -1,6 +1,6 @@
 """Ingestion flow: every centre's inbox -> prepare -> read, check, decide and load -> archive.
 
-Reads like a table of contents; the work is in :mod:`tdm.ingest`.  Centres are processed in
+Reads like a table of contents; the work is in :mod:`ingestion`.  Centres are processed in
 parallel, files of one centre in order (baseline before visits, ELISA and labs); each file's
 pipeline runs in one writer transaction behind one lock (and DuckDB's own file lock across
 processes), so its context is the live warehouse.  One task run per file (prepare, commit,
@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tdm import ingest as stages
-from tdm.runtime import STOP, file_done, rearm_graceful_stop
+import ingestion as stages
+from base.runtime import STOP, file_done, rearm_graceful_stop
 from flows.retry import only_transient
 from flows.run_options import FLOW_OPTIONS, TASK_OPTIONS
 
@@ -26,7 +26,7 @@ from flows.run_options import FLOW_OPTIONS, TASK_OPTIONS
       task_run_name="{candidate.centre_id}/{candidate.path.name}", **TASK_OPTIONS)
 def ingest_file_task(settings, profile, candidate, key) -> stages.Committed:
     """Prepare (lock-free), then read, check, decide and load in one writer transaction
-    (``tdm.ingest.commit``), then archive.  One task run per file (each costs API events); retried
+    (``ingestion.commit``), then archive.  One task run per file (each costs API events); retried
     only when the warehouse is busy, which only the commit raises (before anything is archived)."""
     committed = stages.commit(settings, stages.prepare(settings, profile, candidate, key))
     stages.archive_file(candidate, committed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tdm.errors import TdmError
+from base.errors import TdmError
 
 
 def only_transient(task, task_run, state) -> bool:

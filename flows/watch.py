@@ -54,7 +54,7 @@ def watch(home: str | None = None, *, interval: float = 60.0, stable_seconds: fl
     from flows.analyse import analyse_flow
     from flows.ingest import ingest_flow
 
-    from tdm.runtime import STOP, graceful_stop
+    from base.runtime import STOP, graceful_stop
 
     own_stop = stop is None
     stop = STOP if own_stop else stop

@@ -12,7 +12,7 @@ from schema.dictionary import VARIABLES
 
 __all__ = ["label", "display_unit", "short_label", "is_known", "EXTRA_LABELS"]
 
-#: Analysis columns computed outside the warehouse (``tdm.publication.study.prepare_cohort``).
+#: Analysis columns computed outside the warehouse (``publication.study.prepare_cohort``).
 EXTRA_LABELS: dict[str, str] = {"male": "Male sex"}
 
 _UNIT_TEXT = {"ug/mL": "µg/mL", "/uL": "/µL", "10^3/uL": "×10³/µL", "pmol/8x10^8 RBC": "pmol/8×10⁸ RBC",

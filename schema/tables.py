@@ -33,7 +33,7 @@ SQL_TYPES = {
 }
 
 # The warehouse is a DuckLake (issue 16): no sequences, primary keys or server defaults; the writer
-# takes the ids and checks the keys (tdm/warehouse/keys.py).
+# takes the ids and checks the keys (warehouse/keys.py).
 
 # Lineage carried by every harmonised row.
 LINEAGE_COLUMNS = ("file_id", "source_line", "is_current", "superseded_by_file_id", "warnings")

@@ -98,7 +98,7 @@ def _with_ci(name: str) -> tuple[tuple[str, str], ...]:
 
 
 def _published_typed(table_name: str, columns) -> str:
-    # Typed view over the JSON rows of one published table (rows written by tdm.publication).
+    # Typed view over the JSON rows of one published table (rows written by publication).
     cols = ",\n       ".join(
         f"TRY_CAST(json_extract_string(t.row_json, '$.{c}') AS {typ}) AS {c}" for c, typ in columns)
     return f"""SELECT t.publication_id, p.created_at, t.row_number,

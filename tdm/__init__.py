@@ -1,3 +1,5 @@
 """tdm-warehouse: ingestion, validation, warehouse and analyses for the paediatric IFX TDM study."""
 
-__version__ = "0.1.0"
+from base.version import __version__
+
+__all__ = ["__version__"]

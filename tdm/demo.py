@@ -6,8 +6,8 @@ import shutil
 import time
 from collections.abc import Callable
 
-from tdm.config import Settings
-from tdm.errors import ConfigError
+from base.config import Settings
+from base.errors import ConfigError
 
 
 def reset_home(settings: Settings) -> None:
@@ -28,11 +28,11 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
              echo: Callable[[str], None] = print) -> dict:
     from flows.analyse import analyse_flow
     from flows.ingest import ingest_flow
-    from tdm.centres import install_builtin_profiles
-    from tdm.centres.profile import load_profiles
-    from tdm.privacy import load_key
-    from tdm.synth import generate_cohort, write_exports
-    from tdm.warehouse.init import init_warehouse
+    from centres import install_builtin_profiles
+    from centres.profile import load_profiles
+    from centres.privacy import load_key
+    from synth import generate_cohort, write_exports
+    from warehouse.init import init_warehouse
 
     t0 = time.monotonic()
     echo(f"[1/4] preparing a fresh demo home at {settings.home}")

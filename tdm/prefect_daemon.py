@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from tdm.prefect_server import DAEMON_TOKEN_ENV, IDENTITY_PATH, ServerFiles, prefect_version, remove_state_if, write_state
-from tdm.runtime import imports_without_gc, own_process
+from base.runtime import imports_without_gc, own_process
 
 #: How often the idle check runs (uvicorn ticks every 0.1 s).
 CHECK_EVERY_TICKS = 10

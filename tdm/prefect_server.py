@@ -10,7 +10,7 @@ reuse it: a warm command pays only its client side.  The server stops itself onc
 for ``TDM_PREFECT_SERVER_IDLE`` seconds (default 600; ``0`` = one server per command, stopped
 when the command ends); ``tdm prefect stop`` stops it at once, ``tdm status`` shows it.
 
-Files under the Prefect home (``PREFECT_HOME``, under the TDM home, :func:`tdm.runtime.prefect_home_under`):
+Files under the Prefect home (``PREFECT_HOME``, under the TDM home, :func:`base.runtime.prefect_home_under`):
 
 * ``tdm-server.lock``  serialises starts (``flock``): concurrent commands start one server;
 * ``tdm-server.json``  the running server's pid, port, token, Prefect version and home (mode 0600);
@@ -40,10 +40,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tdm.errors import TdmError
+from base.errors import TdmError
 
 DAEMON_TOKEN_ENV = "_TDM_DAEMON_TOKEN"          # how a launched server learns its identity token
-IDLE_ENV = "TDM_PREFECT_SERVER_IDLE"          # Settings.prefect_server_idle (tdm.config)
+IDLE_ENV = "TDM_PREFECT_SERVER_IDLE"          # Settings.prefect_server_idle (base.config)
 #: The identification route the daemon answers (outside Prefect's ``/api``).
 IDENTITY_PATH = "/tdm-server"
 #: What a client of the home's own server skips: it is known to run the installed Prefect version

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tdm.config import Settings
+from base.config import Settings
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,8 @@ class Status:
 
 
 def collect_status(settings: Settings) -> Status:
-    from tdm.ingest import held_centres
-    from tdm.warehouse.lake import lake_exists, open_reader
+    from ingestion import held_centres
+    from warehouse.lake import lake_exists, open_reader
 
     centres = sorted(p.stem for p in settings.centres_dir.glob("*.yaml")) if settings.centres_dir.exists() else []
     held = tuple(h.line() for h in held_centres(settings))

@@ -12,7 +12,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # One Prefect home for the test session (kept between runs, so Prefect migrates it once); the CLI
-# puts it under the TDM home only when PREFECT_HOME is not set (tdm.runtime.prefect_home_under).
+# puts it under the TDM home only when PREFECT_HOME is not set (base.runtime.prefect_home_under).
 os.environ.setdefault("PREFECT_HOME", os.path.join(os.path.dirname(os.path.dirname(__file__)), ".prefect"))
 # Commands the tests run as subprocesses start a Prefect server for their own run only and stop it
 # (tdm.prefect_server); the long-lived server has its own tests, which stop what they start.
@@ -24,7 +24,7 @@ os.environ.setdefault("TDM_CHROMIUM", "")
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     """Settings for a fresh home under tmp_path (demo mode)."""
-    from tdm.config import load_settings
+    from base.config import load_settings
 
     monkeypatch.setenv("TDM_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("TDM_PSEUDONYM_KEY", raising=False)
@@ -37,7 +37,7 @@ def settings(tmp_path, monkeypatch):
 @pytest.fixture
 def warehouse(settings):
     """An initialised (migrated) warehouse in a fresh home."""
-    from tdm.warehouse.init import init_warehouse
+    from warehouse.init import init_warehouse
 
     init_warehouse(settings)
     return settings

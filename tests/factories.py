@@ -78,7 +78,7 @@ def accepted_result(frames: dict[str, pd.DataFrame], rejected: pd.DataFrame | No
 
 
 def file_meta(name="f.csv", centre="c1", checksum="abc", **kw):
-    from tdm.warehouse.load import FileMeta
+    from warehouse.load import FileMeta
 
     return FileMeta(centre_id=centre, file_name=name, checksum_sha256=checksum, size_bytes=10,
                     received_at=dt.datetime(2026, 1, 1, 12, 0), code_version="test", **kw)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tdm.config import Settings, load_settings
-from tdm.warehouse.lake import open_reader
+from base.config import Settings, load_settings
+from warehouse.lake import open_reader
 
 
 def read_lake(where, *, snapshot_version: int | None = None):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from tdm.cli import main
-from tdm.warehouse.lake import open_writer
-from tdm.warehouse.load import load_file, reserve_file_id
+from warehouse.lake import open_writer
+from warehouse.load import load_file, reserve_file_id
 from tests.factories import accepted_result, file_meta, frame, patient
 
 
@@ -68,8 +68,8 @@ def test_analyse_as_of_an_unknown_publication_is_one_clear_error(warehouse, caps
 def test_init_says_when_it_converts_a_single_file_warehouse(tmp_path, capsys):
     import duckdb
 
-    from tdm.config import load_settings
-    from tdm.warehouse.migrate import upgrade_file
+    from base.config import load_settings
+    from warehouse.migrate import upgrade_file
 
     settings = load_settings(tmp_path / "h")
     settings.ensure_dirs()

@@ -1,7 +1,7 @@
 """Validation of harmonised frames: pandera models, cross-field/cross-record rules, reports.
 
 Pure: frames in, an immutable :class:`ValidationResult` out; the report renderers return text
-(:mod:`validators.report`); writing files is :mod:`tdm.reports`.
+(:mod:`validators.report`); writing files is :mod:`ingestion.reports`.
 """
 
 from validators.context import ValidationContext

@@ -1,6 +1,6 @@
 """Harmonised pandas frames into the contract's tables: what a frame-fed stage needs.
 
-``validators.validate_file`` (frames in) and the reading bridge ``tdm.ingest.read`` (until the set-wise
+``validators.validate_file`` (frames in) and the reading bridge ``ingestion.read`` (until the set-wise
 reader replaces it) put harmonised frames into the one path's tables with these: :func:`normalise`
 (every dictionary column in its dtype, and the ``dtype`` findings of values that are not),
 :func:`missing_columns` (the ``missing_column`` file error), :func:`to_issues` (findings of frame rows
@@ -17,7 +17,7 @@ import pandas as pd
 from schema.dictionary import BY_ENTITY, ENTITIES, entity_columns
 from schema.models import PANDAS_DTYPES, SOURCE_LINE, empty_frame, record_label
 from schema.relations import FINDING_SQL, FINDINGS_TABLE, insert_cast
-from tdm.errors import FileRejected
+from base.errors import FileRejected
 from validators.registry import get_rule
 from validators.results import empty_issues
 

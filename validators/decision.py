@@ -17,7 +17,7 @@ confirmed).  What is decided, counted in *source lines*:
 - more rejected lines than the centre's ``max_error_fraction`` rejects the file (``too_many_errors``).
 
 The decision leaves ``rejected_lines`` and ``row_warnings`` for the loader's ``INSERT ... SELECT``
-(``tdm.warehouse.load.load_decided``) and returns a :class:`validators.core.ValidationResult` whose
+(``warehouse.load.load_decided``) and returns a :class:`validators.core.ValidationResult` whose
 frames (issues, quarantined rows) are bounded by the findings; ``accepted`` is filled only on request
 (:func:`accepted_frames`), since the accepted rows stay in DuckDB.
 """
@@ -31,7 +31,7 @@ import pandas as pd
 from schema.dictionary import entity_columns
 from schema.models import SOURCE_LINE, empty_frame, record_label_sql
 from schema.relations import ENTITY_TABLES, entity_frame
-from tdm.errors import FileRejected
+from base.errors import FileRejected
 from validators.context import ValidationContext
 from validators.registry import RULES, get_rule
 from validators.results import (ISSUE_COLUMNS, REJECTED_COLUMNS, ValidationResult, empty_issues, empty_rejected,

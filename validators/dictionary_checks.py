@@ -45,7 +45,7 @@ RULES_WRITTEN = tuple(sorted(set(CHECK_RULES.values())))
 #: the unit mix-up expressions it leaves out
 DECLARING_MODULES = ("schema.dictionary", "schema.models", "schema.ibis_models", "schema.relations",
                      "validators.dictionary_checks", "validators.dictionary_compile", "validators.units",
-                     "validators.setwise.units", "validators.setwise.sql", "tdm.centres.units")
+                     "validators.setwise.units", "validators.setwise.sql", "schema.units")
 #: the packages whose versions change the compiled SQL
 COMPILER_PACKAGES = ("pandera", "ibis-framework", "sqlglot", "duckdb")
 CACHE_SUBDIR = "dictionary_checks"

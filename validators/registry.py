@@ -115,7 +115,7 @@ register(Rule("too_many_errors", "file_error", "file",
               "More rows failed than the centre's policy allows (max_error_fraction): the whole file "
               "is rejected.",
               "Fix the problem rows listed in the report and send the corrected file again.", _ALL))
-# --- files the adapter cannot read or map (tdm/centres: FileRejected / MappingError / PrivacyError codes)
+# --- files the adapter cannot read or map (centres: FileRejected / MappingError / PrivacyError codes)
 _FILE_CODES = {
     "unreadable": ("The file cannot be read (missing, not a regular file, unreadable bytes, a corrupt workbook, "
                    "access denied).", "Export the file again and send it; if it keeps failing, contact the study's "

@@ -10,7 +10,7 @@
 The centre's index page is :mod:`validators.report_index`, the scorecard :mod:`validators.scorecard`;
 what the pages share (stylesheet, head, status wording) is :mod:`validators.report_page`.
 
-Writing them to disk is :mod:`tdm.reports`.
+Writing them to disk is :mod:`ingestion.reports`.
 """
 
 from __future__ import annotations

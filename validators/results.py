@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from tdm.errors import TdmError
+from base.errors import TdmError
 from validators.registry import get_rule
 
 ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "record", "column_name", "value", "rule", "severity",
@@ -17,7 +17,7 @@ ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "record", "column_name",
 REJECTED_COLUMNS = ["entity", "source_line", "centre_id", "patient_id", "record_json", "reasons"]
 CELL_ISSUE_COLUMNS = ["source_line", "entity", "patient_id", "record", "column_name", "source_column", "value",
                       "rule", "severity", "message", "expected", "fix"]
-# What a confirmation (an answered query, ``tdm.warehouse.queries``) is scoped to: exactly one finding.
+# What a confirmation (an answered query, ``warehouse.queries``) is scoped to: exactly one finding.
 FINDING_IDENTITY = ["entity", "patient_id", "record", "rule", "column_name", "value"]
 
 

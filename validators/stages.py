@@ -5,7 +5,7 @@ They read the contract's entity tables and context tables (``schema.relations``,
 (no windows).  In order: the whole-file checks (a file error ends the checks: nothing more is said
 about the rows of a rejected file), the dictionary's pandera declaration executed in DuckDB
 (``validators.dictionary_checks``), every cross-field, cross-record and warehouse-context rule
-(``validators.setwise``).  Ingestion (``tdm.ingest.pipeline.check_stages``) and
+(``validators.setwise``).  Ingestion (``ingestion.pipeline.check_stages``) and
 ``validators.validate_file`` run exactly these.
 """
 

@@ -1,6 +1,6 @@
 """Unit mix-ups: a value, or a whole column, that fits its variable only in another standard unit.
 
-Two checks on the standard confusions of :data:`tdm.centres.units.MIXUPS` (g/L vs g/dL, mg/L vs
+Two checks on the standard confusions of :data:`schema.units.MIXUPS` (g/L vs g/dL, mg/L vs
 mg/dL, a fraction vs %, /uL vs 10^3/uL, ng/mL vs ug/mL), evaluated where the data is by
 :mod:`validators.setwise.units`; what they say is defined here once:
 
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from schema.dictionary import ANALYTES, variable
-from tdm.centres.units import CONVERSIONS, MIXUPS
+from schema.units import CONVERSIONS, MIXUPS
 
 MIN_FILE_VALUES = 5        # fewer values say nothing about a column's unit
 MIN_REFERENCE = 20         # the study's median counts from this many values on

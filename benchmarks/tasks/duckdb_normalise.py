@@ -12,7 +12,7 @@ import duckdb
 from benchmarks.tasks.common import cpu
 
 from schema.dictionary import ANALYTES, BY_ENTITY, ENTITIES, LAB_DATE_COLUMN, entity_columns
-from tdm.warehouse.migrate import upgrade_file
+from warehouse.migrate import upgrade_file
 
 
 def duckdb_normalising_load(path: str, db: str) -> dict:

@@ -1,6 +1,6 @@
 """Ingestion measured in one process: the whole path of one file with per-stage times (wall and CPU).
 
-Settings are read when a home is set up (``tdm.ingest.setup``), never at import, so importing the
+Settings are read when a home is set up (``ingestion.setup``), never at import, so importing the
 stack here first is the warm-up the worker takes the baseline RSS after.
 """
 
@@ -10,16 +10,16 @@ import os
 import time
 from pathlib import Path
 
-import tdm.ingest as st
-import tdm.ingest.pipeline as PL
-import tdm.ingest.read as RD
-import tdm.ingest.writer as W
-import tdm.privacy as P
+import ingestion as st
+import ingestion.pipeline as PL
+import ingestion.read as RD
+import ingestion.writer as W
+import centres.privacy as P
 import validators.decision as VD
 import validators.stages as VS
 from benchmarks.tasks.common import cpu, fresh_home, place
 from schema.dictionary import ENTITIES
-from tdm.warehouse.lake import lake_exists, open_reader
+from warehouse.lake import lake_exists, open_reader
 
 
 class StageTimer:

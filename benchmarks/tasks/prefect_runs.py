@@ -14,18 +14,18 @@ import threading
 import time
 from pathlib import Path
 
-import tdm.ingest as st
+import ingestion as st
 from benchmarks.tasks.common import fresh_home, median_time
-from tdm.config import load_settings
+from base.config import load_settings
 from tdm.demo import run_demo
-from tdm.publication import build_publication
-from tdm.runtime import quiet_prefect_environment
-from tdm.warehouse.lake import lake_exists, open_reader
+from publication import build_publication
+from base.runtime import quiet_prefect_environment
+from warehouse.lake import lake_exists, open_reader
 
 
 def publication_demo(home: str, patients: int = 300, seed: int = 42) -> dict:
     """The full publication on the demo data: synthetic cohort -> flows ingestion (untimed) ->
-    ``tdm.publication.build_publication`` (timed)."""
+    ``publication.build_publication`` (timed)."""
     quiet_prefect_environment(Path(home))      # before run_demo imports Prefect (through flows)
     settings = load_settings(home, "demo")
     settings.home.mkdir(parents=True, exist_ok=True)

@@ -7,11 +7,11 @@ import statistics
 import time
 from pathlib import Path
 
-import tdm.ingest as st
+import ingestion as st
 import validators
 from benchmarks import backends
 from benchmarks.tasks.common import fresh_home, place
-from tdm.centres import adapt_file
+from centres import adapt_file
 
 
 def _harmonised(path: str, centre: str, home: str):

@@ -2,13 +2,13 @@
 
 No traceback reaches a user.  :func:`main` maps every outcome to one exit code:
 
-* 0 success; 2 a usage error (click's usage line and message) or a :class:`~tdm.errors.TdmError`
+* 0 success; 2 a usage error (click's usage line and message) or a :class:`~base.errors.TdmError`
   (one clear message: what, where, how to fix), including a missing home;
 * 130 / 143 interrupted by SIGINT / SIGTERM (``tdm ingest`` stops after the current file);
 * 1 anything unexpected, with a pointer to ``TDM_DEBUG=1``.
 
 Every ``TDM_*`` variable is read and validated once, before any command runs
-(:func:`tdm.config.load_settings`): a bad value exits 2 naming the variable.
+(:func:`base.config.load_settings`): a bad value exits 2 naming the variable.
 
 Typer ships its own copy of click (``typer._click``), so its exceptions are caught from there: the
 standalone ``click`` package's classes never match them (shared/stack-notes.md).
@@ -23,9 +23,9 @@ from typing import Literal
 import typer
 
 from tdm import __version__
-from tdm.config import load_settings, require_home
-from tdm.errors import TdmError
-from tdm.runtime import own_process, prefect_home_under, quiet_library_warnings, quiet_prefect_environment
+from base.config import load_settings, require_home
+from base.errors import TdmError
+from base.runtime import own_process, prefect_home_under, quiet_library_warnings, quiet_prefect_environment
 
 from typer.core import TyperGroup
 

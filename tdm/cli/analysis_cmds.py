@@ -10,7 +10,7 @@ import typer
 
 from tdm.cli import Format, FormatOpt, HomeOpt, app, home_settings
 from tdm.cli.progress import step_progress
-from tdm.errors import AnalysisError, FileRejected
+from base.errors import AnalysisError, FileRejected
 
 
 
@@ -211,7 +211,7 @@ def analyse(
 
     settings = home_settings(home)
     if as_of:
-        from tdm.publication.as_of import recompute_as_of
+        from publication.as_of import recompute_as_of
 
         with step_progress("recomputing"):
             r = recompute_as_of(settings, as_of)
@@ -252,7 +252,7 @@ def cutoffs(
 ) -> None:
     """Print the latest publication's cut-off table (Table 4) from the read snapshot."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.publication import latest_table
+    from publication import latest_table
 
     settings = home_settings(home)
     pid, df = latest_table(settings, "table4_cutoffs")

@@ -9,15 +9,15 @@ import typer
 
 from tdm.cli import HomeOpt as _HomeOpt, app, home_settings
 from tdm.cli.progress import Steps
-from tdm.config import load_settings
-from tdm.errors import ConfigError, TdmError
+from base.config import load_settings
+from base.errors import ConfigError, TdmError
 
 
 def _profiles(settings, *, validate_each: bool = False):
     """Profiles of the home (``<home>/centres``), falling back to the built-ins for missing ones."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.centres import BUILTIN_DIR
-    from tdm.centres.profile import load_profile, load_profiles
+    from centres import BUILTIN_DIR
+    from centres.profile import load_profile, load_profiles
 
     profiles = load_profiles(BUILTIN_DIR)
     if settings.centres_dir.is_dir():
@@ -41,7 +41,7 @@ def centres(
 ) -> None:
     """List and validate the centre profiles; with --file, tell whether one export would pass (nothing loaded)."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.centres.profile import load_profile
+    from centres.profile import load_profile
 
     settings = home_settings(home)
     problems = 0
@@ -64,9 +64,9 @@ def centres(
                 typer.echo(f"  - {spec.name} ({spec.kind}, {fmt}): {', '.join(spec.patterns)}")
         typer.echo(f"{len(profiles)} profile(s) valid")
         return
-    from tdm.ingest import dry_run
-    from tdm.privacy import load_key
-    from tdm.reports import write_dry_run_report
+    from ingestion import dry_run
+    from centres.privacy import load_key
+    from ingestion.reports import write_dry_run_report
 
     if centre is None:
         centre = file.parent.name
@@ -126,7 +126,7 @@ def synth(
 ) -> None:
     """Generate a seeded synthetic multicentre cohort in each centre's own export format."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.synth import generate_cohort, write_exports
+    from synth import generate_cohort, write_exports
 
     # with --out nothing is written to a home: the built-in profiles (plus the home's, if any) suffice
     settings = load_settings(home) if out is not None else home_settings(home)

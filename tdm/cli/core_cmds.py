@@ -8,18 +8,18 @@ import typer
 
 from schema.docs import data_dictionary_markdown, template_csv, template_readme
 from tdm.cli import Format, HomeOpt, app, home_settings
-from tdm.config import load_settings
+from base.config import load_settings
 from tdm.prefect_server import describe, server_status
-from tdm.runtime import prefect_home_under
+from base.runtime import prefect_home_under
 
 
 @app.command()
 def init(home: Path = HomeOpt) -> None:
     """Create the home folders and bring the warehouse up to the latest schema (idempotent)."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.centres import install_builtin_profiles
-    from tdm.privacy import load_key
-    from tdm.warehouse.init import init_warehouse
+    from centres import install_builtin_profiles
+    from centres.privacy import load_key
+    from warehouse.init import init_warehouse
     from validators.dictionary_checks import warm_cache
 
     settings = load_settings(home)
@@ -56,7 +56,7 @@ def sql(
     """Run a read-only query on the warehouse (the lake as last committed) and print the result."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     from tdm.cli.output import print_frame
-    from tdm.warehouse.readonly import run_readonly_query
+    from warehouse.readonly import run_readonly_query
 
     settings = home_settings(home)
     df = run_readonly_query(settings.lake, query)

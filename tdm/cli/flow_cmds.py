@@ -36,7 +36,7 @@ def _print_files(files) -> None:
 def _require_key(settings) -> None:
     """A missing pseudonymisation key is one clear message before any flow starts,
     not a failed flow run with a traceback."""
-    from tdm.privacy import load_key
+    from centres.privacy import load_key
 
     load_key(settings)
 
@@ -62,7 +62,7 @@ def flow_api(settings, api=None, flow_modules: tuple[str, ...] = ()):
     the command entered earlier, so the server's start overlapped its own work); no run heartbeat
     (a one-shot run has no supervisor to tell it crashed).  Prefect, ``flow_modules`` (the
     command's flows) and :data:`FLOW_RUN_IMPORTS` are imported before waiting for a starting server."""
-    from tdm.runtime import imports_without_gc
+    from base.runtime import imports_without_gc
 
     with contextlib.ExitStack() as stack:
         if api is None:
@@ -88,7 +88,7 @@ def flow_api(settings, api=None, flow_modules: tuple[str, ...] = ()):
 
 
 def inbox_may_hold_files(settings) -> bool:
-    """A hint, not a decision (that is :func:`tdm.ingest.plan_pass`): whether some centre folder of
+    """A hint, not a decision (that is :func:`ingestion.plan_pass`): whether some centre folder of
     the inbox holds an entry that is not hidden, checked with one ``scandir`` per folder before
     anything heavy is imported, so that ``tdm ingest`` can start the home's Prefect server first and
     an empty inbox starts nothing."""
@@ -118,7 +118,7 @@ def ingest(
     stable_seconds: float = typer.Option(5.0, help="A file is complete when unchanged for this long."),
 ) -> None:
     """Run one ingestion pass now over every centre's inbox."""
-    from tdm.runtime import graceful_stop, imports_without_gc, received_signal
+    from base.runtime import graceful_stop, imports_without_gc, received_signal
 
     settings = home_settings(home)
     with contextlib.ExitStack() as stack:
@@ -126,15 +126,15 @@ def ingest(
         # command imports its stages and plans the pass (issue 14: the first command after the idle stop)
         api = stack.enter_context(prefect_api_for(settings)) if inbox_may_hold_files(settings) else None
         with imports_without_gc():
-            from tdm import ingest as stages
-            from tdm.centres.profile import load_profiles_isolated
+            import ingestion as stages
+            from centres.profile import load_profiles_isolated
 
         _require_key(settings)
         profiles, broken = load_profiles_isolated(settings.centres_dir)
         held = stages.held_centres(settings, broken)
         found = stages.plan_pass(settings, profiles, stable_seconds=stable_seconds, held=held)
         if found.ready:
-            from tdm.runtime import STOP
+            from base.runtime import STOP
 
             with graceful_stop(), flow_api(settings, api, flow_modules=("flows.ingest",)):
                 from flows.ingest import ingest_flow     # imported by flow_api while the server boots
@@ -197,9 +197,9 @@ def demo(
     errors: float = typer.Option(0.03, min=0.0, max=1.0, help="Fraction of rows with an injected export error."),
 ) -> None:
     """The whole story on a fresh home: synthetic exports -> ingestion -> analysis -> summary."""
-    from tdm.config import load_settings
+    from base.config import load_settings
     from tdm.demo import run_demo
-    from tdm.runtime import prefect_home_under
+    from base.runtime import prefect_home_under
 
     settings = load_settings(home)          # demo (like init) may create its home
     prefect_home_under(settings.home)
@@ -216,7 +216,7 @@ app.add_typer(prefect_app, name="prefect")
 def prefect_status(home: Path = HomeOpt) -> None:
     """Whether this home's Prefect server runs, on which port, and how long it has been idle."""
     from tdm.prefect_server import describe, server_status
-    from tdm.runtime import prefect_home_under
+    from base.runtime import prefect_home_under
 
     settings = home_settings(home)
     typer.echo(describe(server_status(prefect_home_under(settings.home))))
@@ -226,7 +226,7 @@ def prefect_status(home: Path = HomeOpt) -> None:
 def prefect_stop(home: Path = HomeOpt) -> None:
     """Stop this home's Prefect server now (refused while a command uses it); the next flow starts one."""
     from tdm.prefect_server import stop_server
-    from tdm.runtime import prefect_home_under
+    from base.runtime import prefect_home_under
 
     settings = home_settings(home)
     typer.echo(stop_server(prefect_home_under(settings.home)))

@@ -56,7 +56,7 @@ def text_frame(df: pd.DataFrame, formats: dict[str, Callable[[object], str]] | N
 def records(df: pd.DataFrame) -> list[dict]:
     """JSON records as the publication stores them (NaN -> null; dates ISO)."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.publication import jsonable
+    from publication import jsonable
 
     return [{str(k): jsonable(v) for k, v in zip(df.columns, row)} for row in df.itertuples(index=False, name=None)]
 

@@ -7,7 +7,7 @@ import contextlib
 import sys
 import threading
 
-from tdm.runtime import observe_files, observe_steps
+from base.runtime import observe_files, observe_steps
 
 
 def interactive() -> bool:

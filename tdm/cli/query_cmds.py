@@ -1,6 +1,6 @@
 """CLI commands: data-clarification queries (``tdm queries list|show|answer|close|reopen``).
 
-Thin over :mod:`tdm.warehouse.queries`: reads come from the lake (read-only), each change is one
+Thin over :mod:`warehouse.queries`: reads come from the lake (read-only), each change is one
 short writer transaction; also ``tdm connect`` (how analysts open the lake themselves).  ``tdm review confirm`` (``review_cmds``) finds a
 query from what a data manager reads in the report (patient, rule, column) and answers it.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from tdm.cli import HomeOpt, app, home_settings
-from tdm.errors import TdmError
+from base.errors import TdmError
 
 queries_app = typer.Typer(help="Data-clarification queries: every error and warning of a file, until fixed or "
                                "answered.", no_args_is_help=True)
@@ -28,7 +28,7 @@ ACTOR_HELP = "Who makes the change (recorded in the audit trail)."
 def snapshot(home: Path | None) -> Iterator:
     """A read-only connection on the lake."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse.lake import lake_exists, open_reader
+    from warehouse.lake import lake_exists, open_reader
 
     con = open_reader(home_settings(home).lake)
     try:
@@ -88,7 +88,7 @@ def list_cmd(
 ) -> None:
     """List queries (default: those still waiting: open or answered)."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     states = None if state.strip() == "all" else [s.strip() for s in state.split(",") if s.strip()]
     with snapshot(home) as con:
@@ -101,7 +101,7 @@ def show_cmd(query_id: int = typer.Argument(..., help="Query id (from 'tdm queri
              home: Path = HomeOpt) -> None:
     """One query with its whole history (who, when, what, why)."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     with snapshot(home) as con:
         q = Q.get_query(con, query_id)
@@ -121,7 +121,7 @@ def answer_cmd(
 ) -> None:
     """Answer a query: --confirm the value, or --will-correct it."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     if confirm == will_correct:
         raise TdmError("an answer is either --confirm or --will-correct", code="usage",
@@ -141,7 +141,7 @@ def close_cmd(
 ) -> None:
     """Study coordinator: accept an answered query and close it."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     with Q.write_session(home_settings(home)) as con:
         q = Q.close_query(con, query_id, reason=reason, actor=actor)
@@ -158,7 +158,7 @@ def reopen_cmd(
 ) -> None:
     """Revoke an answer (or an acceptance): the query is open again."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     with Q.write_session(home_settings(home)) as con:
         q = Q.reopen_query(con, query_id, reason=reason, actor=actor, centre_id=centre)
@@ -172,7 +172,7 @@ def connect(
 ) -> None:
     """How analysts open the warehouse (the lake) read-only in their own DuckDB, Python or R session."""
     # lazy: DuckDB costs 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse.lake import connect_lines
+    from warehouse.lake import connect_lines
 
     settings = home_settings(home)
     lines = connect_lines(settings.lake)

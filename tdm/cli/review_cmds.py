@@ -10,7 +10,7 @@ import typer
 from tdm.cli import HomeOpt, app, home_settings
 from tdm.cli.centre_cmds import _profiles
 from tdm.cli.query_cmds import print_queries, snapshot
-from tdm.errors import TdmError
+from base.errors import TdmError
 
 
 review_app = typer.Typer(help="Confirm a warning as a true value (e.g. a real extreme lab result), or revoke it.",
@@ -27,7 +27,7 @@ def _patient_ids(settings, patient: str) -> list[str]:
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
     import pandas as pd
 
-    from tdm.privacy import PSEUDONYM_HEX_CHARS, PSEUDONYM_PREFIX, load_key, pseudonymise
+    from centres.privacy import PSEUDONYM_HEX_CHARS, PSEUDONYM_PREFIX, load_key, pseudonymise
 
     given = patient.strip()
     if re.fullmatch(f"{PSEUDONYM_PREFIX}[0-9a-f]{{{PSEUDONYM_HEX_CHARS}}}", given):
@@ -41,7 +41,7 @@ def find_finding(con, settings, *, centre: str, patient: str, rule: str | None, 
     error: an unknown centre, no such finding (with what there is for that patient), or several
     (with their ids, to choose with --query or --record)."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     if centre not in _known_centres(settings):
         raise TdmError(f"there is no centre '{centre}'", code="unknown_centre", value=centre,
@@ -85,7 +85,7 @@ def confirm(
 ) -> None:
     """Confirm exactly one warning as a true value; it is not reported again unless the value changes."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
     from validators.registry import RULES
 
     r = RULES.get(rule)
@@ -112,7 +112,7 @@ def revoke(
 ) -> None:
     """Revoke a confirmation: the query is open again and the warning is reported again."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     settings = home_settings(home)
     with Q.write_session(settings) as con:
@@ -129,7 +129,7 @@ def list_reviews(
 ) -> None:
     """List confirmed warnings (who, when, why), still in force."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     with snapshot(home) as con:
         qs = [q for q in Q.list_queries(con, centre_id=centre, states=[Q.ANSWERED, Q.CLOSED])
@@ -148,8 +148,8 @@ def scorecard(
 ) -> None:
     """Write the data-quality scorecard (completeness, rule failure rates, files over time) per centre."""
     # lazy: pandas, DuckDB, analytics or rich cost 0.1-2 s at every tdm start-up (measured)
-    from tdm.reports import write_scorecard
-    from tdm.warehouse.lake import lake_exists, open_reader
+    from ingestion.reports import write_scorecard
+    from warehouse.lake import lake_exists, open_reader
 
     settings = home_settings(home)
     if centre:

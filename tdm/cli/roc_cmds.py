@@ -16,7 +16,7 @@ import typer
 
 from tdm.cli import Format, FormatOpt, app
 from tdm.cli.spline_output import print_spline, spline_json
-from tdm.errors import AnalysisError, FileRejected
+from base.errors import AnalysisError, FileRejected
 
 
 def _parse_cutoffs(text: str | None) -> list[float] | None:

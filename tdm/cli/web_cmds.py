@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from tdm.cli import HomeOpt, app, home_settings
-from tdm.errors import TdmError
+from base.errors import TdmError
 from tdm.web.accounts import account_store
 
 users_app = typer.Typer(help="Web app accounts: data managers (one centre), the coordinator, analysts.",

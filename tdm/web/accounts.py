@@ -27,7 +27,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from tdm.errors import TdmError
+from base.errors import TdmError
 
 ROLES = ("data_manager", "coordinator", "analyst")
 ROLE_TEXT = {"data_manager": "centre data manager", "coordinator": "study coordinator", "analyst": "analyst"}

@@ -24,9 +24,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from tdm.config import Settings
+from base.config import Settings
 from validators.report_page import STATUS_TEXT
-from tdm.errors import TdmError
+from base.errors import TdmError
 from tdm.web import routes_centres, routes_queries, routes_study
 from tdm.web.accounts import account_store
 from tdm.web.auth import COOKIE, LOGIN_COOKIE, NotSignedIn, current_session, home_path, render

@@ -1,4 +1,4 @@
-"""What the pages show, read from the lake read-only (``tdm.warehouse.lake.open_reader``), so a page
+"""What the pages show, read from the lake read-only (``warehouse.lake.open_reader``), so a page
 never waits for ingestion, never blocks it, and shows every file as soon as it commits."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from tdm.config import Settings
-from tdm.errors import QueryNotFound
-from tdm.warehouse import queries as Q
-from tdm.warehouse.lake import lake_exists, open_reader
+from base.config import Settings
+from base.errors import QueryNotFound
+from warehouse import queries as Q
+from warehouse.lake import lake_exists, open_reader
 
 FILE_COLUMNS = ("file_id, file_name, file_kind, received_at, processed_at, status, rows_read, rows_loaded, "
                 "rows_warned, rows_rejected, message, error_code, report_path, duplicate_of_file_id")
@@ -71,7 +71,7 @@ def _on_lake(settings: Settings, read, default):
 
 def centre_queries(settings: Settings, centre_id: str | None, states: list[str] | None = None,
                    file_id: int | None = None) -> list:
-    """A centre's queries (every centre's when None), open first (:func:`tdm.warehouse.queries.list_queries`)."""
+    """A centre's queries (every centre's when None), open first (:func:`warehouse.queries.list_queries`)."""
     return _on_lake(settings, lambda con: Q.list_queries(con, centre_id=centre_id, states=states,
                                                              file_id=file_id), [])
 

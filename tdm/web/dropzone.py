@@ -2,8 +2,8 @@
 
 Nothing here checks a file's content.  The upload is written under a hidden temporary name (which
 discovery skips), moved to its real name in the centre's inbox without replacing anything, and then
-the very functions ``tdm ingest`` uses (:func:`tdm.ingest.discover`, then
-:func:`tdm.ingest.process_file_guarded`) take it: the same type sniffing, identifier refusal,
+the very functions ``tdm ingest`` uses (:func:`ingestion.discover`, then
+:func:`ingestion.process_file_guarded`) take it: the same type sniffing, identifier refusal,
 validation, report and archive as a file dropped in the folder.  A concurrent ``tdm watch`` that sees
 the file first is harmless (the writer stage claims each file once).  The only check of our own is
 the size limit, because an upload has to be received before ingestion can look at it.
@@ -17,9 +17,9 @@ import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tdm.config import Settings
-from tdm.errors import TdmError
-from tdm.ingest import MAX_NAME_BYTES, Committed, discover, is_temporary, process_file_guarded, setup
+from base.config import Settings
+from base.errors import TdmError
+from ingestion import MAX_NAME_BYTES, Committed, discover, is_temporary, process_file_guarded, setup
 
 class UploadRefused(TdmError):
     """An upload that cannot be put in the inbox (its name, its size, a file waiting under that name)."""

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse
 from starlette.routing import Route
 
-from tdm.reports import write_scorecard
+from ingestion.reports import write_scorecard
 from tdm.status import collect_status
 from tdm.web.auth import checked_form, render, require, require_centre
 from tdm.web.data import centre_files, file_row, query_summary

@@ -1,4 +1,4 @@
-"""Query pages over the query workflow (:mod:`tdm.warehouse.queries`; no query storage here).
+"""Query pages over the query workflow (:mod:`warehouse.queries`; no query storage here).
 
 A data manager answers their centre's open queries (confirm a true value, with a reason; or "will
 correct"); the coordinator closes answered ones (accepts the answer); either revokes an answer.
@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from tdm.web.auth import checked_form, render, require, require_centre
 from tdm.web.data import centre_queries, query_and_trail, query_summary
-from tdm.warehouse import queries as Q
+from warehouse import queries as Q
 from tdm.web.security import Refused
 
 STATE_FILTERS = {"active": [Q.OPEN, Q.ANSWERED], "open": [Q.OPEN], "answered": [Q.ANSWERED],

@@ -11,7 +11,7 @@ import hmac
 import secrets
 from pathlib import Path
 
-from tdm.errors import TdmError
+from base.errors import TdmError
 
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")

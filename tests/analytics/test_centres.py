@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 
 from analytics.centres import compare_centre_aucs, leave_one_centre_out, roc_by_centre
 from analytics.roc import roc_analysis
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 DATA = Path(__file__).parent / "data"
 TOL = dict(rtol=0, atol=1e-9)

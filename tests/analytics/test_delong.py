@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from analytics.delong import delong_auc, delong_placements, delong_test, delong_test_paired, delong_test_unpaired
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 DATA = Path(__file__).parent / "data"
 TOL = dict(rtol=0, atol=1e-9)

@@ -19,7 +19,7 @@ import pytest
 
 from analytics.firth import METHOD_LABEL, fit_firth, univariate_firth
 from analytics.logistic import fit_logistic
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 DATA = Path(__file__).parent / "data"
 

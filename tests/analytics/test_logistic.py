@@ -20,7 +20,7 @@ from analytics.logistic import (
     score_test,
     univariate_logistic,
 )
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6

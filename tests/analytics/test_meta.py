@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics.meta import centre_auc_meta, random_effects
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 DATA = Path(__file__).parent / "data"
 GOLD = pd.read_csv(DATA / "i18a" / "meta.csv")

@@ -55,8 +55,8 @@ def synthetic_cohort(n: int, seed: int, centres=("c1", "c2", "c3"), *, one_class
 
 
 def load_cohort(settings, cohorts: dict) -> None:
-    from tdm.warehouse.lake import open_writer
-    from tdm.warehouse.load import load_file, reserve_file_id
+    from warehouse.lake import open_writer
+    from warehouse.load import load_file, reserve_file_id
 
     with open_writer(settings.lake, home=settings.home) as con:
         for c, ents in cohorts.items():
@@ -71,7 +71,7 @@ PARAMS = {"seed": 11, "bootstrap_resamples": 50}
 @pytest.fixture
 def published(warehouse):
     load_cohort(warehouse, synthetic_cohort(150, 5))
-    from tdm.publication import build_publication
+    from publication import build_publication
 
     return warehouse, build_publication(warehouse, parameters=PARAMS)
 
@@ -98,7 +98,7 @@ def test_publication_writes_folder_and_tables(published):
     t3 = pd.read_csv(s.folder / "table3_final_model.csv")
     assert any(t.startswith("trough_analysis_ug_ml >= ") for t in t3.term)
 
-    from tdm.warehouse.lake import open_reader
+    from warehouse.lake import open_reader
 
     con = open_reader(settings.lake)
     try:
@@ -122,7 +122,7 @@ def test_publication_writes_folder_and_tables(published):
 
 def test_second_publication_reports_drift_and_latest_cutoffs(published):
     settings, s1 = published
-    from tdm.publication import build_publication, latest_table
+    from publication import build_publication, latest_table
 
     s2 = build_publication(settings, parameters=PARAMS)
     assert s2.publication_id != s1.publication_id
@@ -136,7 +136,7 @@ def test_second_publication_reports_drift_and_latest_cutoffs(published):
 
 def test_one_class_cohort_publishes_what_it_can(warehouse):
     load_cohort(warehouse, synthetic_cohort(12, 3, one_class=True))
-    from tdm.publication import build_publication
+    from publication import build_publication
 
     s = build_publication(warehouse, parameters={"seed": 1, "bootstrap_resamples": 10})
     assert s.n_patients == 12
@@ -148,7 +148,7 @@ def test_one_class_cohort_publishes_what_it_can(warehouse):
 
 
 def test_empty_cohort_does_not_crash(warehouse):
-    from tdm.publication import build_publication
+    from publication import build_publication
 
     s = build_publication(warehouse, parameters={"seed": 1})
     assert s.n_patients == 0 and s.tables == ()
@@ -156,7 +156,7 @@ def test_empty_cohort_does_not_crash(warehouse):
 
 
 def test_unknown_parameter_is_rejected(warehouse):
-    from tdm.publication import PublicationParameters
+    from publication import PublicationParameters
 
     with pytest.raises(ValueError, match="valid"):
         PublicationParameters.from_mapping({"sead": 1})

@@ -10,10 +10,10 @@ from tests.factories import accepted_result, file_meta, frame
 
 
 def test_recomputed_as_of_its_snapshot_after_a_correction_is_identical(warehouse):
-    from tdm.publication import build_publication, read_inputs
-    from tdm.publication.as_of import recompute_as_of
-    from tdm.warehouse.lake import open_reader, open_writer
-    from tdm.warehouse.load import load_file, reserve_file_id
+    from publication import build_publication, read_inputs
+    from publication.as_of import recompute_as_of
+    from warehouse.lake import open_reader, open_writer
+    from warehouse.load import load_file, reserve_file_id
 
     load_cohort(warehouse, synthetic_cohort(150, 5))
     first = build_publication(warehouse, parameters={**PARAMS, "bootstrap_resamples": 20})
@@ -44,8 +44,8 @@ def test_recomputed_as_of_its_snapshot_after_a_correction_is_identical(warehouse
 
 
 def test_an_unknown_publication_is_one_clear_error(warehouse):
-    from tdm.errors import TdmError
-    from tdm.publication.as_of import recompute_as_of
+    from base.errors import TdmError
+    from publication.as_of import recompute_as_of
 
     with pytest.raises(TdmError, match="there is no publication pub-nope"):
         recompute_as_of(warehouse, "pub-nope")

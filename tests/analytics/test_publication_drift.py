@@ -30,7 +30,7 @@ def shifted_centre(n: int, seed: int, centre: str, factor: float) -> dict:
 
 
 def stored(settings, publication_id: str, table: str) -> list[dict]:
-    from tdm.warehouse.lake import open_reader
+    from warehouse.lake import open_reader
 
     con = open_reader(settings.lake)
     try:
@@ -49,7 +49,7 @@ def _num(v) -> float:
 
 @pytest.fixture
 def two_publications(warehouse):
-    from tdm.publication import build_publication
+    from publication import build_publication
 
     load_cohort(warehouse, synthetic_cohort(150, 5))
     s1 = build_publication(warehouse, parameters=PARAMS)

@@ -86,9 +86,9 @@ def dump_dom(html_path: Path, profile: Path) -> str:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    from tdm.config import load_settings
-    from tdm.publication import build_publication
-    from tdm.warehouse.init import init_warehouse
+    from base.config import load_settings
+    from publication import build_publication
+    from warehouse.init import init_warehouse
 
     base = tmp_path_factory.mktemp("browser")
     settings = load_settings(base / "home", mode="demo")
@@ -159,7 +159,7 @@ def prefect_harness():
 
 def test_cli_analyse_then_cutoffs_json(prefect_harness, warehouse, tmp_path, monkeypatch, capsys):
     from tdm.cli import main
-    from tdm.warehouse.lake import open_reader
+    from warehouse.lake import open_reader
 
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
     load_cohort(warehouse, synthetic_cohort(90, 7))

@@ -19,7 +19,7 @@ from scipy import stats
 
 from analytics.cutoffs import DEFAULT_CUTOFFS
 from analytics.roc import CURVE_COLUMNS, auc_score, roc_analysis, roc_curve
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 DATA = Path(__file__).parent / "data"
 TOL = dict(rtol=0, atol=1e-9)

@@ -19,7 +19,7 @@ import statsmodels.api as sm
 from scipy.optimize import brentq
 
 from analytics.spline import concentration_response, rcs_basis, rcs_knots
-from tdm.errors import AnalysisError
+from base.errors import AnalysisError
 
 DATA = Path(__file__).parent / "data"
 SIM = pd.read_csv(DATA / "roc_sim.csv")

@@ -60,7 +60,7 @@ def test_noisy_export_has_one_bad_line_in_1000_and_one_warning_in_100(tmp_path):
 def test_sch_workbook_has_the_profile_headers(tmp_path):
     from python_calamine import CalamineWorkbook
 
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
 
     p = gen.write_sch_workbook(tmp_path / "sch_ifx_tdm.xlsx", 20)
     rows = CalamineWorkbook.from_path(str(p)).get_sheet_by_name("IFX").to_python()

@@ -6,8 +6,8 @@ import pandas as pd
 
 from schema.dictionary import ENTITIES, entity_columns
 from schema.models import PANDAS_DTYPES, SOURCE_LINE
-from tdm.centres import adapt_file
-from tdm.privacy import pseudonymise
+from centres import adapt_file
+from centres.privacy import pseudonymise
 
 
 def adapt_centre(manifest, profile, key, centre_id):

@@ -9,7 +9,7 @@ KEY = b"test-pseudonym-key-0123456789abcdef"
 
 @pytest.fixture(scope="session")
 def profiles():
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
 
     return builtin_profiles()
 
@@ -22,7 +22,7 @@ def key():
 @pytest.fixture(scope="session")
 def clean_exports(tmp_path_factory, profiles):
     """A clean synthetic cohort (all three centres) written in each centre's format."""
-    from tdm.synth import generate_cohort, write_exports
+    from synth import generate_cohort, write_exports
 
     cohort = generate_cohort(240, ("smc", "sch", "knuh"), seed=11)
     out = tmp_path_factory.mktemp("clean")

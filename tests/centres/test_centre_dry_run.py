@@ -13,7 +13,7 @@ from tests.lake import read_lake
 def _export(settings, tmp_path: Path, **cells) -> Path:
     """A clean synthetic smc export with ``column=value`` set on its first data row."""
     from tdm.cli import main
-    from tdm.privacy import load_key
+    from centres.privacy import load_key
 
     load_key(settings, create=True)   # the home's demo key, as `tdm init` makes it
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tdm.centres import adapt_file
-from tdm.errors import FileRejected, MappingError
+from centres import adapt_file
+from base.errors import FileRejected, MappingError
 
 
 @pytest.fixture()

@@ -13,11 +13,11 @@ import pytest
 
 from schema.dictionary import entity_columns
 from schema.relations import FINDINGS_TABLE, tables_to_frames
-from tdm.centres import adapt_file
-from tdm.centres.profile import parse_profile
-from tdm.centres.raw import RAW_TABLE, read_raw
-from tdm.centres.sql_harmonise import harmonise_raw
-from tdm.privacy import pseudonymise
+from centres import adapt_file
+from centres.profile import parse_profile
+from centres.raw import RAW_TABLE, read_raw
+from centres.sql_harmonise import harmonise_raw
+from centres.privacy import pseudonymise
 
 KEY = b"harmonise-test-key-0123456789abcd"
 

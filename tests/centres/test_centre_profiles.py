@@ -7,9 +7,9 @@ import textwrap
 import pytest
 import yaml
 
-from tdm.centres import BUILTIN_DIR, install_builtin_profiles
-from tdm.centres.profile import load_profile, load_profiles, parse_profile
-from tdm.errors import ConfigError
+from centres import BUILTIN_DIR, install_builtin_profiles
+from centres.profile import load_profile, load_profiles, parse_profile
+from base.errors import ConfigError
 
 MINIMAL = {
     "centre_id": "xyz",

@@ -21,7 +21,7 @@ def test_round_trip_matches_ground_truth(clean_exports, profiles, key, centre):
 
 
 def test_sch_cp949_csv_round_trips(tmp_path, profiles, key):
-    from tdm.synth import generate_cohort, write_exports
+    from synth import generate_cohort, write_exports
 
     cohort = generate_cohort(60, ["sch"], seed=4)
     manifest = write_exports(cohort, profiles, tmp_path, file_format={"sch": "csv"}, encoding={"sch": "cp949"})
@@ -39,7 +39,7 @@ def test_sch_cp949_csv_round_trips(tmp_path, profiles, key):
 
 def test_wide_source_lines_point_at_file_lines(clean_exports, profiles, key):
     cohort, manifest = clean_exports
-    from tdm.centres import adapt_file
+    from centres import adapt_file
 
     path = manifest.files.loc[manifest.files["centre_id"] == "smc", "file"].iloc[0]
     a = adapt_file(path, profiles["smc"], key)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tdm.centres import units as U
+from schema import units as U
 
 PAIRS = [(canonical, source) for canonical, table in U.CONVERSIONS.items() for source in table]
 

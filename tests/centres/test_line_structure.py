@@ -18,14 +18,14 @@ from hypothesis import strategies as st
 
 import duckdb
 
-import tdm.centres.workbook as W
-import tdm.ingest as ingest
-import tdm.ingest.pipeline as pipeline
-from tdm.centres import builtin_profiles
-from tdm.centres.csv_lines import check_lines, utf8_blocks
-from tdm.centres.raw import read_raw
-from tdm.config import Limits
-from tdm.errors import FileRejected
+import centres.workbook as W
+import ingestion as ingest
+import ingestion.pipeline as pipeline
+from centres import builtin_profiles
+from centres.csv_lines import check_lines, utf8_blocks
+from centres.raw import read_raw
+from base.config import Limits
+from base.errors import FileRejected
 
 cell = st.text(alphabet=st.sampled_from(list('ab1,"\n ')), max_size=4)
 rows = st.lists(st.lists(cell, min_size=1, max_size=4), min_size=2, max_size=6)
@@ -124,9 +124,9 @@ def test_peak_memory_of_reading_a_hostile_workbook_is_bounded(tmp_path, kind):
             z.writestr("xl/sharedStrings2.xml", b" " * (600 << 20))
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from tdm.centres import builtin_profiles
-        from tdm.centres.readers import read_workbook
-        from tdm.errors import FileRejected
+        from centres import builtin_profiles
+        from centres.readers import read_workbook
+        from base.errors import FileRejected
         try:
             df = read_workbook(Path({str(p)!r}), builtin_profiles()["sch"].match("x.xlsx"))
             print("rows", len(df))
@@ -191,8 +191,8 @@ def test_a_workbook_at_the_cell_limit_reads_well_inside_the_bound(tmp_path):
     wb.close()
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from tdm.centres import builtin_profiles
-        from tdm.centres.readers import read_workbook
+        from centres import builtin_profiles
+        from centres.readers import read_workbook
         df = read_workbook(Path({str(p)!r}), builtin_profiles()["sch"].match("x.xlsx"))
         print("rows", len(df))
         hwm = next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM"))

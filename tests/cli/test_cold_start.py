@@ -14,10 +14,11 @@ import time
 
 import pytest
 
-from tdm import prefect_server, runtime
+from tdm import prefect_server
+from base import runtime
 from tdm.cli import main
 from tdm.cli.flow_cmds import FLOW_RUN_IMPORTS, inbox_may_hold_files
-from tdm.config import Settings
+from base.config import Settings
 from tdm.prefect_server import PrefectApi, ServerFiles
 
 KEY = "cold-start-test-key-0123456789abcdef"

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-import tdm.ingest as ingest
+import ingestion as ingest
 from tdm.cli import main
-from tdm.runtime import STOP
+from base.runtime import STOP
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "signal-test-key-0123456789abcdef"
 
 
 def _home_with_files(tmp_path, monkeypatch, n: int) -> Path:
-    from tdm.centres.profile import load_profiles
-    from tdm.synth import generate_cohort, write_exports
+    from centres.profile import load_profiles
+    from synth import generate_cohort, write_exports
 
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", KEY)
     home = tmp_path / "home"

@@ -100,7 +100,7 @@ def test_review_and_query_lists_never_cut_a_pseudonym_or_a_file_id(n, monkeypatc
 # --- progress: a bar on a terminal, plain lines otherwise -------------------------------------------------
 def test_progress_is_one_plain_line_per_file_when_not_on_a_terminal(capsys):
     from tdm.cli.progress import file_progress
-    from tdm.runtime import file_done
+    from base.runtime import file_done
 
     with file_progress(2):
         file_done("smc", "a.csv", "loaded", 10_000, 2.0)
@@ -112,7 +112,7 @@ def test_progress_is_one_plain_line_per_file_when_not_on_a_terminal(capsys):
 
 def test_progress_on_a_terminal_is_a_rich_bar_with_the_last_step(monkeypatch, capsys):
     from tdm.cli import progress
-    from tdm.runtime import file_done, step_done
+    from base.runtime import file_done, step_done
 
     monkeypatch.setattr(progress, "interactive", lambda: True)
     with progress.file_progress(2):
@@ -129,7 +129,7 @@ def test_progress_on_a_terminal_is_a_rich_bar_with_the_last_step(monkeypatch, ca
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
 def test_cutoffs_formats(fmt, tmp_path, monkeypatch, capsys):
-    import tdm.publication
+    import publication
 
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "cutoffs-format-key-0123456789abcdef")
     home = tmp_path / "h"
@@ -137,7 +137,7 @@ def test_cutoffs_formats(fmt, tmp_path, monkeypatch, capsys):
     table4 = pd.DataFrame({"source": ["youden", "target specificity 0.8"], "cutoff": [5.123456789, 7.5],
                            "sensitivity": [0.8123456, 0.61], "specificity": [0.7, 0.8], "ppv": [0.66, 0.7],
                            "npv": [0.8, 0.72], "tp": [40, 30], "fp": [12, 8], "tn": [28, 32], "fn": [10, 20]})
-    monkeypatch.setattr(tdm.publication, "latest_table", lambda settings, name: ("pub-1", table4))
+    monkeypatch.setattr(publication, "latest_table", lambda settings, name: ("pub-1", table4))
     capsys.readouterr()
     assert main(["cutoffs", "--home", str(home), "--format", fmt]) == 0
     out = capsys.readouterr().out

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tdm.cli import main
-from tdm.config import Settings, load_settings
-from tdm.errors import ConfigError, TdmError
+from base.config import Settings, load_settings
+from base.errors import ConfigError, TdmError
 from tdm.prefect_daemon import Activity, idle_and_unused
 from tdm.prefect_server import (IDENTITY_PATH, ServerFiles, describe, in_use,
                                 prefect_version, probe, read_state, remove_state_if, reusable, server_status,
@@ -153,8 +153,8 @@ def test_status_and_stop_without_a_server(tmp_path):
 _CLIENT = """
 import os, sys, time
 from pathlib import Path
-from tdm.config import load_settings
-from tdm.runtime import quiet_prefect_environment
+from base.config import load_settings
+from base.runtime import quiet_prefect_environment
 quiet_prefect_environment()
 from tdm.prefect_server import prefect_api
 with prefect_api(Path(sys.argv[1]), load_settings().prefect_server_idle) as lease:

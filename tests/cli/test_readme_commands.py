@@ -40,11 +40,11 @@ def _parse_only(args: list[str]) -> None:
 def demo_home(tmp_path_factory):
     import os
 
-    from tdm.centres.profile import load_profiles
-    from tdm.config import load_settings
-    from tdm.ingest import run_pass
-    from tdm.publication import build_publication
-    from tdm.synth import generate_cohort, write_exports
+    from centres.profile import load_profiles
+    from base.config import load_settings
+    from ingestion import run_pass
+    from publication import build_publication
+    from synth import generate_cohort, write_exports
 
     home = tmp_path_factory.mktemp("readme") / "tdm-home"
     os.environ["TDM_PSEUDONYM_KEY"] = "readme-key-0123456789abcdef"

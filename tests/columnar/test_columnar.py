@@ -6,7 +6,7 @@ findings and quarantine of a clean wide export, of every generated error kind, o
 random cell noise.  The one path must give the same, so a difference in any parser, rule or in the
 decision fails here.  ``TDM_RECORD_EXPECTATIONS=1`` rewrites the file from the code under test (only
 when a difference is a deliberate fix, named in the commit).  The cell tests check the SQL cell
-parsers of the set-wise harmonising (``tdm.centres.sql_cells``) against independent references
+parsers of the set-wise harmonising (``centres.sql_cells``) against independent references
 (Python's ``hmac`` and ``float``)."""
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import pandas as pd
 import pytest
 
 from schema.dictionary import ENTITIES
-from tdm.centres import sql_cells as S
-from tdm.ingest import run_pass
-from tdm.synth import ERROR_KINDS, generate_cohort, write_exports
+from centres import sql_cells as S
+from ingestion import run_pass
+from synth import ERROR_KINDS, generate_cohort, write_exports
 from tests.lake import read_lake
 
 KEY = "columnar-test-key-0123456789abcdef"
@@ -145,7 +145,7 @@ def _expect(case: str, out: dict) -> None:
 
 @pytest.fixture(scope="module")
 def smc_exports(tmp_path_factory):
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
 
     profiles = {"smc": builtin_profiles()["smc"]}
     root = tmp_path_factory.mktemp("columnar")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tdm.cli import main
-from tdm.config import DEFAULT_LIMITS, VARIABLES, Limits, load_settings
-from tdm.errors import ConfigError
+from base.config import DEFAULT_LIMITS, VARIABLES, Limits, load_settings
+from base.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE_DIRS = ("tdm", "flows", "validators", "analytics", "schema")
+CODE_DIRS = ("base", "schema", "centres", "validators", "analytics", "warehouse", "synth", "ingestion", "publication", "flows", "tdm")
 
 
 def test_every_variable_becomes_its_typed_field(tmp_path):
@@ -76,8 +76,8 @@ def test_the_configuration_table_lists_every_variable_the_code_knows():
 
 
 def test_no_module_reads_a_tdm_variable_but_the_settings():
-    """TDM_* names appear in code only in tdm/config.py's table, in messages and docstrings; no module
-    outside tdm/config.py touches os.environ for one (import time included)."""
+    """TDM_* names appear in code only in base/config.py's table, in messages and docstrings; no module
+    outside base/config.py touches os.environ for one (import time included)."""
     known = {v.name for v in VARIABLES}
     for folder in CODE_DIRS:
         for path in (ROOT / folder).rglob("*.py"):

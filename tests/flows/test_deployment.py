@@ -25,8 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tdm.centres.profile import load_profiles
-from tdm.synth import generate_cohort, write_exports
+from centres.profile import load_profiles
+from synth import generate_cohort, write_exports
 
 pytestmark = pytest.mark.slow
 

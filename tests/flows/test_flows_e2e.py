@@ -10,7 +10,7 @@ import time
 import duckdb
 import pytest
 
-from tdm.synth import generate_cohort, write_exports
+from synth import generate_cohort, write_exports
 from tests.lake import read_lake
 
 
@@ -26,7 +26,7 @@ def prefect_harness():
 def study_home(request, tmp_path_factory):
     """A home with every centre's exports in its inbox, and the TDM_* variables of its lake: the
     embedded one, or (slow, run by .ci/run) a PostgreSQL catalog with S3 data on loopback (issue 16)."""
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
 
     home = tmp_path_factory.mktemp("e2e") / "home"
     profiles = builtin_profiles()
@@ -128,8 +128,8 @@ def test_ingest_then_analyse_flows(prefect_harness, study_home, monkeypatch):
 def test_one_bad_file_among_good_ones_and_concurrent_writers(tmp_path, monkeypatch):
     """Plain functions: a corrupt file is rejected with a message while the others load, and two
     centres committing at the same moment are serialised (no lock error, nothing lost)."""
-    from tdm.centres import builtin_profiles
-    from tdm.ingest import commit, discover, prepare, setup
+    from centres import builtin_profiles
+    from ingestion import commit, discover, prepare, setup
 
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "e2e-key-0123456789abcdef")
     home = tmp_path / "home"
@@ -162,9 +162,9 @@ def test_the_file_task_retries_a_busy_warehouse_and_archives_once(prefect_harnes
     from prefect import flow
 
     from flows import ingest as ingest_flows
-    from tdm import ingest as stages
-    from tdm.centres import builtin_profiles
-    from tdm.errors import WarehouseBusy
+    import ingestion as stages
+    from centres import builtin_profiles
+    from base.errors import WarehouseBusy
 
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "e2e-key-0123456789abcdef")
     home = tmp_path / "home"
@@ -196,7 +196,7 @@ def test_tdm_ingest_holds_a_broken_centre_and_ingests_the_others_through_the_flo
                                                                                     monkeypatch, capsys):
     """Issue 14, defect 3, through the command and the Prefect flow (not only ``run_pass``): the
     broken centre's files wait, one clear ``held:`` line with every problem, exit 2; smc loads."""
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
     from tdm.cli import main
     from tests.ingest.test_profile_isolation import broken_ajou
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from flows.retry import only_transient
-from tdm.errors import FileRejected, WarehouseBusy
+from base.errors import FileRejected, WarehouseBusy
 
 
 def _state(exc):

@@ -12,16 +12,16 @@ import time
 import duckdb
 import pytest
 
-from tdm.ingest import run_pass
-from tdm.synth import generate_cohort, write_exports
+from ingestion import run_pass
+from synth import generate_cohort, write_exports
 from tests.lake import read_lake
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PASS = "import sys; sys.path.insert(0, {root!r}); from tdm.ingest import run_pass; run_pass({home!r}, stable_seconds=0)"
+PASS = "import sys; sys.path.insert(0, {root!r}); from ingestion import run_pass; run_pass({home!r}, stable_seconds=0)"
 
 
 def _make_inbox(folder, seed=7):
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
 
     profiles = builtin_profiles()
     cohort = generate_cohort(60, tuple(profiles), seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from tdm.ingest import discover, is_temporary, order_candidates
+from ingestion import discover, is_temporary, order_candidates
 
 
 def _touch(path, age_seconds: float, content: bytes = b"x") -> None:
@@ -54,7 +54,7 @@ def test_symlinks_strays_and_unconfigured_folders_are_ignored_with_a_warning(set
 def test_files_are_ordered_baseline_first():
     from types import SimpleNamespace
     from pathlib import Path
-    from tdm.ingest import Candidate
+    from ingestion import Candidate
 
     kinds = {"labs.csv": "labs_long", "visit.csv": "visit", "base.csv": "baseline", "elisa.csv": "elisa"}
     profile = SimpleNamespace(match=lambda name: SimpleNamespace(kind=kinds[name]))
@@ -63,8 +63,8 @@ def test_files_are_ordered_baseline_first():
 
 
 def test_an_unexpected_failure_of_one_file_does_not_stop_the_pass(settings, monkeypatch):
-    import tdm.ingest as ingest
-    import tdm.ingest.passes as passes
+    import ingestion as ingest
+    import ingestion.passes as passes
     from types import SimpleNamespace
 
     cands = [ingest.Candidate("c1", settings.inbox / "c1" / n, 1, 0.0) for n in ("a.csv", "b.csv")]

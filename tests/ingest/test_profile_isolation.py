@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
-import tdm.ingest as ingest
-from tdm.centres import BUILTIN_DIR
+import ingestion as ingest
+from centres import BUILTIN_DIR
 from tdm.cli import main
-from tdm.synth import generate_cohort, write_exports
+from synth import generate_cohort, write_exports
 
 
 def broken_ajou(home) -> None:
@@ -27,7 +27,7 @@ def home(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TDM_PSEUDONYM_KEY", "isolation-key-0123456789abcdef")
     home = tmp_path / "home"
     assert main(["init", "--home", str(home)]) == 0
-    from tdm.centres.profile import load_profiles
+    from centres.profile import load_profiles
 
     profiles = load_profiles(home / "centres")
     write_exports(generate_cohort(30, ("smc",), 3), {"smc": profiles["smc"]}, home / "inbox", seed=3)
@@ -50,7 +50,7 @@ def test_a_broken_profile_holds_only_its_own_centre(home, capsys):
 
 
 def test_the_held_line_lists_every_problem_of_the_profile(home):
-    from tdm.config import load_settings
+    from base.config import load_settings
 
     (h,) = ingest.held_centres(load_settings(home))
     line = h.line()

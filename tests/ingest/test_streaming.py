@@ -8,15 +8,15 @@ import shutil
 
 import pytest
 
-from tdm.ingest import run_pass
-from tdm.synth import generate_cohort, write_exports
+from ingestion import run_pass
+from synth import generate_cohort, write_exports
 from tests.ingest.test_crash_safety import state
 from tests.lake import read_lake
 
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
 
     folder = tmp_path_factory.mktemp("exports")
     profiles = {"knuh": builtin_profiles()["knuh"]}
@@ -57,8 +57,8 @@ KILL_STREAM = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 os.environ["TDM_PSEUDONYM_KEY"] = "stream-test-key-0123456789"
-import tdm.ingest as ingest
-import tdm.ingest.read as reader
+import ingestion as ingest
+import ingestion.read as reader
 from tests.lake import read_lake
 real = reader.harmonise_raw
 def killer(con, raw, spec, *a, **k):
@@ -127,8 +127,8 @@ def test_a_correction_supersedes_the_earlier_rows(tmp_path, exports, monkeypatch
 def test_a_wide_file_with_a_finding_is_read_set_wise_not_whole(tmp_path, monkeypatch):
     """A wide CSV is read set-wise by DuckDB whatever its findings (the pandas whole-file reader is never
     called): the bad line is rejected, the others load."""
-    import tdm.centres.readers as readers
-    from tdm.centres import builtin_profiles
+    import centres.readers as readers
+    from centres import builtin_profiles
 
     _key(monkeypatch)
     folder = tmp_path / "exports"
@@ -155,8 +155,8 @@ def test_the_reading_stage_caps_memory_and_spills_to_the_configured_directory(tm
     it is given (the writer's, or a dry run's private in-memory one)."""
     import duckdb
 
-    from tdm.config import load_settings
-    from tdm.ingest.read import bound_memory
+    from base.config import load_settings
+    from ingestion.read import bound_memory
 
     settings = load_settings(tmp_path / "home", environ={"TDM_WRITER_MEMORY_LIMIT": "300MB",
                                                          "TDM_SPILL_DIR": str(tmp_path / "spill")})

@@ -21,8 +21,8 @@ import pandas as pd
 
 from schema.dictionary import ENTITIES
 from schema.models import SOURCE_LINE
-from tdm.centres import builtin_profiles
-from tdm.synth import generate_cohort, write_exports
+from centres import builtin_profiles
+from synth import generate_cohort, write_exports
 from tests.reliability.conftest import slots
 from tests.reliability.corpus import CASES, Sources
 

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from tdm.centres import BUILTIN_DIR, builtin_profiles
-from tdm.centres.profile import parse_profile
-from tdm.centres.raw import read_raw
-from tdm.synth import generate_cohort, write_exports
+from centres import BUILTIN_DIR, builtin_profiles
+from centres.profile import parse_profile
+from centres.raw import read_raw
+from synth import generate_cohort, write_exports
 from tests.one_path.recording import FINDING_COLUMNS, differences, load_recording, outcome_record
 from tests.one_path.test_recorded import run_one_path
 

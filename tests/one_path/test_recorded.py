@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from schema.relations import FINDINGS_TABLE, tables_to_frames
-from tdm.centres.raw import read_raw
-from tdm.centres.sql_harmonise import harmonise_raw
-from tdm.errors import TdmError
-from tdm.synth import ERROR_KINDS
+from centres.raw import read_raw
+from centres.sql_harmonise import harmonise_raw
+from base.errors import TdmError
+from synth import ERROR_KINDS
 from tests.centres.centre_roundtrip import assert_frames_match, truth_for
 from tests.one_path.recording import (KEY, PROFILES, corpus_inputs, differences, load_recording, outcome_record,
                                       save_recording, synthetic_inputs, synthetic_runs)

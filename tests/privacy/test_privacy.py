@@ -8,9 +8,9 @@ import hmac
 import pandas as pd
 import pytest
 
-from tdm.config import load_settings
-from tdm.errors import ConfigError
-from tdm.privacy import load_key, pseudonymise, scan_identifiers
+from base.config import load_settings
+from base.errors import ConfigError
+from centres.privacy import load_key, pseudonymise, scan_identifiers
 
 
 def test_pseudonyms_are_keyed_hmac_and_stable():

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tdm.errors import AnalysisError
-from tdm.publication.plan import Analysis
-from tdm.publication.run import run_analyses
-from tdm.publication.study import PublicationParameters
+from base.errors import AnalysisError
+from publication.plan import Analysis
+from publication.run import run_analyses
+from publication.study import PublicationParameters
 from tests.analytics.test_publication import load_cohort, synthetic_cohort
 
 PARAMS = PublicationParameters(seed=1, bootstrap_resamples=10)
@@ -55,7 +55,7 @@ def test_any_other_exception_fails_the_run(bug):
 
 
 def _nothing_published(settings):
-    from tdm.warehouse.lake import open_reader
+    from warehouse.lake import open_reader
 
     con = open_reader(settings.lake)
     try:
@@ -69,7 +69,7 @@ def _nothing_published(settings):
 
 @pytest.mark.parametrize("where", ["analysis", "figure"])
 def test_a_bug_publishes_nothing_half_done(warehouse, monkeypatch, where):
-    from tdm.publication import build_publication
+    from publication import build_publication
 
     load_cohort(warehouse, synthetic_cohort(60, 5))
 

@@ -69,9 +69,9 @@ def _squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory):
-    from tdm.config import load_settings
-    from tdm.publication import build_publication
-    from tdm.warehouse.init import init_warehouse
+    from base.config import load_settings
+    from publication import build_publication
+    from warehouse.init import init_warehouse
 
     settings = load_settings(tmp_path_factory.mktemp("pdf") / "home", mode="demo")
     settings.ensure_dirs()
@@ -127,7 +127,7 @@ def test_a_table_split_across_pages_repeats_its_header(printed):
 
 def test_print_stylesheet_repeats_headers_of_a_long_table(tmp_path):
     from analytics.render import DisplayTable, Section, render_report
-    from tdm.publication.pdf import write_pdf
+    from publication.pdf import write_pdf
 
     rows = [[f"row {i:03d}", f"{i * 1.5:.1f}", "x" * 20] for i in range(160)]
     table = DisplayTable(["Label", "Value, µg/mL", "Remark"], rows, [""] * len(rows), ["a footnote"])
@@ -148,7 +148,7 @@ def test_print_stylesheet_repeats_headers_of_a_long_table(tmp_path):
 def test_without_chromium_the_publication_says_so_and_succeeds(warehouse, monkeypatch):
     import json
 
-    from tdm.publication import build_publication
+    from publication import build_publication
 
     load_cohort(warehouse, synthetic_cohort(60, 5))
     s = build_publication(replace(warehouse, chromium=""), parameters={"seed": 1, "bootstrap_resamples": 10})

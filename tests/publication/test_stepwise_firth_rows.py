@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from analytics import firth, stepwise
-from tdm.publication import compute
-from tdm.publication.context import Context
-from tdm.publication.study import PRIMARY_OUTCOME, PublicationParameters
+from publication import compute
+from publication.context import Context
+from publication.study import PRIMARY_OUTCOME, PublicationParameters
 
 
 def test_firth_refit_is_on_the_selection_rows():

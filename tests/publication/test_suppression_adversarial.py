@@ -25,10 +25,10 @@ MARKER, Y = "trough_analysis_ug_ml", "mucosal_healing"
 
 @pytest.fixture(scope="module")
 def publication(tmp_path_factory):
-    from tdm.config import load_settings
-    from tdm.publication import build_publication, read_inputs
-    from tdm.publication.study import prepare_cohort
-    from tdm.warehouse.init import init_warehouse
+    from base.config import load_settings
+    from publication import build_publication, read_inputs
+    from publication.study import prepare_cohort
+    from warehouse.init import init_warehouse
 
     settings = load_settings(tmp_path_factory.mktemp("adversary") / "home", mode="demo")
     settings.ensure_dirs()

@@ -59,7 +59,7 @@ def write_inbox(home: Path, sources: Sources, cases: list[Case], *, mtime: float
 @dataclass
 class Pass:
     home: Path
-    committed: dict[str, object]        # file name -> tdm.ingest.Committed
+    committed: dict[str, object]        # file name -> ingestion.Committed
     files: pd.DataFrame                 # ingest.files
     issues: pd.DataFrame                # ingest.issues joined with the file name
     slot: dict[str, int]
@@ -98,7 +98,7 @@ def read_tables(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def corpus_pass(tmp_path_factory, sources) -> Pass:
     """Every corpus case plus good files of each centre, ingested in ONE pass of ``run_pass``."""
-    from tdm.ingest import run_pass
+    from ingestion import run_pass
 
     home = tmp_path_factory.mktemp("corpus") / "home"
     slot = write_inbox(home, sources, CASES)

@@ -1,6 +1,6 @@
 """A generated corpus of broken (and awkward-but-valid) centre exports.
 
-Every case starts from a clean synthetic export (:func:`tdm.synth.write_exports`) and mutates its
+Every case starts from a clean synthetic export (:func:`synth.write_exports`) and mutates its
 bytes.  ``Sources.slot(i)`` hands each case its own patients (a few rows of the clean export), so
 row-level cases never interfere with one another in the shared warehouse of one ingestion pass.
 
@@ -42,8 +42,8 @@ class Sources:
     def build(cls, folder: Path, n_patients: int = 200, seed: int = 5) -> "Sources":
         from python_calamine import CalamineWorkbook
 
-        from tdm.centres import builtin_profiles
-        from tdm.synth import generate_cohort, write_exports
+        from centres import builtin_profiles
+        from synth import generate_cohort, write_exports
 
         profiles = builtin_profiles()
         cohort = generate_cohort(n_patients, ("smc", "sch", "knuh"), seed)

@@ -39,9 +39,9 @@ def write_large_lis(path: Path, patients: list[str], target_bytes: int) -> int:
 MEASURE = r"""
 import os, resource, sys, json
 sys.path.insert(0, {root!r})
-import tdm.ingest as ingest
-import tdm.centres.readers as readers
-import tdm.ingest.read as reading
+import ingestion as ingest
+import centres.readers as readers
+import ingestion.read as reading
 home = {home!r}
 calls = []
 _raw = reading.read_raw

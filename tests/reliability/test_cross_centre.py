@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import tdm.ingest as ingest
-import tdm.ingest.writer as stages
+import ingestion as ingest
+import ingestion.writer as stages
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import set_cell, utf8
 from tests.lake import read_lake

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tdm.centres import adapt_file, builtin_profiles
-from tdm.errors import TdmError
-from tdm.synth import generate_cohort, write_exports
-from tdm.synth.exports import ERROR_KINDS
+from centres import adapt_file, builtin_profiles
+from base.errors import TdmError
+from synth import generate_cohort, write_exports
+from synth.exports import ERROR_KINDS
 from tests.reliability.conftest import KEY, slots
 from tests.reliability.corpus import CASES
 from tests.validators.dictionary_diff import check_recorded

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from markupsafe import escape
 
-import tdm.ingest as ingest
-import tdm.ingest.read as reader
+import ingestion as ingest
+import ingestion.read as reader
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import set_cell, utf8
 from tests.lake import read_lake

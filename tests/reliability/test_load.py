@@ -11,14 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import tdm.ingest as ingest
+import ingestion as ingest
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import utf8
 from tests.lake import read_lake
 
 ROOT = str(Path(__file__).resolve().parents[2])
 N_CENTRES = 20
-PASS = "import sys; sys.path.insert(0, {root!r}); from tdm.ingest import run_pass; run_pass({home!r}, stable_seconds=0)"
+PASS = "import sys; sys.path.insert(0, {root!r}); from ingestion import run_pass; run_pass({home!r}, stable_seconds=0)"
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +28,7 @@ def _key(monkeypatch):
 
 def _centres(home: Path, n: int = N_CENTRES) -> list[str]:
     """n copies of the smc profile under other centre ids (the profile file name is the centre id)."""
-    src = (Path(ROOT) / "tdm" / "centres" / "builtin" / "smc.yaml").read_text(encoding="utf-8")
+    src = (Path(ROOT) / "centres" / "builtin" / "smc.yaml").read_text(encoding="utf-8")
     (home / "centres").mkdir(parents=True, exist_ok=True)
     ids = [f"c{i:02d}" for i in range(1, n + 1)]
     for c in ids:
@@ -97,7 +97,7 @@ def test_a_file_replaced_while_being_read_is_read_again_once(tmp_path, sources, 
     (inbox / "smc_export.csv").write_bytes(first)
     (inbox / "smc_other.csv").write_bytes(utf8(sources.smc_slot(3)))
 
-    import tdm.ingest.read as reading
+    import ingestion.read as reading
 
     real = reading.read_raw
     replaced = []

@@ -48,7 +48,7 @@ def test_a_pass_over_hostile_inputs_stays_under_2gb(tmp_path, sources):
     (smc / "smc_good.csv").write_bytes(utf8(sources.smc_slot(4)))
 
     code = textwrap.dedent(f"""
-        from tdm.ingest import run_pass
+        from ingestion import run_pass
         out = run_pass({str(home)!r}, stable_seconds=0)
         for c in out:
             print("file", c.file_name, c.status, (c.message or "")[:80].replace(" ", "_"))

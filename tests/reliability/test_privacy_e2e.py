@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import tdm.ingest as ingest
+import ingestion as ingest
 from tests.reliability.conftest import KEY
 from tests.reliability.corpus import utf8
 from tests.lake import read_lake

@@ -27,9 +27,9 @@ FINDING = ["file_name", "source_line", "entity", "column_name", "rule", "severit
 
 def _in_pass_order(home) -> list[tuple[str, str, bytes]]:
     """(centre, name, bytes) of every inbox file, in the order ``run_pass`` takes them."""
-    from tdm.centres import builtin_profiles
-    from tdm.ingest import discover, group_by_centre, order_candidates
-    from tdm.config import load_settings
+    from centres import builtin_profiles
+    from ingestion import discover, group_by_centre, order_candidates
+    from base.config import load_settings
 
     profiles = builtin_profiles()
     found = discover(load_settings(home), list(profiles), stable_seconds=0)
@@ -50,7 +50,7 @@ def _issues_of(home):
 def _upload_and_compare(corpus_pass, sources, tmp_path, monkeypatch, cases) -> None:
     from starlette.testclient import TestClient
 
-    from tdm.ingest import setup
+    from ingestion import setup
     from tdm.web.accounts import account_store
     from tdm.web.app import create_app
 

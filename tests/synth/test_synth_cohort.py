@@ -8,7 +8,7 @@ import pytest
 
 from schema.dictionary import entity_columns
 from schema.models import entity_model
-from tdm.synth import generate_cohort
+from synth import generate_cohort
 
 
 @pytest.fixture(scope="module")

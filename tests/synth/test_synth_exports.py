@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from schema.models import entity_model
-from tdm.centres import adapt_file, builtin_profiles
-from tdm.synth import ERROR_KINDS, INJECTED_COLUMNS, generate_cohort, write_exports
+from centres import adapt_file, builtin_profiles
+from synth import ERROR_KINDS, INJECTED_COLUMNS, generate_cohort, write_exports
 from tests.synth.synth_detect import detectable
 
 KEY = b"synth-test-key-0123456789abcdef"
@@ -102,7 +102,7 @@ def test_manifest_saves(tmp_path, with_errors):
     assert meta["seed"] == 21 and meta["n_injected"] == len(manifest.injected)
     assert pd.read_csv(tmp_path / "m" / "injected.csv").shape[0] == len(manifest.injected)
     cohort.save(tmp_path / "t")
-    from tdm.synth import Cohort
+    from synth import Cohort
 
     back = Cohort.load(tmp_path / "t")
     pd.testing.assert_frame_equal(back.patients, cohort.patients, check_dtype=False)

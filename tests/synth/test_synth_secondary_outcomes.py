@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from analytics.roc import auc_score
-from tdm.synth import generate_cohort
-from tdm.synth.cohort import LLOQ
+from synth import generate_cohort
+from synth.cohort import LLOQ
 
 KEY = ["centre_id", "patient_id"]
 

@@ -9,9 +9,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-synth = pytest.importorskip("tdm.synth", reason="tdm.synth (the synthetic generator) is not available")
+synth = pytest.importorskip("synth", reason="synth (the synthetic generator) is not available")
 
-from tdm.centres import adapt_file, builtin_profiles  # noqa: E402
+from centres import adapt_file, builtin_profiles  # noqa: E402
 from validators import RULES, ValidationContext, validate_file  # noqa: E402
 
 KEY = b"validator-test-key-0123456789abcdef"

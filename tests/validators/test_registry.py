@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tdm.centres.cells import CELL_RULES as ADAPTER_CELL_CODES
-from tdm.errors import FileRejected
+from centres.cells import CELL_RULES as ADAPTER_CELL_CODES
+from base.errors import FileRejected
 from validators.registry import RULES, get_rule
 from validators.dictionary_checks import CHECK_RULES
 from validators.setwise import QUERIES
@@ -44,16 +44,16 @@ def emitted_codes() -> dict[str, set[str]]:
         for k, v in codes.items():
             found.setdefault(k, set()).update(v)
 
-    adapters = ("tdm/centres/*.py",)
+    adapters = ("centres/*.py",)
     add(_codes(r'\brule="(\w+)"', *adapters))                                     # cell findings
-    add({k: {"tdm/centres/cells.py"} for k in ADAPTER_CELL_CODES})
-    # file errors of the adapters and of ingestion (a centre profile's own errors are configuration)
-    add(_codes(r'\bcode="(\w+)"', *adapters, "tdm/ingest/*.py", "validators/*.py", exclude=("profile.py",)))
-    add({c.code: {"tdm/errors.py"} for c in [FileRejected, *_subclasses(FileRejected)]})
+    add({k: {"centres/cells.py"} for k in ADAPTER_CELL_CODES})
+    # file errors of the adapters and of ingestion (a profile's own errors and a missing pseudonym key are configuration)
+    add(_codes(r'\bcode="(\w+)"', *adapters, "ingestion/*.py", "validators/*.py", exclude=("profile.py", "privacy.py")))
+    add({c.code: {"base/errors.py"} for c in [FileRejected, *_subclasses(FileRejected)]})
     # dictionary checks (pandera failures mapped to rules by check name), the frame assembly in core,
     # the whole-file checks and the set-wise rules
     add({k: {"validators/dictionary_checks.py"} for k in CHECK_RULES.values()})
-    add(_codes(r'\bto_issues\("(\w+)"', "validators/core.py", "validators/checks.py", "tdm/ingest/*.py"))
+    add(_codes(r'\bto_issues\("(\w+)"', "validators/core.py", "validators/checks.py", "ingestion/*.py"))
     add({k: {"validators/setwise/files.py"} for k in FILE_CODES})
     add({k: {"validators/setwise"} for k in QUERIES})
     return found

@@ -132,7 +132,7 @@ def test_resubmission_diff_newly_accepted_and_still_rejected():
 
 
 def test_write_file_report_and_index(tmp_path):
-    from tdm.reports import write_file_report, write_index
+    from ingestion.reports import write_file_report, write_index
 
     r = hostile_result()
     html = write_file_report(r, meta(), tmp_path)
@@ -181,7 +181,7 @@ def test_fixes_never_send_a_data_manager_to_the_centre_profile():
 
 
 def test_expected_date_formats_read_yyyy_mm_dd():
-    from tdm.centres.cells import human_format, human_formats
+    from centres.cells import human_format, human_formats
 
     assert human_format("%Y-%m-%d") == "YYYY-MM-DD"
     assert human_format("%d.%m.%Y %H:%M") == "DD.MM.YYYY hh:mm"

@@ -12,8 +12,8 @@ from validators.scorecard import build_scorecard, render_scorecard_html
 
 def _load_file(settings, frames, name):
     """Validate against the warehouse's confirmations and load, as an ingestion pass does."""
-    from tdm.warehouse import queries as Q
-    from tdm.warehouse.load import load_file, reserve_file_id
+    from warehouse import queries as Q
+    from warehouse.load import load_file, reserve_file_id
     from tests.factories import file_meta
     from tests.validators.factory import ctx
     from validators import validate_file
@@ -35,7 +35,7 @@ def _with_labs(frames, line, **values):
 def test_review_confirm_is_scoped_to_one_validated_finding_and_revocable(warehouse, capsys):
     """Defect 1 of issue 17: what a data manager types matches; nonsense is refused; nothing else is hidden."""
     from tdm.cli import main
-    from tdm.privacy import load_key, pseudonymise
+    from centres.privacy import load_key, pseudonymise
 
     home = str(warehouse.home)
     pid = pseudonymise(pd.Series(["SMC-0042"]), load_key(warehouse, create=True)).iloc[0]
@@ -105,7 +105,7 @@ def test_queries_cli_answer_close_and_list(warehouse, capsys):
 
 def test_scorecard_tdm_command_writes_html(warehouse, tmp_path):
     from tdm.cli import main
-    from tdm.warehouse.lake import open_writer
+    from warehouse.lake import open_writer
 
     with open_writer(warehouse.lake, home=warehouse.home) as con:
         con.execute("INSERT INTO ingest.files (file_id, centre_id, file_name, file_kind, checksum_sha256, size_bytes, "

@@ -1,5 +1,5 @@
 """The set-wise SQL rules against the pandas rules' recorded findings on real adapter output: every
-synthetic error kind (tdm/synth, all centres and file kinds, ingested in order with the warehouse
+synthetic error kind (synth, all centres and file kinds, ingested in order with the warehouse
 context growing) and every loadable case of the reliability corpus (tests/reliability/corpus.py).
 Each file's findings must be the recorded ones, and something must be found where the input has
 rule errors."""
@@ -11,8 +11,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from tdm.centres import adapt_file, builtin_profiles
-from tdm.synth import ERROR_KINDS, generate_cohort, write_exports
+from centres import adapt_file, builtin_profiles
+from synth import ERROR_KINDS, generate_cohort, write_exports
 from tests.reliability.corpus import CASES, Sources
 from tests.validators.setwise_diff import check_recorded
 from validators import ValidationContext

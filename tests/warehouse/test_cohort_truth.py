@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tdm.ingest import run_pass
-from tdm.privacy import pseudonymise
-from tdm.synth import generate_cohort, write_exports
+from ingestion import run_pass
+from centres.privacy import pseudonymise
+from synth import generate_cohort, write_exports
 from tests.lake import read_lake
 
 KEY = "cohort-truth-key-0123456789"
@@ -18,7 +18,7 @@ KEY = "cohort-truth-key-0123456789"
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
 
     mp = pytest.MonkeyPatch()
     mp.setenv("TDM_PSEUDONYM_KEY", KEY)

@@ -9,15 +9,15 @@ import sys
 import textwrap
 import time
 
-from tdm.warehouse.readonly import run_readonly_query
+from warehouse.readonly import run_readonly_query
 
 WRITER = """
 import os, sys, time
 sys.path.insert(0, {root!r})
-from tdm.warehouse.lake import open_writer
-from tdm.warehouse.load import load_file, reserve_file_id
+from warehouse.lake import open_writer
+from warehouse.load import load_file, reserve_file_id
 from tests.factories import accepted_result, file_meta, frame, patient
-from tdm.config import load_settings
+from base.config import load_settings
 s = load_settings({home!r})
 with open_writer(s.lake, home=s.home) as con:
     for batch in range(300):   # bounded: about a minute at most
@@ -32,8 +32,8 @@ with open_writer(s.lake, home=s.home) as con:
 READER = """
 import sys
 sys.path.insert(0, {root!r})
-from tdm.config import load_settings
-from tdm.warehouse.readonly import run_readonly_query
+from base.config import load_settings
+from warehouse.readonly import run_readonly_query
 print(int(run_readonly_query(load_settings({home!r}).lake, "SELECT count(*) AS n FROM core.patients")["n"].iloc[0]))
 """
 

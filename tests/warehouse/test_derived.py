@@ -6,8 +6,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tdm.warehouse.lake import open_writer
-from tdm.warehouse.load import load_file, reserve_file_id
+from warehouse.lake import open_writer
+from warehouse.load import load_file, reserve_file_id
 from tests.factories import D, accepted_result, assessment, elisa, file_meta, frame, lab, patient
 from tests.lake import read_lake
 

@@ -9,11 +9,11 @@ import pytest
 
 from schema.dictionary import ENTITIES
 
-from tdm.config import LakeSpec, load_settings
-from tdm.errors import ConfigError, WarehouseError
-from tdm.warehouse import lake as L
-from tdm.warehouse.lake import connect_lines, open_reader, open_writer
-from tdm.warehouse.load import check_current_keys, insert_file_row, load_file, reserve_file_id
+from base.config import LakeSpec, load_settings
+from base.errors import ConfigError, WarehouseError
+from warehouse import lake as L
+from warehouse.lake import connect_lines, open_reader, open_writer
+from warehouse.load import check_current_keys, insert_file_row, load_file, reserve_file_id
 from tests.factories import accepted_result, file_meta, frame, patient
 
 
@@ -84,7 +84,7 @@ def test_every_entity_key_starts_with_the_centre():
 
 def test_writers_wait_for_each_other_across_processes(warehouse):
     """The writers' lock: a second process waits (here: gives up after 0.5 s with WarehouseBusy)."""
-    code = ("import sys; from tdm.config import load_settings; from tdm.warehouse.lake import open_writer\n"
+    code = ("import sys; from base.config import load_settings; from warehouse.lake import open_writer\n"
             "s = load_settings(sys.argv[1])\n"
             "try:\n    open_writer(s.lake, home=s.home, wait_seconds=0.5).__enter__()\n"
             "except Exception as e:\n    print(type(e).__name__)")
@@ -114,8 +114,8 @@ def test_an_idle_reader_in_the_same_process_never_blocks_the_writers_commit(ware
 def test_a_commit_the_lake_refuses_is_transient_and_leaves_nothing(warehouse):
     """Two writers that bypass the lock (two machines on one catalog): the second COMMIT is refused;
     it is WarehouseBusy (retried), and nothing of it lands."""
-    from tdm.errors import WarehouseBusy
-    from tdm.warehouse.connection import transaction
+    from base.errors import WarehouseBusy
+    from warehouse.connection import transaction
 
     a = L.connect(warehouse.lake, read_only=False)
     b = L.connect(warehouse.lake, read_only=False)

@@ -15,10 +15,10 @@ import time
 import pytest
 
 from schema.dictionary import ENTITIES
-from tdm.config import LakeSpec, load_settings
-from tdm.errors import WarehouseBusy
-from tdm.synth import generate_cohort, write_exports
-from tdm.warehouse.lake import lake_writer_lock, open_reader, s3_secret_sql
+from base.config import LakeSpec, load_settings
+from base.errors import WarehouseBusy
+from synth import generate_cohort, write_exports
+from warehouse.lake import lake_writer_lock, open_reader, s3_secret_sql
 from tests.lake import read_lake
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -46,7 +46,7 @@ def test_the_s3_secret_is_built_from_tdm_s3_then_aws_variables(tmp_path):
 
 
 def test_the_analysts_lines_for_a_postgres_s3_lake_carry_the_endpoint_but_no_credentials(tmp_path):
-    from tdm.warehouse.lake import connect_lines
+    from warehouse.lake import connect_lines
 
     env = {"TDM_LAKE": "ducklake:postgres:dbname=lake host=db;data_path=s3://bucket/lake/",
            "TDM_S3_ENDPOINT": "127.0.0.1:9000", "TDM_S3_URL_STYLE": "path", "TDM_S3_KEY_ID": "AKID",
@@ -70,7 +70,7 @@ def test_a_local_lake_needs_no_s3_even_with_aws_variables_set(tmp_path):
 # --- PostgreSQL catalog + S3 data path ----------------------------------------------------------------
 
 def _exports(folder, centres, n=24, seed=11):
-    from tdm.centres import builtin_profiles
+    from centres import builtin_profiles
 
     profiles = builtin_profiles()
     write_exports(generate_cohort(n, centres, seed), {c: profiles[c] for c in centres}, folder, error_rate=0.0,
@@ -79,8 +79,8 @@ def _exports(folder, centres, n=24, seed=11):
 
 def _home(tmp_path, name, env, monkeypatch=None):
     """A home on the lake of ``env``, initialised (``tdm init``)."""
-    from tdm.centres import install_builtin_profiles
-    from tdm.warehouse.init import init_warehouse
+    from centres import install_builtin_profiles
+    from warehouse.init import init_warehouse
 
     settings = load_settings(tmp_path / name, environ={**env, "TDM_PSEUDONYM_KEY": KEY})
     settings.ensure_dirs()
@@ -112,8 +112,8 @@ def test_the_postgres_writer_lock_is_one_for_every_process_and_dies_with_its_hol
     # a holder killed by SIGKILL: the server drops its session and the lock with it
     code = textwrap.dedent(f"""
         import sys, time; sys.path.insert(0, {ROOT!r})
-        from tdm.config import load_settings
-        from tdm.warehouse.lake import lake_writer_lock
+        from base.config import load_settings
+        from warehouse.lake import lake_writer_lock
         with lake_writer_lock(load_settings({str(tmp_path)!r}, environ={env!r}).lake):
             print("held", flush=True); time.sleep(60)
     """)
@@ -136,7 +136,7 @@ def test_the_postgres_writer_lock_is_one_for_every_process_and_dies_with_its_hol
 
 # --- two workers, two homes, one lake, at once --------------------------------------------------------
 
-WORKER = ("import sys, time; sys.path.insert(0, {root!r}); from tdm.ingest import run_pass; "
+WORKER = ("import sys, time; sys.path.insert(0, {root!r}); from ingestion import run_pass; "
           "start = time.time(); r = run_pass({home!r}, stable_seconds=0); "
           "print(start, time.time(), sorted((c.file_name, c.status) for c in r))")
 
@@ -193,8 +193,8 @@ def test_two_workers_on_one_sqlite_lake(tmp_path):
 def test_a_locked_down_reader_reads_the_lake_in_s3_and_nothing_else(lake_servers, tmp_path):
     """Rows committed to a PostgreSQL + S3 lake land as Parquet in the bucket; the guarded reader
     (``tdm sql``, the web app) may read exactly the lake's prefix there, and no local file."""
-    from tdm.warehouse.lake import open_writer
-    from tdm.warehouse.load import load_file, reserve_file_id
+    from warehouse.lake import open_writer
+    from warehouse.load import load_file, reserve_file_id
     from tests.factories import accepted_result, file_meta, frame, patient
 
     env = lake_servers.new_lake("reader_s3")

@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-from tdm.warehouse import load as loader
-from tdm.warehouse.lake import open_writer
-from tdm.warehouse.load import find_loaded_checksum, load_file, record_duplicate, reserve_file_id
+from warehouse import load as loader
+from warehouse.lake import open_writer
+from warehouse.load import find_loaded_checksum, load_file, record_duplicate, reserve_file_id
 from tests.lake import read_lake
 from tests.factories import accepted_result, assessment, file_meta, frame, lab, patient, rejected_frame
 
@@ -68,8 +68,8 @@ def test_failure_mid_load_leaves_nothing(warehouse, monkeypatch):
 KILL_SCRIPT = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-from tdm.warehouse import load as loader
-from tdm.warehouse.lake import open_writer
+from warehouse import load as loader
+from warehouse.lake import open_writer
 from tests.factories import accepted_result, file_meta, frame, lab, patient
 real = loader._append
 def killer(con, table, *a, **k):
@@ -80,7 +80,7 @@ loader._append = killer
 pats = [patient(f"P{{i}}") for i in range(2000)]
 labs = [lab(f"P{{i}}", "crp_mg_dl", 0.1) for i in range(2000)]
 res = accepted_result({{"patient": frame("patient", pats), "lab": frame("lab", labs)}})
-from tdm.config import load_settings
+from base.config import load_settings
 s = load_settings({home!r})
 with open_writer(s.lake, home=s.home) as con:
     loader.load_file(con, loader.reserve_file_id(con), file_meta(), res)

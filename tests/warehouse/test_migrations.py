@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 
-from tdm.warehouse.lake import open_writer
-from tdm.warehouse import current_revision
-from tdm.warehouse.init import init_warehouse
-from tdm.warehouse.migrate import MIGRATIONS, upgrade
+from warehouse.lake import open_writer
+from warehouse import current_revision
+from warehouse.init import init_warehouse
+from warehouse.migrate import MIGRATIONS, upgrade
 from tests.factories import accepted_result, file_meta, frame, patient
 from tests.lake import read_lake
 
@@ -53,8 +53,8 @@ def downgrade() -> None:
 
 
 def test_second_migration_alters_a_populated_database_without_losing_rows(warehouse, tmp_path):
-    from tdm.warehouse.lake import open_writer
-    from tdm.warehouse.load import load_file, reserve_file_id
+    from warehouse.lake import open_writer
+    from warehouse.load import load_file, reserve_file_id
 
     rows = [patient(f"P{i}", paris_age="A1b") for i in range(50)]
     with open_writer(warehouse.lake, home=warehouse.home) as con:
@@ -126,8 +126,8 @@ def test_0002_turns_the_findings_of_a_populated_warehouse_into_queries(settings)
 
 def test_the_revision_constant_is_alembics_head():
     """``setup`` compares the lake with SCHEMA_HEAD so that a pass never imports alembic (issue 14)."""
-    from tdm.warehouse.migrate import head_revision
-    from tdm.warehouse.revision import SCHEMA_HEAD
+    from warehouse.migrate import head_revision
+    from warehouse.revision import SCHEMA_HEAD
 
     assert SCHEMA_HEAD == head_revision()
 
@@ -136,10 +136,10 @@ def test_a_pass_on_a_lake_at_the_head_does_not_import_alembic(warehouse):
     import subprocess
     import sys
 
-    from tdm.privacy import load_key
+    from centres.privacy import load_key
 
     load_key(warehouse, create=True)
-    code = ("import sys; from tdm.ingest.passes import setup; setup(sys.argv[1]); "
+    code = ("import sys; from ingestion.passes import setup; setup(sys.argv[1]); "
             "print('alembic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(warehouse.home)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -156,8 +156,8 @@ def _legacy_home(settings):
     populated through the loader (a superseding correction, quarantined lines, findings)."""
     from alembic import command
 
-    from tdm.warehouse.load import load_file, reserve_file_id
-    from tdm.warehouse.migrate import alembic_config, file_engine
+    from warehouse.load import load_file, reserve_file_id
+    from warehouse.migrate import alembic_config, file_engine
     from tests.factories import assessment, lab, rejected_frame
 
     settings.ensure_dirs()
@@ -240,6 +240,6 @@ def test_a_single_file_home_is_converted_once_with_every_row(settings):
     assert init_warehouse(settings).converted is None        # once
 
     # the next file ids continue after the converted ones
-    from tdm.warehouse.load import reserve_file_id
+    from warehouse.load import reserve_file_id
     with open_writer(settings.lake, home=settings.home) as w:
         assert reserve_file_id(w) == 4             # after the old sequence's 1 and the loader's 2, 3

@@ -8,10 +8,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tdm.errors import QueryNotFound, QueryStateError, TdmError
-from tdm.warehouse import queries as Q
-from tdm.warehouse.lake import open_reader, open_writer
-from tdm.warehouse.load import load_file, reserve_file_id
+from base.errors import QueryNotFound, QueryStateError, TdmError
+from warehouse import queries as Q
+from warehouse.lake import open_reader, open_writer
+from warehouse.load import load_file, reserve_file_id
 from tests.factories import file_meta
 from tests.validators.factory import ctx, make_frames, set_cell
 from validators import validate_file

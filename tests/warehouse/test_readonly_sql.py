@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tdm.cli import main
-from tdm.errors import ReadOnlyViolation
-from tdm.warehouse.readonly import check_readonly, run_readonly_query
+from base.errors import ReadOnlyViolation
+from warehouse.readonly import check_readonly, run_readonly_query
 
 
 @pytest.mark.parametrize("query", [
@@ -57,7 +57,7 @@ def test_the_reader_itself_refuses_files_writes_and_attach_without_the_statement
     path readable, external access off and the configuration locked."""
     import duckdb
 
-    from tdm.warehouse.lake import open_reader
+    from warehouse.lake import open_reader
 
     (tmp_path / "x.csv").write_text("a\n1\n")
     con = open_reader(warehouse.lake)

@@ -32,8 +32,8 @@ class WebHome:
 
 
 def _exports(folder: Path, n_patients: int = 24, seed: int = 11) -> dict:
-    from tdm.centres import builtin_profiles
-    from tdm.synth import generate_cohort, write_exports
+    from centres import builtin_profiles
+    from synth import generate_cohort, write_exports
 
     profiles = builtin_profiles()
     cohort = generate_cohort(n_patients, ("smc", "sch"), seed)
@@ -49,7 +49,7 @@ def make_home(root: Path, *, with_publication: bool = False,
               dropped=(("smc", "dirty"), ("sch", "clean"))) -> WebHome:
     """A home where the ``dropped`` exports (by default smc's with mistakes, sch's clean one) were put
     in the inbox folders and ingested, with one account per role (:data:`USERS`)."""
-    from tdm.ingest import run_pass, setup
+    from ingestion import run_pass, setup
     from tdm.web.data import centre_files, centre_queries
     from tdm.web.accounts import account_store
 
@@ -61,7 +61,7 @@ def make_home(root: Path, *, with_publication: bool = False,
     run_pass(str(settings.home), stable_seconds=0)
     pid = None
     if with_publication:
-        from tdm.publication import build_publication
+        from publication import build_publication
 
         pid = build_publication(settings).publication_id
     store = account_store(settings.home)

@@ -35,7 +35,7 @@ def _shrink(path: Path) -> None:
 
 def _answer_some(settings) -> None:
     """Answer two of smc's queries, so the coordinator's page has answers waiting."""
-    from tdm.warehouse import queries as Q
+    from warehouse import queries as Q
 
     with Q.write_session(settings) as con:
         open_ = Q.list_queries(con, centre_id="smc", states="open")

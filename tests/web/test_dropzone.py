@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tdm.config import load_settings
+from base.config import load_settings
 from tdm.web.dropzone import UploadRefused, check_upload_name, receive_upload
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.web.conftest import KEY, client_for, csrf_of, make_home, sign_in
-from tdm.warehouse import queries as Q
-from tdm.warehouse.lake import open_reader
+from warehouse import queries as Q
+from warehouse.lake import open_reader
 
 
 @pytest.fixture(scope="module")

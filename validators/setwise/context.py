@@ -1,7 +1,7 @@
 """The warehouse context of the set-wise rules as temporary tables, built from a ValidationContext.
 
 Each table holds exactly what the rules read, already scoped to the file's centre (what
-``tdm.ingest.load_context`` selects from ``core.*``; inside the writer transaction the same tables
+``ingestion.load_context`` selects from ``core.*``; inside the writer transaction the same tables
 can be filled straight from ``core.*`` with these columns):
 
 ``ctx_known``    this centre's current baseline patients: ``patient_id`` and the dates the

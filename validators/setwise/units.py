@@ -15,7 +15,7 @@ from __future__ import annotations
 import duckdb
 
 from schema.dictionary import ANALYTES, BY_ENTITY
-from tdm.centres.units import MIXUPS
+from schema.units import MIXUPS
 from validators.registry import RULES, Rule, register
 from validators.setwise.sql import finding, lit, show
 from validators.units import CHECKED_CANDIDATES, decide_column_mixups, value_mixups_sql

@@ -1,7 +1,7 @@
 """Initial warehouse: lineage, harmonised core tables, quarantine, publications.
 
 Written for DuckLake (issue 16): no sequence, primary key or server default (DuckLake has none);
-``ingest.files.file_id`` is taken by the loader (``tdm.warehouse.keys``) and the keys are checked
+``ingest.files.file_id`` is taken by the loader (``warehouse.keys``) and the keys are checked
 there.  The same script still upgrades a pre-DuckLake single-file warehouse before its conversion.
 
 Revision ID: 0001_initial

@@ -2,10 +2,10 @@
 
 Schema change: ``ingest.issues.record`` (the record beyond the patient: a date, a date and analyte),
 ``ingest.queries`` (one per finding, across files) and ``ingest.query_events`` (append-only); their
-ids are given explicitly (DuckLake has no sequences: ``tdm.warehouse.keys``).
+ids are given explicitly (DuckLake has no sequences: ``warehouse.keys``).
 
 Data back-fill: every finding already in ``ingest.issues`` becomes a query, as the loader would
-have made it (``tdm.warehouse.queries.sync_file``), except that findings stored before this
+have made it (``warehouse.queries.sync_file``), except that findings stored before this
 revision have no ``record``: such a query is about the patient's rows of that entity, and the
 next file carrying that patient supersedes it.  A query whose patient (or, for a whole-file
 finding, whose file kind) a later file carried is closed as superseded by that file; the others

@@ -2,7 +2,7 @@
 
 alembic has no DuckDB implementation of its own: the ``DefaultImpl`` subclass below with
 ``__dialect__ = "duckdb"`` (defining it registers it) is enough for our hand-written migrations.
-The connection is passed in by :func:`tdm.warehouse.migrate.upgrade` (``config.attributes``) so the
+The connection is passed in by :func:`warehouse.migrate.upgrade` (``config.attributes``) so the
 migration runs inside the caller's process and lock; a URL is the fallback for the alembic CLI.
 """
 

@@ -5,7 +5,7 @@ Schema change: ``ingest.issues.record`` (the record beyond the patient: a date, 
 their sequences.
 
 Data back-fill: every finding already in ``ingest.issues`` becomes a query, as the loader would
-have made it (``tdm.warehouse.queries.sync_file``), except that findings stored before this
+have made it (``warehouse.queries.sync_file``), except that findings stored before this
 revision have no ``record``: such a query is about the patient's rows of that entity, and the
 next file carrying that patient supersedes it.  A query whose patient (or, for a whole-file
 finding, whose file kind) a later file carried is closed as superseded by that file; the others
