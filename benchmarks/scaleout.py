@@ -44,7 +44,7 @@ def run(runner: str, rows: int = 10_000) -> dict:
         place(settings, centre, str(f))
     flow = ingest_flow
     if runner == "dask":
-        from prefect_dask import DaskTaskRunner    # optional: only this runner needs it
+        from prefect_dask import DaskTaskRunner    # lazy: optional (the bench extra); only this runner needs it
 
         flow = ingest_flow.with_options(task_runner=DaskTaskRunner(
             cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True}))

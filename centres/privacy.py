@@ -17,7 +17,7 @@ import secrets
 import pandas as pd
 
 from base.config import Settings
-from base.errors import ConfigError
+from base.errors import ConfigError, PrivacyError
 
 PSEUDONYM_PREFIX = "P"
 PSEUDONYM_HEX_CHARS = 16  # 64 bits: collision-free for any study size
@@ -139,8 +139,6 @@ def scan_identifiers(raw: pd.DataFrame) -> list[tuple[str, str]]:
 def refuse_identifiers(raw: pd.DataFrame, file_name: str) -> None:
     """Raise :class:`~base.errors.PrivacyError` naming the columns (never a value) if any look like
     direct identifiers; called on a file (or its first streamed chunk) before anything is stored."""
-    from base.errors import PrivacyError
-
     findings = scan_identifiers(raw)
     if findings:
         cols = ", ".join(f"'{c}' ({k})" for c, k in findings)

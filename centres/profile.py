@@ -14,6 +14,7 @@ naming the file and the field.
 
 from __future__ import annotations
 
+import codecs
 import fnmatch
 from pathlib import Path
 from typing import Any, Literal
@@ -44,8 +45,6 @@ class CsvOptions(_Strict):
     def _one_or_many(cls, v):
         if isinstance(v, str):
             v = [v]
-        import codecs
-
         for enc in v:
             try:
                 codecs.lookup(enc)

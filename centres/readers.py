@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +86,6 @@ def _is_encrypted_ole2(path: Path, limit: int = 64 << 20) -> bool:
 
 
 def _zip_kind(path: Path) -> str:
-    import zipfile
-
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
@@ -284,7 +283,7 @@ def _sheet_rows(path: Path, sheet_name: str, facts: SheetFacts, max_cells: int) 
         if facts.last_value_row and len(rows) > facts.last_value_row:
             rows = rows[:facts.last_value_row]
         return rows
-    import openpyxl
+    import openpyxl  # lazy: only a sparse sheet (a stray far cell) is streamed with openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:

@@ -18,6 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 import ingestion as stages
 from base.runtime import STOP, file_done, rearm_graceful_stop
+from flows.artifacts import publish_ingest_artifacts
 from flows.retry import only_transient
 from flows.run_options import FLOW_OPTIONS, TASK_OPTIONS
 
@@ -88,8 +89,6 @@ def ingest_flow(home: str | None = None, stable_seconds: float = stages.DEFAULT_
     summary = IngestSummary(files, tuple(str(p) for p in found.waiting), found.warnings,
                             tuple(h.line() for h in held), len(found.ready) - len(files))
     if publish_artifacts and files:
-        from flows.artifacts import publish_ingest_artifacts
-
         publish_ingest_artifacts(summary)
     logger.info("ingested %d file(s), %d row(s) loaded", len(files), summary.rows_loaded)
     return summary

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from cronsim import CronSim
 
+from base.runtime import STOP, graceful_stop
+
 
 @dataclass
 class WatchState:
@@ -51,10 +53,9 @@ def watch_step(state: WatchState, now: dt.datetime, run_ingest: Callable[[], int
 def watch(home: str | None = None, *, interval: float = 60.0, stable_seconds: float = 5.0,
           cron: str = "0 2 * * *", analyse_after_load: bool = True, max_passes: int | None = None,
           stop: threading.Event | None = None, echo: Callable[[str], None] = print) -> WatchState:
+    # lazy: the flows import Prefect, which reads its settings once the caller configured it
     from flows.analyse import analyse_flow
     from flows.ingest import ingest_flow
-
-    from base.runtime import STOP, graceful_stop
 
     own_stop = stop is None
     stop = STOP if own_stop else stop

@@ -8,6 +8,13 @@ from collections.abc import Callable
 
 from base.config import Settings
 from base.errors import ConfigError
+from centres import install_builtin_profiles
+from centres.privacy import load_key
+from centres.profile import load_profiles
+from rich.console import Console
+from rich.table import Table
+from synth import generate_cohort, write_exports
+from warehouse.init import init_warehouse
 
 
 def reset_home(settings: Settings) -> None:
@@ -26,13 +33,9 @@ def reset_home(settings: Settings) -> None:
 
 def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
              echo: Callable[[str], None] = print) -> dict:
+    # lazy: the flows import Prefect, which reads its settings once the CLI started its server
     from flows.analyse import analyse_flow
     from flows.ingest import ingest_flow
-    from centres import install_builtin_profiles
-    from centres.profile import load_profiles
-    from centres.privacy import load_key
-    from synth import generate_cohort, write_exports
-    from warehouse.init import init_warehouse
 
     t0 = time.monotonic()
     echo(f"[1/4] preparing a fresh demo home at {settings.home}")
@@ -59,9 +62,6 @@ def run_demo(settings: Settings, *, patients: int, seed: int, error_rate: float,
     echo("[4/4] running the study's analyses and publishing them")
     pub = analyse_flow(home=str(settings.home))
 
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console()
     cut = getattr(pub, "cutoff_table", None)
     if cut is not None and len(cut):
@@ -85,8 +85,6 @@ SOURCE_LABELS = {"fixed": "", "youden": "Youden", "target_specificity": "spec>=t
 
 def cutoff_summary_table(cut):
     """The MH cut-off table as a clinician reads it (percentages, counts), for the terminal."""
-    from rich.table import Table
-
     table = Table(title="IFX trough cut-offs for mucosal healing (SES-CD = 0), rule: trough >= cut-off")
     for col in ("cut-off ug/mL", "source", "TP", "FP", "TN", "FN", "sens %", "spec %", "PPV %", "NPV %"):
         table.add_column(col, justify="right", overflow="fold")   # fold, never truncate

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from rich.console import Console
+from rich.table import Table
 
 from base.config import Settings
+from ingestion import held_centres
+from warehouse.lake import lake_exists, open_reader
 
 
 @dataclass(frozen=True)
@@ -20,9 +24,6 @@ class Status:
 
 
 def collect_status(settings: Settings) -> Status:
-    from ingestion import held_centres
-    from warehouse.lake import lake_exists, open_reader
-
     centres = sorted(p.stem for p in settings.centres_dir.glob("*.yaml")) if settings.centres_dir.exists() else []
     held = tuple(h.line() for h in held_centres(settings))
     if not lake_exists(settings.lake):
@@ -51,9 +52,6 @@ def collect_status(settings: Settings) -> Status:
 
 
 def render_status(status: Status) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console(highlight=False)
     console.print(f"home: {status.home}", soft_wrap=True)
     if not status.warehouse_ready:

@@ -52,8 +52,13 @@ def _marked(lines: list[str], node: ast.stmt, import_lines: set[int]) -> bool:
     if any(LAZY in lines[i - 1] for i in range(node.lineno, node.end_lineno + 1)):
         return True
     first = node.lineno
-    while first - 1 in import_lines:          # the block of imports this one belongs to
-        first -= 1
+    while True:                               # the block of imports (blank lines between) it belongs to
+        above = first - 1
+        while above >= 1 and not lines[above - 1].strip():
+            above -= 1
+        if above not in import_lines:
+            break
+        first = above
     above = first - 1
     while above >= 1 and lines[above - 1].strip().startswith("#"):
         if LAZY in lines[above - 1]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 SEVERITIES = ("error", "warning", "file_error")
 
 #: Where a rule comes from: the pandera model, a cross-field/cross-record rule, the centre adapter
@@ -167,8 +169,6 @@ for _code, (_what, _fix) in _FILE_CODES.items():
 
 def rules_frame():
     """The registry as a DataFrame (name, severity, origin, entities, description, fix)."""
-    import pandas as pd
-
     return pd.DataFrame(
         [{"rule": r.name, "severity": r.severity, "origin": r.origin, "entities": ", ".join(r.entities),
           "description": r.description, "fix": r.fix} for r in RULES.values()]

@@ -64,6 +64,7 @@ def centres(
                 typer.echo(f"  - {spec.name} ({spec.kind}, {fmt}): {', '.join(spec.patterns)}")
         typer.echo(f"{len(profiles)} profile(s) valid")
         return
+    # lazy: start-up (pandas, DuckDB or Prefect cost 0.1-2 s at every tdm start-up, measured)
     from ingestion import dry_run
     from centres.privacy import load_key
     from ingestion.reports import write_dry_run_report

@@ -145,6 +145,7 @@ def roc(
     fixed = _parse_cutoffs(cutoffs)
     df = _read(file, marker, outcome)
     try:
+        # lazy: start-up (pandas, DuckDB or Prefect cost 0.1-2 s at every tdm start-up, measured)
         from analytics._rocbase import as_marker, as_outcome
 
         as_marker(df[marker], name=marker, line_offset=2)  # header is line 1
@@ -180,6 +181,7 @@ def roc(
         typer.echo(json.dumps(_json_safe(out), indent=2, allow_nan=False))
         return
 
+    # lazy: start-up (pandas, DuckDB or Prefect cost 0.1-2 s at every tdm start-up, measured)
     import pandas as pd
     from rich.console import Console
 
