@@ -28,8 +28,13 @@ import textwrap
 import time
 from pathlib import Path
 
+from base.config import load_settings
 from benchmarks import gen
 from benchmarks.tasks.common import fresh_home, place
+from centres import install_builtin_profiles
+from ingestion import run_pass
+from warehouse.init import init_warehouse
+from warehouse.lake import open_reader, open_writer
 
 HERE = Path(__file__).resolve().parent
 WORK, RESULTS, ROOT = HERE / "work" / "lake", HERE / "results", HERE.parent
@@ -72,9 +77,6 @@ print("end", n, errors, first_error, flush=True)
 
 
 def _home(name: str):
-    from centres import install_builtin_profiles
-    from base.config import load_settings
-    from warehouse.init import init_warehouse
 
     os.environ["TDM_PSEUDONYM_KEY"] = KEY
     os.environ.pop("TDM_LAKE", None)
@@ -88,7 +90,6 @@ def _home(name: str):
 
 def seed_labs(settings, n: int) -> float:
     """``n`` lab rows (and the file row they belong to) straight into the lake, in one transaction."""
-    from warehouse.lake import open_writer
 
     t = time.perf_counter()
     with open_writer(settings.lake, home=settings.home) as con:
@@ -105,8 +106,6 @@ def seed_labs(settings, n: int) -> float:
 
 
 def latency(n_rows: int) -> dict:
-    from ingestion import run_pass
-    from warehouse.lake import open_reader
 
     settings = _home(f"latency-{n_rows}")
     seeded = seed_labs(settings, n_rows)
@@ -134,7 +133,6 @@ def latency(n_rows: int) -> dict:
 
 
 def ingest_with_loop(rows: int, loop: bool) -> dict:
-    from ingestion import run_pass
 
     settings = _home(f"loop-{int(loop)}")
     base, labs = WORK / "knuh_baseline.csv", WORK / f"knuh_lis_labs_{rows}.csv"

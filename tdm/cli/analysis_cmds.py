@@ -164,6 +164,7 @@ def logistic(
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     if format == "csv":
+        # lazy: start-up (pandas costs ~0.5 s; tdm --help must not pay it)
         import pandas as pd
 
         parts = [("univariate", uni), ("steps", steps), ("model", model.coefficients if model is not None else None)]
@@ -211,6 +212,7 @@ def analyse(
 
     settings = home_settings(home)
     if as_of:
+        # lazy: start-up (the publication stack: pandas, DuckDB, statsmodels)
         from publication.as_of import recompute_as_of
 
         with step_progress("recomputing"):
@@ -223,7 +225,8 @@ def analyse(
         raise typer.Exit(0 if r.identical else 1)
     # through the Prefect flow, so the publication's cut-off table also appears as an artifact
     with flow_api(settings, flow_modules=("flows.analyse",)), step_progress("analysing"):
-        from flows.analyse import analyse_flow      # imported by flow_api while a starting server boots
+        # lazy: Prefect is imported once its server is configured (flow_api imports it while a starting server boots)
+        from flows.analyse import analyse_flow
 
         s = analyse_flow(home=str(settings.home), seed=seed, target_specificity=target_specificity,
                          bootstrap_resamples=bootstrap_resamples)

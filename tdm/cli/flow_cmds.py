@@ -12,17 +12,23 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import signal
 from pathlib import Path
 
 import typer
 
+from base.config import load_settings
+from base.runtime import STOP, graceful_stop, imports_without_gc, prefect_home_under, received_signal
 from tdm.cli import HomeOpt, app, home_settings
+from tdm.cli.output import print_table
+from tdm.cli.progress import file_progress
+from tdm.prefect_server import PrefectApi, describe, server_status, stop_server
 
 
 def _print_files(files) -> None:
+    # lazy: start-up (pandas costs ~0.5 s; tdm --help must not pay it)
     import pandas as pd
 
-    from tdm.cli.output import print_table
 
     cols = ["centre_id", "file_name", "file_id", "status", "rows_read", "rows_loaded", "rows_warned",
             "rows_rejected", "message"]
@@ -36,6 +42,7 @@ def _print_files(files) -> None:
 def _require_key(settings) -> None:
     """A missing pseudonymisation key is one clear message before any flow starts,
     not a failed flow run with a traceback."""
+    # lazy: start-up (cryptography, only for commands that need the key)
     from centres.privacy import load_key
 
     load_key(settings)
@@ -50,7 +57,6 @@ FLOW_RUN_IMPORTS = ("prefect.engine", "prefect.artifacts", "prefect.utilities.vi
 
 def prefect_api_for(settings):
     """The (not yet entered) :class:`~tdm.prefect_server.PrefectApi` of this home's flows."""
-    from tdm.prefect_server import PrefectApi
 
     return PrefectApi(Path(os.environ.get("PREFECT_HOME") or ".prefect"), settings.prefect_server_idle)
 
@@ -62,13 +68,13 @@ def flow_api(settings, api=None, flow_modules: tuple[str, ...] = ()):
     the command entered earlier, so the server's start overlapped its own work); no run heartbeat
     (a one-shot run has no supervisor to tell it crashed).  Prefect, ``flow_modules`` (the
     command's flows) and :data:`FLOW_RUN_IMPORTS` are imported before waiting for a starting server."""
-    from base.runtime import imports_without_gc
 
     with contextlib.ExitStack() as stack:
         if api is None:
             api = stack.enter_context(prefect_api_for(settings))
         lease = stack.enter_context(api.use())
         with imports_without_gc():      # while the server boots on the other core
+            # lazy: Prefect reads PREFECT_HOME and its settings when imported, so its server is chosen first
             from prefect.context import SettingsContext, get_settings_context
 
             for name in flow_modules:
@@ -105,7 +111,6 @@ def inbox_may_hold_files(settings) -> bool:
 
 
 def _stopped_line(signum: int, not_started: int) -> str:
-    import signal
 
     name = signal.Signals(signum).name
     return (f"stopped by {name} after the current file; {not_started} complete file(s) left in the inbox "
@@ -118,7 +123,6 @@ def ingest(
     stable_seconds: float = typer.Option(5.0, help="A file is complete when unchanged for this long."),
 ) -> None:
     """Run one ingestion pass now over every centre's inbox."""
-    from base.runtime import graceful_stop, imports_without_gc, received_signal
 
     settings = home_settings(home)
     with contextlib.ExitStack() as stack:
@@ -126,6 +130,7 @@ def ingest(
         # command imports its stages and plans the pass (issue 14: the first command after the idle stop)
         api = stack.enter_context(prefect_api_for(settings)) if inbox_may_hold_files(settings) else None
         with imports_without_gc():
+            # lazy: start-up (the stages import pandas and DuckDB; imported while the server boots)
             import ingestion as stages
             from centres.profile import load_profiles_isolated
 
@@ -134,11 +139,10 @@ def ingest(
         held = stages.held_centres(settings, broken)
         found = stages.plan_pass(settings, profiles, stable_seconds=stable_seconds, held=held)
         if found.ready:
-            from base.runtime import STOP
 
             with graceful_stop(), flow_api(settings, api, flow_modules=("flows.ingest",)):
-                from flows.ingest import ingest_flow     # imported by flow_api while the server boots
-                from tdm.cli.progress import file_progress
+                # lazy: Prefect is imported once its server is configured, while the server boots
+                from flows.ingest import ingest_flow
 
                 with file_progress(len(found.ready)):
                     summary = None if STOP.is_set() else ingest_flow(home=str(settings.home),
@@ -180,6 +184,7 @@ def watch(
     analyse_after_load: bool = typer.Option(True, help="Also rerun the analysis after a pass that loaded rows."),
 ) -> None:
     """Watch the inboxes: ingest every INTERVAL seconds, analyse on schedule and after new data."""
+    # lazy: Prefect is imported once its server is configured
     from flows.watch import watch as run_watch
 
     settings = home_settings(home)
@@ -197,9 +202,8 @@ def demo(
     errors: float = typer.Option(0.03, min=0.0, max=1.0, help="Fraction of rows with an injected export error."),
 ) -> None:
     """The whole story on a fresh home: synthetic exports -> ingestion -> analysis -> summary."""
-    from base.config import load_settings
+    # lazy: start-up (the demo imports the synthetic generator and the warehouse)
     from tdm.demo import run_demo
-    from base.runtime import prefect_home_under
 
     settings = load_settings(home)          # demo (like init) may create its home
     prefect_home_under(settings.home)
@@ -215,8 +219,6 @@ app.add_typer(prefect_app, name="prefect")
 @prefect_app.command("status")
 def prefect_status(home: Path = HomeOpt) -> None:
     """Whether this home's Prefect server runs, on which port, and how long it has been idle."""
-    from tdm.prefect_server import describe, server_status
-    from base.runtime import prefect_home_under
 
     settings = home_settings(home)
     typer.echo(describe(server_status(prefect_home_under(settings.home))))
@@ -225,8 +227,6 @@ def prefect_status(home: Path = HomeOpt) -> None:
 @prefect_app.command("stop")
 def prefect_stop(home: Path = HomeOpt) -> None:
     """Stop this home's Prefect server now (refused while a command uses it); the next flow starts one."""
-    from tdm.prefect_server import stop_server
-    from base.runtime import prefect_home_under
 
     settings = home_settings(home)
     typer.echo(stop_server(prefect_home_under(settings.home)))
