@@ -84,7 +84,8 @@ def test_a_large_file_is_streamed_and_loaded_whole(large_run):
 # working limit was 6 MB for 1 join, 16 for 4, 34 for 8, 64-66 for 14), so 64 MB failed by chance.
 def test_memory_is_bounded_by_the_writer_limit_not_by_the_file(tmp_path, sources):
     """The same 48 MB file under the writer's 96 MB limit and under 1 GB: under the small limit peak RSS
-    grows by at most the limit plus a fixed allowance (DuckDB and Python outside the buffer pool), and
+    grows by at most the limit plus a fixed allowance (DuckDB and Python outside the buffer pool; the
+    peak of the large file's pass alone, the high-water mark reset before it), and
     under the large one it grows by clearly more, so it is the limit that binds, not the file's size.
 
     (A comparison of a 12 MB with a 48 MB file under one limit is not the guarantee: a file smaller
@@ -97,10 +98,10 @@ def test_memory_is_bounded_by_the_writer_limit_not_by_the_file(tmp_path, sources
         _check_loaded(home, result, n_rows)
         growth[limit] = _growth(result)
         print(f"growth at {limit}: {growth[limit] / 2**20:.0f} MB")
-    limit_bytes, allowance = 96 * 2**20, 48 * 2**20
+    limit_bytes, allowance = 96 * 2**20, 80 * 2**20    # measured: 136 MB at 96 MB, 430 MB at 1 GB
     assert growth["96MB"] < limit_bytes + allowance, (
         f"peak RSS grew {growth['96MB'] / 2**20:.0f} MB under a 96 MB writer limit")
-    assert growth["1GB"] > growth["96MB"] + 32 * 2**20, (
+    assert growth["1GB"] > growth["96MB"] + 64 * 2**20, (
         f"the limit did not bind: {growth['1GB'] / 2**20:.0f} MB at 1 GB vs {growth['96MB'] / 2**20:.0f} MB at 96 MB")
 
 
