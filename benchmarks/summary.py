@@ -84,8 +84,11 @@ def summary_rows(res: dict[str, pd.DataFrame]) -> list[dict]:
                     "result": "n/a" if ok is None else ("PASS" if ok else "FAIL"), "conditions": cond})
 
     ing = res.get("ingest")
-    if ing is not None:
+    if ing is not None and "peer" in ing.columns:
         _ingest_rows(ing, add)
+    elif ing is not None:        # results/ingest.csv written by an older harness (other columns)
+        add("ingest", "not summarised: results/ingest.csv predates this harness's columns", None, None, "",
+            None, "re-run `python -m benchmarks --only ingest`")
     val = res.get("validate")
     if val is not None:
         for _, r in val.iterrows():
