@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from validators.core import ISSUE_COLUMNS, rule_counts
+from validators.core import rule_counts
 from validators.registry import get_rule
+from validators.resubmission import ResubmissionDiff
+from validators.results import ISSUE_COLUMNS, empty_issues
 from validators.report_page import CSS, ENV, HEAD, STATUS_TEXT, cell_text, href
 
 MAX_ROWS = 500
@@ -37,7 +39,7 @@ class Supersedes:
     previous_file_id: int | None
     previous_file_name: str | None = None
     previous_received_at: dt.datetime | None = None
-    diff: object | None = None  # validators.resubmission.ResubmissionDiff
+    diff: ResubmissionDiff | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def _neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def _issues(result) -> pd.DataFrame:
     if result is None or not len(result.issues):
-        return pd.DataFrame(columns=ISSUE_COLUMNS)
+        return empty_issues()
     return result.issues
 
 

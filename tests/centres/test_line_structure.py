@@ -132,9 +132,8 @@ def test_peak_memory_of_reading_a_hostile_workbook_is_bounded(tmp_path, kind):
             print("rows", len(df))
         except FileRejected as exc:
             print("refused", exc.code)
-        # VmHWM: this process's peak (ru_maxrss would include the forking parent's)
-        hwm = next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM"))
-        print("rss_mb", int(hwm.split()[1]) // 1024)
+        from tests.peak_memory import peak_mb
+        print("rss_mb", peak_mb())
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}).stdout
@@ -195,8 +194,8 @@ def test_a_workbook_at_the_cell_limit_reads_well_inside_the_bound(tmp_path):
         from centres.readers import read_workbook
         df = read_workbook(Path({str(p)!r}), builtin_profiles()["sch"].match("x.xlsx"))
         print("rows", len(df))
-        hwm = next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM"))
-        print("rss_mb", int(hwm.split()[1]) // 1024)
+        from tests.peak_memory import peak_mb
+        print("rss_mb", peak_mb())
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}).stdout

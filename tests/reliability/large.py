@@ -55,17 +55,13 @@ readers.read_workbook = whole
 settings, profiles, key = ingest.setup(home)
 # warm-up: the baseline (small) through the same code, so imports and caches are in the baseline peak
 ingest.run_pass(home, stable_seconds=0)
-def vm(field):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-# the peak of this pass alone: reset the process's high-water mark (Linux: clear_refs 5), so a higher
-# peak earlier (imports, the warm-up's compile) cannot hide the large file's
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")
-before = vm("VmRSS")
+from tests.peak_memory import reset_peak, status_kb
+# the peak of this pass alone, so a higher peak earlier (imports, the warm-up's compile) cannot hide the large file's
+reset_peak()
+before = status_kb("VmRSS")
 os.rename({staged!r}, os.path.join(home, "inbox", "knuh", os.path.basename({staged!r})))
 out = ingest.run_pass(home, stable_seconds=0)
-after = vm("VmHWM")
+after = status_kb("VmHWM")
 print(json.dumps({{"before_kb": before, "after_kb": after, "streamed": calls,
                   "files": [[c.file_name, c.status, c.rows_read, c.rows_loaded, c.rows_rejected, c.message]
                             for c in out]}}))

@@ -52,8 +52,8 @@ def test_a_pass_over_hostile_inputs_stays_under_2gb(tmp_path, sources):
         out = run_pass({str(home)!r}, stable_seconds=0)
         for c in out:
             print("file", c.file_name, c.status, (c.message or "")[:80].replace(" ", "_"))
-        hwm = next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM"))   # this process's peak
-        print("rss_mb", int(hwm.split()[1]) // 1024)
+        from tests.peak_memory import peak_mb
+        print("rss_mb", peak_mb())
     """)
     env = {**os.environ, "TDM_PSEUDONYM_KEY": KEY, "TDM_MODE": "demo",
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
