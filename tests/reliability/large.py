@@ -13,27 +13,44 @@ TESTS = [("CRP", "mg/dL", 0.05, 3.0), ("Albumin", "g/dL", 3.0, 5.0), ("ESR", "mm
 HEADER = "PT_NO,TEST_NM,SPC_DT,RSLT,UNIT,TEST_CD,REF_RANGE\n"
 
 
-def write_large_lis(path: Path, patients: list[str], target_bytes: int) -> int:
-    """Unique (patient, sample day, test) rows until ``target_bytes``; returns the number of data rows."""
-    start = dt.date(2005, 1, 1)
-    n = 0
-    written = 0
+#: Sample days run from START to END, fixed and in the past: every row passes "not in the future"
+#: whatever the day the test runs (a later day than END would be rejected).
+START, END = dt.date(2005, 1, 1), dt.date(2025, 12, 31)
+
+
+def write_large_lis(path: Path, baseline: bytes, target_bytes: int) -> tuple[int, bytes]:
+    """Unique (patient, sample day, test) rows until ``target_bytes``; returns the number of data rows
+    and the baseline to load first.
+
+    The patients are the baseline's; when their days from START to END are used up, the baseline's rows
+    are repeated under new study numbers (+1,000,000 per round), so a file of any size has every sample
+    day in the past, every patient in the baseline and no duplicate key."""
+    header, *rows = baseline.decode("utf-8-sig").splitlines()
+    base = [r.split(",", 1) for r in rows if r]
+    days = [(START + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in range((END - START).days + 1)]
+    n = written = 0
+    clones: list[str] = []
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("\ufeff" + HEADER)
-        day = 0
+        round_ = 0
         while written < target_bytes:
-            d = (start + dt.timedelta(days=day)).strftime("%Y-%m-%d")
-            block = []
-            for i, pid in enumerate(patients):
-                for j, (name, unit, lo, hi) in enumerate(TESTS):
-                    v = lo + (hi - lo) * (((day * 31 + i * 7 + j * 13) % 97) / 97)
-                    block.append(f"{pid},{name},{d} 08:{(i + j) % 60:02d}:00,{v:.2f},{unit},,\n")
-            text = "".join(block)
-            fh.write(text)
-            written += len(text.encode("utf-8"))
-            n += len(block)
-            day += 1
-    return n
+            patients = [str(int(pid) + 1_000_000 * round_) for pid, _ in base]
+            clones += [f"{pid},{rest}" for pid, (_, rest) in zip(patients, base)] if round_ else []
+            for day, d in enumerate(days):
+                block = []
+                for i, pid in enumerate(patients):
+                    for j, (name, unit, lo, hi) in enumerate(TESTS):
+                        v = lo + (hi - lo) * (((day * 31 + i * 7 + j * 13) % 97) / 97)
+                        block.append(f"{pid},{name},{d} 08:{(i + j) % 60:02d}:00,{v:.2f},{unit},,\n")
+                text = "".join(block)
+                fh.write(text)
+                written += len(text.encode("utf-8"))
+                n += len(block)
+                if written >= target_bytes:
+                    break
+            round_ += 1
+    out = "\ufeff" + "\n".join([header] + [r for r in rows if r] + clones) + "\n"
+    return n, out.encode("utf-8")
 
 
 MEASURE = r"""
@@ -68,5 +85,7 @@ print(json.dumps({{"before_kb": before, "after_kb": after, "streamed": calls,
 """
 
 
-if __name__ == "__main__":  # manual use: python -m tests.reliability.large OUT.csv MB
-    print(write_large_lis(Path(sys.argv[1]), [str(10000000 + i) for i in range(50)], int(float(sys.argv[2]) * 2**20)))
+if __name__ == "__main__":  # manual use: python -m tests.reliability.large OUT.csv BASELINE.csv MB
+    n, baseline = write_large_lis(Path(sys.argv[1]), Path(sys.argv[2]).read_bytes(), int(float(sys.argv[3]) * 2**20))
+    Path(sys.argv[1]).with_suffix(".baseline.csv").write_bytes(baseline)
+    print(n)

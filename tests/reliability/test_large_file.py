@@ -35,9 +35,9 @@ NAME = "knuh_lis_large.csv"
 def _ingest_large(tmp_path: Path, sources, size_mb: float, *, writer_memory: str = "1GB"):
     home = tmp_path / "home"
     (home / "inbox" / "knuh").mkdir(parents=True)
-    (home / "inbox" / "knuh" / "knuh_baseline.csv").write_bytes(sources.knuh_baseline)
     staged = tmp_path / NAME
-    n_rows = write_large_lis(staged, sources.lis_patients, int(size_mb * 2**20))
+    n_rows, baseline = write_large_lis(staged, sources.knuh_baseline, int(size_mb * 2**20))
+    (home / "inbox" / "knuh" / "knuh_baseline.csv").write_bytes(baseline)
     size = staged.stat().st_size
     env = dict(os.environ, TDM_PSEUDONYM_KEY=KEY, TDM_MODE="demo", TDM_WRITER_MEMORY_LIMIT=writer_memory)
     proc = subprocess.run([sys.executable, "-c", MEASURE.format(root=ROOT, home=str(home), staged=str(staged))],
