@@ -153,13 +153,13 @@ class LakeSpec:
             if key.strip().lower() != "data_path" or not eq or not value.strip():
                 raise ConfigError("TDM_LAKE may only add ';data_path=<path>' after the connection string",
                                   code="bad_setting", value=text,
-                                  hint="for example ducklake:sqlite:/srv/lake/catalog.sqlite;data_path=/srv/lake/data/")
+                                  hint="for example ducklake:sqlite:/srv/lake/catalog.sqlite;data_path=/srv/lake/data/ (docs/LAKE.md)")
             data_path = value.strip()
         if not url.startswith("ducklake:") or len(url) <= len("ducklake:"):
             raise ConfigError("TDM_LAKE must be a DuckLake connection string starting with 'ducklake:'",
                               code="bad_setting", value=text,
                               hint="for example ducklake:sqlite:/srv/lake/catalog.sqlite, or "
-                                   "ducklake:postgres:dbname=lake host=db;data_path=s3://bucket/lake/")
+                                   "ducklake:postgres:dbname=lake host=db;data_path=s3://bucket/lake/ (docs/LAKE.md)")
         return cls(url, data_path)
 
     @property

@@ -23,10 +23,12 @@ def test_the_lake_setting_default_and_a_bad_value(tmp_path):
                               f"{tmp_path.resolve()}/lake/data/")
     pg = load_settings(tmp_path, environ={"TDM_LAKE": "ducklake:postgres:dbname=lake host=db;data_path=s3://b/l/"})
     assert pg.lake == LakeSpec("ducklake:postgres:dbname=lake host=db", "s3://b/l/") and pg.lake.catalog_file is None
-    with pytest.raises(ConfigError, match="TDM_LAKE must be a DuckLake connection string"):
+    with pytest.raises(ConfigError, match="TDM_LAKE must be a DuckLake connection string") as bad:
         load_settings(tmp_path, environ={"TDM_LAKE": "postgres://db/lake"})
-    with pytest.raises(ConfigError, match="may only add ';data_path="):
+    assert "docs/LAKE.md" in bad.value.hint             # where the connection strings are explained
+    with pytest.raises(ConfigError, match="may only add ';data_path=") as bad:
         load_settings(tmp_path, environ={"TDM_LAKE": "ducklake:x.ducklake;path=/y"})
+    assert "docs/LAKE.md" in bad.value.hint
 
 
 def test_without_a_matching_extension_package_the_error_says_what_to_install(monkeypatch, tmp_path):
