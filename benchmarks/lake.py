@@ -35,6 +35,7 @@ from centres import install_builtin_profiles
 from ingestion import run_pass
 from warehouse.init import init_warehouse
 from warehouse.lake import open_reader, open_writer
+from warehouse.value_counts import record_value_counts
 
 HERE = Path(__file__).resolve().parent
 WORK, RESULTS, ROOT = HERE / "work" / "lake", HERE / "results", HERE.parent
@@ -101,6 +102,7 @@ def seed_labs(settings, n: int) -> float:
                         source_line, is_current) SELECT 'seed', 'S' || (range // 50), DATE '2020-01-01' +
                         CAST(range % 50 AS INTEGER), 'crp_mg_dl', (range % 97) / 10.0, 1, CAST(range + 2 AS INTEGER),
                         true FROM range({int(n)})""")
+        record_value_counts(con, 1)                          # what the writer keeps beside every file's rows
         con.execute("COMMIT")
     return time.perf_counter() - t
 

@@ -13,8 +13,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from schema.dictionary import ENTITIES
 from warehouse.queries import confirmed_findings
+from warehouse.value_counts import study_medians
 from validators import ValidationContext
 from validators.units import FILE_CHECKED
 
@@ -45,12 +45,9 @@ def other_centre_patients(con: duckdb.DuckDBPyConnection, centre_id: str) -> pd.
 
 
 def unit_reference(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The study's current median and count of each variable checked for a whole-file unit mix-up."""
-    parts = [f"SELECT '{c}' AS variable, median(value) AS median, count(value) AS n FROM core.lab_results "
-             f"WHERE is_current AND analyte = '{c}'" if e == "lab" else
-             f"SELECT '{c}', median({c}), count({c}) FROM core.{ENTITIES[e].table} WHERE is_current"
-             for e, c in FILE_CHECKED]
-    return con.execute(" UNION ALL ".join(parts)).df()
+    """The study's current median and count of each variable checked for a whole-file unit mix-up
+    (exact, from the writer's per-value counts: :mod:`warehouse.value_counts`)."""
+    return study_medians(con, [c for _, c in FILE_CHECKED])
 
 
 def quarantined_patients(con: duckdb.DuckDBPyConnection | None, centre_id: str) -> list[str]:

@@ -192,6 +192,18 @@ reviews = sa.Table(
     comment="Warnings a data manager confirmed as correct (e.g. a true extreme value).",
 )
 
+value_counts = sa.Table(
+    "value_counts",
+    metadata,
+    sa.Column("variable", sa.String, nullable=False, comment="a lab analyte, or trough_ug_ml"),
+    sa.Column("value", sa.Double, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False, comment="+ rows made current, - rows superseded"),
+    sa.Column("file_id", sa.BigInteger, nullable=False, comment="the file whose load changed the counts"),
+    schema="ingest",
+    comment="Append-only deltas of how many current rows hold each value of a lab analyte or the trough "
+            "(warehouse.value_counts): the study's medians read from them, not from every row.",
+)
+
 quarantine_rows = sa.Table(
     "rows",
     metadata,

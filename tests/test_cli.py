@@ -15,7 +15,7 @@ def test_init_is_idempotent_and_installs_the_centres(tmp_path, capsys):
     assert main(["init", "--home", home]) == 0
     assert main(["init", "--home", home]) == 0
     out = capsys.readouterr().out
-    assert "schema revision 0003_publication_lake_snapshot" in out
+    assert "schema revision 0004_value_counts" in out
     for centre in ("smc", "sch", "knuh"):
         assert f"centre profile: {centre}" in out
         assert (tmp_path / "h" / "inbox" / centre).is_dir()

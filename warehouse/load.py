@@ -27,6 +27,7 @@ from schema.tables import quarantine_rows
 from warehouse.connection import transaction as _transaction
 from warehouse.keys import check_unique, next_ids
 from warehouse.query_sync import sync_file
+from warehouse.value_counts import record_value_counts
 from base.errors import WarehouseError
 
 ISSUE_COLUMNS = [c.name for c in issues_table.columns if c.name != "file_id"]
@@ -206,6 +207,7 @@ def _load_accepted(con: duckdb.DuckDBPyConnection, file_id: int, columns: dict[s
                        f"SELECT {names}, ?, true FROM {relation}", [file_id])[0][0]
         if n:
             check_current_keys(con, entity, file_id)
+    record_value_counts(con, file_id)
     return superseded
 
 

@@ -11,7 +11,7 @@ from base.config import LakeSpec
 from base.errors import WarehouseError
 from warehouse.lake import open_reader
 
-SCHEMA_HEAD = "0003_publication_lake_snapshot"
+SCHEMA_HEAD = "0004_value_counts"
 
 
 def current_revision(lake: LakeSpec) -> str | None:
