@@ -9,8 +9,10 @@ value or its finding.
 
 Numbers, the trough, unit factors and the pseudonym are SQL (:mod:`centres.sql_cells`);
 labels, dates and the words of a message are resolved per distinct cell (:mod:`centres.cells`
-through :mod:`centres.sql_labels`) and joined back.  One statement builds the typed lines (``hx``);
-the entity tables and findings are ``INSERT ... SELECT`` over it, then it is dropped (``raw`` stays).
+through :mod:`centres.sql_labels`): a label column's few cells compiled back into ``CASE``/``IN``
+expressions (:func:`_inline`), a date column's thousands joined back.  One statement builds the typed
+lines (``hx``, unsorted); the entity tables and findings are ``INSERT ... SELECT ... ORDER BY
+source_line`` over it, then it is dropped (``raw`` stays).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from centres.cells import (ISO_DATE_FALLBACKS, ISO_DATETIME_FALLBACKS, cell_kind
 from centres.header_checks import resolve_columns
 from centres.profile import CentreProfile, ColumnSpec, FileSpec
 from centres.raw import RAW_TABLE, RawFile
-from centres.sql_labels import (Message, bool_table, code_table, date_table, distinct_texts, message_table,
-                                    register)
+from centres.sql_labels import (Message, bool_table, code_table, date_table, distinct_texts, label_sql,
+                                message_table, register)
 
 LINES = "hx"
 _CODE_FIX = ("write one of the values under 'expected'; if this label is right at your centre, ask the "
@@ -153,13 +155,16 @@ def _join(plan: _Plan, pos: int, table: pd.DataFrame) -> str:
     return f"m{pos}"
 
 
+def _inline(plan: _Plan, pos: int, table: pd.DataFrame, values: dict[str, str]) -> None:
+    """A label column as expressions over its trimmed cell (:func:`centres.sql_labels.label_sql`)."""
+    for name, expr in label_sql(f"h.t{pos}", table, values).items():
+        plan.level1[f"{name}:{pos}" if name in ("bad", "drop") else f"v:{name}"] = expr
+
+
 def _codes(plan: _Plan, col: ColumnSpec, pos: int, header: str, profile, cells, message: str) -> None:
-    m = _join(plan, pos, code_table(cells[pos], col, profile))
+    _inline(plan, pos, code_table(cells[pos], col, profile), {tg: "VARCHAR" for tg in col.to})
     for tg in col.to:
-        plan.level1[f"v:{tg}"] = f"{m}.{_q(tg)}"
         plan.values[tg] = _q(f"v:{tg}")
-    plan.level1[f"bad:{pos}"] = f"coalesce({m}.bad, false)"
-    plan.level1[f"drop:{pos}"] = f"coalesce({m}.dropped, false)"
     plan.issue(col.target, pos, "unknown_code", _q(f"bad:{pos}"), Message(header, message),
                expected_labels(col, profile), _CODE_FIX)
 
@@ -184,10 +189,8 @@ def _column(plan: _Plan, col: ColumnSpec, pos: int, header: str, spec: FileSpec,
         plan.issues[-1].expected = expected_labels(col, profile)
     elif kind == "bool":
         b = profile.booleans_for(col)
-        m = _join(plan, pos, bool_table(cells[pos], b.table()))
-        plan.level1[f"v:{target}"] = f"{m}.vb"
+        _inline(plan, pos, bool_table(cells[pos], b.table()).rename(columns={"vb": target}), {target: "BOOLEAN"})
         plan.values[target] = _q(f"v:{target}")
-        plan.level1[f"bad:{pos}"] = f"coalesce({m}.bad, false)"
         plan.issue(target, pos, "unknown_code", _q(f"bad:{pos}"), Message(header, "is not a yes/no value"),
                    f"true: {'/'.join(b.true)}; false: {'/'.join(b.false)}", "write one of the yes/no words under 'expected'")
     elif kind in ("int", "float"):
@@ -345,9 +348,10 @@ def _build_lines(con, plan: _Plan, positions: list[int]) -> None:
     values = "".join(f", {e} AS {_q('x:' + n)}" for n, e in plan.values.items())
     nonempty = "".join(f", {e} AS {_q('ne:' + n)}" for n, e in plan.nonempty.items())
     inner = f"SELECT h.*{level1} FROM (SELECT {base}) h {' '.join(plan.joins)}"
-    # only what the entity tables and findings read is stored: the typed values and the flags
+    # only what the entity tables and findings read is stored: the typed values and the flags, in the
+    # joins' order (no sort: every statement reading hx orders its own output by source_line)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} AS SELECT source_line, patient_id{flags}{values}{nonempty}, "
-                f"{plan.keep} AS keep FROM (SELECT *{level2} FROM ({inner})) l ORDER BY source_line").fetchall()
+                f"{plan.keep} AS keep FROM (SELECT *{level2} FROM ({inner})) l").fetchall()
     con.execute("DROP TABLE IF EXISTS _u").fetchall()
 
 
@@ -370,10 +374,12 @@ def _write_findings(con, plan: _Plan, active: list[int], headers: tuple[str, ...
         cols = ["l.source_line", S.literal(issue.entity), "l.patient_id", "NULL", S.literal(issue.target),
                 S.literal(headers[issue.pos]), f"r.c{issue.pos}", S.literal(issue.rule), "'error'", "m.message",
                 S.literal(issue.expected), S.literal(issue.fix)]
-        selects.append(f"SELECT {', '.join(cols)} FROM {LINES} l JOIN {RAW_TABLE} r ON r.source_line = l.source_line "
-                       f"JOIN _msg m ON m.k = {k} AND m.c = r.c{issue.pos} WHERE l.{_q(f'f{k}')}")
-    try:
-        con.execute(f"INSERT INTO {FINDINGS_TABLE} {' UNION ALL '.join(selects)}").fetchall()
+        selects.append(f"SELECT {', '.join(cols)}, {k} AS _o FROM {LINES} l JOIN {RAW_TABLE} r "
+                       f"ON r.source_line = l.source_line JOIN _msg m ON m.k = {k} AND m.c = r.c{issue.pos} "
+                       f"WHERE l.{_q(f'f{k}')}")
+    try:   # in issue order, then line order (a finding's rowid is its seq): one finding per issue and line
+        con.execute(f"INSERT INTO {FINDINGS_TABLE} SELECT * EXCLUDE (_o) FROM ({' UNION ALL '.join(selects)}) "
+                    "ORDER BY _o, source_line").fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _msg").fetchall()
     return int(con.execute(f"SELECT count(*) FROM {FINDINGS_TABLE}").fetchall()[0][0])

@@ -1,8 +1,8 @@
 """The per-*distinct*-cell pieces of the one path's harmonising: labels, dates and problem messages.
 
 A label (code, yes/no word, test name), a date in a profile's formats and the words that explain a
-bad cell are resolved by the parsers of :mod:`centres.cells` once per distinct cell text, never per row; the results are small tables that the compiled SQL joins back
-(:mod:`centres.sql_harmonise`).  A 1e6-line export with a few thousand distinct dates costs a
+bad cell are resolved by the parsers of :mod:`centres.cells` once per distinct cell text, never per row; the results are small tables that the compiled SQL joins back (dates) or compiles into
+``CASE`` expressions (labels) (:mod:`centres.sql_harmonise`).  A 1e6-line export with a few thousand distinct dates costs a
 few thousand parses.
 """
 
@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from centres.cells import explain_date, explain_number, parse_bool, parse_codes, parse_dates, visible
 from centres.profile import CentreProfile, ColumnSpec
-from centres.sql_cells import ident, stripped
+from centres.sql_cells import case_map, ident, literal, stripped
 
 
 
@@ -63,6 +63,28 @@ def date_table(cells: pd.Series, formats: list[str], fallbacks: list[str], *, da
     return pd.DataFrame({"k": cells, "vt": parsed.astype("datetime64[us]"), "bad": bad.astype(bool).to_numpy()})
 
 
+def label_sql(t: str, table: pd.DataFrame, values: dict[str, str]) -> dict[str, str]:
+    """A label column's parsed table (:func:`code_table`, :func:`bool_table`) compiled into expressions
+    over its trimmed cell ``t``, no join: ``CASE t WHEN <cell> THEN <value> END`` per value column of
+    ``values`` (name -> SQL type), ``bad`` as "not one of the cells that parsed" (the table holds every
+    distinct cell of the column, so any other cell is a bad one), ``drop`` (codes only) as "one of the
+    dropped cells".  Only parsed cells are listed, so a column of a million garbage labels stays a short
+    expression.  Measured: the 16 label joins of the 45-column template were about a fifth of ``hx``."""
+    good = table[~table["bad"]]
+    out = {}
+    for name, sql_type in values.items():
+        listed = good[good[name].notna()]
+        out[name] = case_map(t, dict(zip(listed["k"].tolist(), listed[name].tolist())), sql_type)
+    out["bad"] = f"NOT {_one_of(t, good['k'])}"
+    if "dropped" in table:
+        out["drop"] = _one_of(t, table.loc[table["dropped"], "k"])
+    return out
+
+
+def _one_of(t: str, cells: pd.Series) -> str:
+    return f"({t} IN ({', '.join(literal(k) for k in cells.tolist())}))" if len(cells) else "false"
+
+
 @dataclass(frozen=True)
 class Message:
     """How a finding's message is written: ``column '<header>': '<value>' <words>``, where the words
@@ -93,5 +115,5 @@ def message_table(pairs: pd.DataFrame, m: Message) -> pd.DataFrame:
     return pd.DataFrame({"c": c, "t": t, "message": text.astype("str")})
 
 
-__all__ = ["Message", "bool_table", "code_table", "date_table", "distinct_texts", "message_table",
+__all__ = ["Message", "bool_table", "code_table", "date_table", "distinct_texts", "label_sql", "message_table",
            "register"]
