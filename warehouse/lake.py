@@ -110,7 +110,7 @@ def load_extensions(con: duckdb.DuckDBPyConnection, lake: LakeSpec, names: list[
                      f"(offline), or allow this machine to reach extensions.duckdb.org") from exc
 
 
-def _attach_sql(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None, alias: str = ALIAS) -> str:
+def _attach_sql(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None) -> str:
     options = []
     if lake.data_path and not read_only:
         options.append(f"DATA_PATH {quote(lake.data_path)}")
@@ -118,7 +118,7 @@ def _attach_sql(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None
         options.append("READ_ONLY")
     if snapshot_version is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot_version)}")
-    return f"ATTACH {quote(lake.url)} AS {alias}" + (f" ({', '.join(options)})" if options else "")
+    return f"ATTACH {quote(lake.url)} AS {ALIAS}" + (f" ({', '.join(options)})" if options else "")
 
 
 def quote(text: str) -> str:
@@ -135,7 +135,8 @@ def sqlite_wal(catalog: Path) -> None:
     is a second SQLite library in the process: closing it drops the POSIX locks DuckDB's SQLite
     holds on the same file (measured: "disk I/O error"), so this runs only while no DuckDB
     connection of this process has the catalog open (at creation, and by ``migrate.upgrade``)."""
-    shared_db.release_dead()     # the shared readers' database lets go of the lakes no reader uses
+    if catalog.exists():         # close the readers' databases this process keeps on it
+        shared_db.close_idle(lambda key, identity=shared_db.file_identity(catalog): key[0] == identity)
     db = sqlite3.connect(catalog, timeout=30)
     try:
         if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -172,10 +173,10 @@ def s3_secret_sql(lake: LakeSpec, *, credentials: bool = True) -> str | None:
     return f"CREATE OR REPLACE SECRET {S3_SECRET} ({', '.join(options)})"
 
 
-def attach(con, lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None, alias: str = ALIAS) -> None:
+def attach(con, lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None) -> None:
     """On a fresh DuckDB connection: the extensions, the S3 secret of a remote data path, the lake
-    attached as ``alias`` (``lake``; a unique one in the shared readers' database), ``USE`` it (the one
-    sequence every warehouse connection runs, the migrations' SQLAlchemy ones included)."""
+    attached as ``lake``, ``USE lake`` (the one sequence every warehouse connection runs, the
+    migrations' SQLAlchemy ones included)."""
     catalog = lake.catalog_file
     if catalog is not None and not read_only:
         catalog.parent.mkdir(parents=True, exist_ok=True)
@@ -188,27 +189,28 @@ def attach(con, lake: LakeSpec, *, read_only: bool, snapshot_version: int | None
     secret = s3_secret_sql(lake)
     if secret:
         con.execute(secret)
-    con.execute(_attach_sql(lake, read_only=read_only, snapshot_version=snapshot_version, alias=alias))
-    con.execute(f"USE {alias}")
+    con.execute(_attach_sql(lake, read_only=read_only, snapshot_version=snapshot_version))
+    con.execute(f"USE {ALIAS}")
+
+
+def _existing_catalog(lake: LakeSpec) -> Path | None:
+    """The local catalog file, which a reader needs to exist (None: a catalog server)."""
+    catalog = lake.catalog_file
+    if catalog is not None and not catalog.is_file():
+        raise WarehouseError("there is no warehouse here yet", file=str(catalog), code="no_warehouse",
+                             hint="run 'tdm init' first")
+    return catalog
 
 
 def connect(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None,
-            memory_limit: str | None = None, own_database: bool = False) -> duckdb.DuckDBPyConnection:
-    """The lake attached and in use (no other guard): as ``lake`` on an in-memory DuckDB of its own,
-    or, for a reader that changes no database-wide setting (not ``own_database``, no memory limit,
-    no S3 secret), as a cursor of the process's shared readers' database (``warehouse.shared_db``:
-    the extensions loaded once per process) under an alias of its own."""
-    catalog = lake.catalog_file
-    if read_only and catalog is not None and not catalog.is_file():
-        raise WarehouseError("there is no warehouse here yet", file=str(catalog), code="no_warehouse",
-                             hint="run 'tdm init' first")
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as ``lake`` and in use (no other guard)."""
+    if read_only:
+        _existing_catalog(lake)
     config = dict(NO_AUTOLOAD, **({"memory_limit": memory_limit, **WRITER_ALLOCATOR} if memory_limit else {}))
-    shared = read_only and not own_database and not memory_limit and not lake.remote_data
-    con, alias = shared_db.reserve(config, ALIAS) if shared else (duckdb.connect(":memory:", config=config), ALIAS)
+    con = duckdb.connect(":memory:", config=config)
     try:
-        if shared:
-            shared_db.register(alias, con)
-        attach(con, lake, read_only=read_only, snapshot_version=snapshot_version, alias=alias)
+        attach(con, lake, read_only=read_only, snapshot_version=snapshot_version)
     except duckdb.Error as exc:
         con.close()
         if read_only and "creating a new DuckLake is explicitly disabled" in str(exc):   # a catalog server, empty
@@ -363,10 +365,22 @@ def _data_path(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def open_reader(lake: LakeSpec, *, snapshot_version: int | None = None,
                 external_access: bool = False) -> duckdb.DuckDBPyConnection:
-    """The lake read-only (at ``snapshot_version`` when given).  Without ``external_access`` the
-    connection can afterwards read only the lake's own data files, write none, attach or load
-    nothing, and no setting can be changed back (``lock_configuration``)."""
-    con = connect(lake, read_only=True, snapshot_version=snapshot_version, own_database=not external_access)
+    """The lake read-only (at ``snapshot_version`` when given), ``USE``d, as a cursor of the database
+    this process keeps for the lake (``warehouse.shared_db``: opened by :func:`_reader_database` on
+    first use)."""
+    catalog = _existing_catalog(lake)
+    key = (shared_db.file_identity(catalog) if catalog is not None else lake.url, lake.url, lake.data_path,
+           snapshot_version, external_access)
+    con = shared_db.reader_cursor(key, lambda: _reader_database(lake, snapshot_version, external_access))
+    con.execute(f"USE {ALIAS}")
+    return con
+
+
+def _reader_database(lake: LakeSpec, snapshot_version: int | None, external_access: bool) -> duckdb.DuckDBPyConnection:
+    """The lake attached read-only.  Without ``external_access`` the database can afterwards read only
+    the lake's own data files, write none, load nothing, and no setting can be changed back
+    (``lock_configuration``)."""
+    con = connect(lake, read_only=True, snapshot_version=snapshot_version)
     if not external_access:
         try:
             data = _data_path(con)
@@ -403,8 +417,7 @@ def connect_lines(lake: LakeSpec) -> dict[str, str]:
 
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     """The lake's snapshot id as this connection sees it (what a publication records)."""
-    alias = con.execute("SELECT current_database()").fetchone()[0]
-    return int(con.execute(f"SELECT id FROM {alias}.current_snapshot()").fetchone()[0])
+    return int(con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0])
 
 
 __all__ = ["ALIAS", "PG_WRITER_LOCK_KEY", "S3_SECRET", "lake_writer_lock", "needed_extensions", "postgres_lock",

@@ -51,12 +51,10 @@ def _everything_stored(home: Path) -> str:
     con = read_lake(home)
     try:
         tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                             "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'").fetchall()
-        assert tables                                # the reader's own alias (warehouse.shared_db)
+                             "WHERE table_catalog = 'lake' AND table_type = 'BASE TABLE'").fetchall()
         for schema, table in tables:
             out.append(repr(con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()))
-        alias = con.execute("SELECT current_database()").fetchone()[0]
-        out.append(repr(con.execute(f"SELECT * FROM {alias}.snapshots()").fetchall()))
+        out.append(repr(con.execute("SELECT * FROM lake.snapshots()").fetchall()))
     finally:
         con.close()
     for f in sorted((home / "lake").rglob("*")):
