@@ -12,7 +12,8 @@ connection's own temporary catalog and never reaches the lake.
   catalog file; ids are ``max + 1`` and DuckLake over SQLite takes no writer lock), then the lake.
 * :func:`open_reader` - read-only: the lake attached ``READ_ONLY`` (optionally at a snapshot for a
   reproducible publication), then file access limited to the lake's data path, external access off
-  and the configuration locked, so no later statement can read or write another file.
+  and the configuration locked, so no later statement can read or write another file; a cursor of
+  the database the process keeps for that lake (``warehouse.shared_db``: extensions loaded once).
 
 An ``s3://`` data path gets one DuckDB S3 secret built from ``Settings.s3`` (:func:`s3_secret_sql`).
 The extensions load offline from the PyPI packages ``duckdb-extension-ducklake``, ``-sqlite``,
