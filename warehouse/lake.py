@@ -12,7 +12,8 @@ connection's own temporary catalog and never reaches the lake.
   catalog file; ids are ``max + 1`` and DuckLake over SQLite takes no writer lock), then the lake.
 * :func:`open_reader` - read-only: the lake attached ``READ_ONLY`` (optionally at a snapshot for a
   reproducible publication), then file access limited to the lake's data path, external access off
-  and the configuration locked, so no later statement can read or write another file.
+  and the configuration locked, so no later statement can read or write another file; a cursor of
+  the database the process keeps for that lake (``warehouse.shared_db``: extensions loaded once).
 
 An ``s3://`` data path gets one DuckDB S3 secret built from ``Settings.s3`` (:func:`s3_secret_sql`).
 The extensions load offline from the PyPI packages ``duckdb-extension-ducklake``, ``-sqlite``,
@@ -37,6 +38,7 @@ import duckdb
 
 from base.config import DEFAULT_LIMITS, LakeSpec
 from base.errors import WarehouseBusy, WarehouseError
+from warehouse import shared_db
 
 ALIAS = "lake"
 LOCK_WAIT_SECONDS = 30.0
@@ -134,6 +136,8 @@ def sqlite_wal(catalog: Path) -> None:
     is a second SQLite library in the process: closing it drops the POSIX locks DuckDB's SQLite
     holds on the same file (measured: "disk I/O error"), so this runs only while no DuckDB
     connection of this process has the catalog open (at creation, and by ``migrate.upgrade``)."""
+    if catalog.exists():         # close the readers' databases this process keeps on it
+        shared_db.close_idle(lambda key, identity=shared_db.file_identity(catalog): key[0] == identity)
     db = sqlite3.connect(catalog, timeout=30)
     try:
         if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -190,13 +194,20 @@ def attach(con, lake: LakeSpec, *, read_only: bool, snapshot_version: int | None
     con.execute(f"USE {ALIAS}")
 
 
+def _existing_catalog(lake: LakeSpec) -> Path | None:
+    """The local catalog file, which a reader needs to exist (None: a catalog server)."""
+    catalog = lake.catalog_file
+    if catalog is not None and not catalog.is_file():
+        raise WarehouseError("there is no warehouse here yet", file=str(catalog), code="no_warehouse",
+                             hint="run 'tdm init' first")
+    return catalog
+
+
 def connect(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None,
             memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as ``lake`` and in use (no other guard)."""
-    catalog = lake.catalog_file
-    if read_only and catalog is not None and not catalog.is_file():
-        raise WarehouseError("there is no warehouse here yet", file=str(catalog), code="no_warehouse",
-                             hint="run 'tdm init' first")
+    if read_only:
+        _existing_catalog(lake)
     config = dict(NO_AUTOLOAD, **({"memory_limit": memory_limit, **WRITER_ALLOCATOR} if memory_limit else {}))
     con = duckdb.connect(":memory:", config=config)
     try:
@@ -355,9 +366,21 @@ def _data_path(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def open_reader(lake: LakeSpec, *, snapshot_version: int | None = None,
                 external_access: bool = False) -> duckdb.DuckDBPyConnection:
-    """The lake read-only (at ``snapshot_version`` when given).  Without ``external_access`` the
-    connection can afterwards read only the lake's own data files, write none, attach or load
-    nothing, and no setting can be changed back (``lock_configuration``)."""
+    """The lake read-only (at ``snapshot_version`` when given), ``USE``d, as a cursor of the database
+    this process keeps for the lake (``warehouse.shared_db``: opened by :func:`_reader_database` on
+    first use)."""
+    catalog = _existing_catalog(lake)
+    key = (shared_db.file_identity(catalog) if catalog is not None else lake.url, lake.url, lake.data_path,
+           snapshot_version, external_access)
+    con = shared_db.reader_cursor(key, lambda: _reader_database(lake, snapshot_version, external_access))
+    con.execute(f"USE {ALIAS}")
+    return con
+
+
+def _reader_database(lake: LakeSpec, snapshot_version: int | None, external_access: bool) -> duckdb.DuckDBPyConnection:
+    """The lake attached read-only.  Without ``external_access`` the database can afterwards read only
+    the lake's own data files, write none, load nothing, and no setting can be changed back
+    (``lock_configuration``)."""
     con = connect(lake, read_only=True, snapshot_version=snapshot_version)
     if not external_access:
         try:

@@ -47,14 +47,25 @@ def _num(v) -> float:
     return float(v)  # "inf" strings too
 
 
-@pytest.fixture
-def two_publications(warehouse):
+@pytest.fixture(scope="module")
+def two_publications(tmp_path_factory):
+    """Built once for the module (~10 s): every test here only reads the two publications."""
+    from base.config import load_settings
     from publication import build_publication
+    from warehouse.init import init_warehouse
 
-    load_cohort(warehouse, synthetic_cohort(150, 5))
-    s1 = build_publication(warehouse, parameters=PARAMS)
-    load_cohort(warehouse, shifted_centre(240, 9, "c4", 1.8))
-    s2 = build_publication(warehouse, parameters=PARAMS)
+    home = tmp_path_factory.mktemp("drift") / "home"
+    with pytest.MonkeyPatch.context() as mp:       # what the ``settings`` fixture sets, for the build
+        mp.setenv("TDM_HOME", str(home))
+        mp.delenv("TDM_PSEUDONYM_KEY", raising=False)
+        mp.delenv("TDM_PSEUDONYM_KEY_FILE", raising=False)
+        warehouse = load_settings(home, mode="demo")
+        warehouse.ensure_dirs()
+        init_warehouse(warehouse)
+        load_cohort(warehouse, synthetic_cohort(150, 5))
+        s1 = build_publication(warehouse, parameters=PARAMS)
+        load_cohort(warehouse, shifted_centre(240, 9, "c4", 1.8))
+        s2 = build_publication(warehouse, parameters=PARAMS)
     return warehouse, s1, s2
 
 
