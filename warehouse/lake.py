@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib.util
 import os
 import shutil
 import sqlite3
@@ -39,76 +38,17 @@ import duckdb
 from base.config import DEFAULT_LIMITS, LakeSpec
 from base.errors import WarehouseBusy, WarehouseError
 from warehouse import shared_db
+from warehouse.extensions import NO_AUTOLOAD, load_extensions, loadable, needed_extensions, packaged_extension
 
 ALIAS = "lake"
 LOCK_WAIT_SECONDS = 30.0
-# extension name -> (PyPI package, the binary's name in it, the name DuckDB must load it under:
-# an extension's entry point is named after its file, and the sqlite one's is sqlite_scanner)
-EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake", "ducklake"),
-              "sqlite": ("duckdb_extension_sqlite", "sqlite", "sqlite_scanner"),
-              "postgres": ("duckdb_extension_postgres_scanner", "postgres_scanner", "postgres_scanner"),
-              "httpfs": ("duckdb_extension_httpfs", "httpfs", "httpfs")}
 S3_SECRET = "tdm_lake_s3"
 # pg_try_advisory_xact_lock's key for the lake's writers (b"tdmlake1"); advisory locks are per database
 PG_WRITER_LOCK_KEY = 0x74646D6C616B6531
-NO_AUTOLOAD = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
 # The writer's allocator returns freed memory to the OS after every task above this much (DuckDB's
 # defaults, 128 MiB and 512 MiB, exceed a small memory limit: freed buffers stayed resident, and
 # with TDM_WRITER_MEMORY_LIMIT=96MB the peak RSS grew 0.5-0.8 MB per MB of file; measured, 1.5.5).
 WRITER_ALLOCATOR = {"allocator_flush_threshold": "4MB", "allocator_bulk_deallocation_flush_threshold": "4MB"}
-
-
-def packaged_extension(name: str, version: str = duckdb.__version__) -> Path | None:
-    """The binary a PyPI extension package ships for this DuckDB version (None: not installed or
-    built for another version)."""
-    package, stem, _ = EXTENSIONS[name]
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{version}" / f"{stem}.duckdb_extension"
-    return path if path.is_file() else None
-
-
-def _loadable(name: str, binary: Path) -> Path:
-    """``binary`` under the file name DuckDB derives the entry point from (a symlink in a
-    per-user cache folder when the package's name differs)."""
-    _, stem, load_name = EXTENSIONS[name]
-    if stem == load_name:
-        return binary
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tdm" / f"duckdb-v{duckdb.__version__}"
-    link = folder / f"{load_name}.duckdb_extension"
-    if not (link.is_symlink() and Path(os.readlink(link)) == binary):
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{load_name}.{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        os.symlink(binary, tmp)
-        os.replace(tmp, link)
-    return link
-
-
-def needed_extensions(lake: LakeSpec) -> list[str]:
-    """ducklake, the catalog's scanner (sqlite, postgres) and httpfs for data in object storage."""
-    catalog = ["sqlite"] if lake.url.startswith("ducklake:sqlite:") else ["postgres"] if lake.postgres_dsn else []
-    return ["ducklake", *catalog, *(["httpfs"] if lake.remote_data else [])]
-
-
-def load_extensions(con: duckdb.DuckDBPyConnection, lake: LakeSpec, names: list[str] | None = None) -> None:
-    """LOAD the lake's extensions (:func:`needed_extensions`): from the packages, else by ``INSTALL``."""
-    for name in needed_extensions(lake) if names is None else names:
-        binary = packaged_extension(name)
-        try:
-            if binary is not None:
-                con.execute(f"LOAD '{_loadable(name, binary)}'")
-            else:
-                con.execute(f"INSTALL {name}")
-                con.execute(f"LOAD {name}")
-        except duckdb.Error as exc:
-            package = EXTENSIONS[name][0].replace("_", "-")
-            raise WarehouseError(
-                f"cannot load DuckDB's {name} extension: no {package}=={duckdb.__version__} package is installed "
-                f"and INSTALL {name} failed ({str(exc).splitlines()[0]})", code="lake_extension",
-                hint=f"pip install duckdb=={duckdb.__version__} {package}=={duckdb.__version__} "
-                     f"(offline), or allow this machine to reach extensions.duckdb.org") from exc
 
 
 def _attach_sql(lake: LakeSpec, *, read_only: bool, snapshot_version: int | None = None) -> str:
@@ -405,7 +345,7 @@ def connect_lines(lake: LakeSpec) -> dict[str, str]:
     secret = s3_secret_sql(lake, credentials=False)
     attach = (f"{secret}; " if secret else "") + f"ATTACH {quote(lake.url)} AS {ALIAS} (READ_ONLY); USE {ALIAS};"
     packaged = [(n, packaged_extension(n)) for n in needed]
-    loads = " ".join(f"LOAD {quote(str(_loadable(n, b)))};" if b else f"INSTALL {n}; LOAD {n};" for n, b in packaged)
+    loads = " ".join(f"LOAD {quote(str(loadable(n, b)))};" if b else f"INSTALL {n}; LOAD {n};" for n, b in packaged)
     installs = " ".join(f"INSTALL {n}; LOAD {n};" for n in needed)
     py_sql = f"{loads} {attach}".replace('"', '\\"')
     r_sql = f"{installs} {attach}".replace('"', '\\"')
@@ -421,6 +361,6 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0])
 
 
-__all__ = ["ALIAS", "PG_WRITER_LOCK_KEY", "S3_SECRET", "lake_writer_lock", "needed_extensions", "postgres_lock",
-           "s3_secret_sql", "attach", "sqlite_wal", "connect", "connect_lines", "current_snapshot", "lake_exists", "load_extensions", "lock_path", "open_reader", "open_writer",
-           "packaged_extension", "writer_lock"]
+__all__ = ["ALIAS", "PG_WRITER_LOCK_KEY", "S3_SECRET", "lake_writer_lock", "postgres_lock",
+           "s3_secret_sql", "attach", "sqlite_wal", "connect", "connect_lines", "current_snapshot", "lake_exists", "lock_path", "open_reader", "open_writer",
+           "writer_lock"]

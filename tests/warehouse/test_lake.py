@@ -11,6 +11,7 @@ from schema.dictionary import ENTITIES
 
 from base.config import LakeSpec, load_settings
 from base.errors import ConfigError, WarehouseError
+from warehouse import extensions as X
 from warehouse import lake as L
 from warehouse.lake import connect_lines, open_reader, open_writer
 from warehouse.load import check_current_keys, insert_file_row, load_file, reserve_file_id
@@ -32,7 +33,7 @@ def test_the_lake_setting_default_and_a_bad_value(tmp_path):
 
 
 def test_without_a_matching_extension_package_the_error_says_what_to_install(monkeypatch, tmp_path):
-    monkeypatch.setattr(L, "packaged_extension", lambda name, version=None: None)
+    monkeypatch.setattr(X, "packaged_extension", lambda name, version=None: None)
     monkeypatch.setattr(L, "NO_AUTOLOAD", {**L.NO_AUTOLOAD, "extension_directory": str(tmp_path / "none"),
                                             "custom_extension_repository": "http://127.0.0.1:9/"})
     with pytest.raises(WarehouseError) as err:
