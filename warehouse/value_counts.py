@@ -15,9 +15,11 @@ import duckdb
 import pandas as pd
 
 from schema.dictionary import ENTITIES
+from validators.units import FILE_CHECKED
 
-# (entity, variable SQL, value column) counted: every analyte of the lab rows, the trough of the ELISA rows
-_COUNTED = (("lab", "analyte", "value"), ("elisa", "'trough_ug_ml'", "trough_ug_ml"))
+# (entity, variable SQL, value column) counted: every analyte of the lab rows, and each other column
+# the unit mix-up check reads (the trough of the ELISA rows)
+_COUNTED = (("lab", "analyte", "value"),) + tuple((e, f"'{c}'", c) for e, c in FILE_CHECKED if e != "lab")
 
 
 def record_value_counts(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
