@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from tests.homes import demo_settings
 from tests.lake_servers import lake_servers  # noqa: F401  (session fixture: PostgreSQL + S3 on loopback)
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -24,14 +25,7 @@ os.environ.setdefault("TDM_CHROMIUM", "")
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     """Settings for a fresh home under tmp_path (demo mode)."""
-    from base.config import load_settings
-
-    monkeypatch.setenv("TDM_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("TDM_PSEUDONYM_KEY", raising=False)
-    monkeypatch.delenv("TDM_PSEUDONYM_KEY_FILE", raising=False)
-    s = load_settings(tmp_path / "home", mode="demo")
-    s.ensure_dirs()
-    return s
+    return demo_settings(tmp_path / "home", monkeypatch)
 
 
 @pytest.fixture

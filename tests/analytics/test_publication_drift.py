@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from tests.analytics.test_publication import load_cohort, synthetic_cohort
+from tests.homes import demo_settings
 
 PARAMS = {"seed": 11, "bootstrap_resamples": 100}
 OUTCOMES = ("clinical_remission", "biochemical_remission", "partial_mucosal_healing", "mucosal_healing")
@@ -50,17 +51,11 @@ def _num(v) -> float:
 @pytest.fixture(scope="module")
 def two_publications(tmp_path_factory):
     """Built once for the module (~10 s): every test here only reads the two publications."""
-    from base.config import load_settings
     from publication import build_publication
     from warehouse.init import init_warehouse
 
-    home = tmp_path_factory.mktemp("drift") / "home"
-    with pytest.MonkeyPatch.context() as mp:       # what the ``settings`` fixture sets, for the build
-        mp.setenv("TDM_HOME", str(home))
-        mp.delenv("TDM_PSEUDONYM_KEY", raising=False)
-        mp.delenv("TDM_PSEUDONYM_KEY_FILE", raising=False)
-        warehouse = load_settings(home, mode="demo")
-        warehouse.ensure_dirs()
+    with pytest.MonkeyPatch.context() as mp:       # the ``settings`` fixture's home, for the build
+        warehouse = demo_settings(tmp_path_factory.mktemp("drift") / "home", mp)
         init_warehouse(warehouse)
         load_cohort(warehouse, synthetic_cohort(150, 5))
         s1 = build_publication(warehouse, parameters=PARAMS)
