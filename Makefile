@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tdm demo
 
+# two pytest-xdist workers (tests/conftest.py keeps each costly fixture's tests on one worker)
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow

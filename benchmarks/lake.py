@@ -7,10 +7,11 @@ read-only connection every 10 ms.  Recorded: the pass's seconds, when the poller
 (seconds after the pass started; ``visible - pass_end`` <= 0 means it was visible before the pass
 had even returned, i.e. at its COMMIT), and a fresh reader's open + query after the pass.
 (b) **An analyst's query loop during a 1e6-line ingest.**  A 1e6-line KNUH LIS file is ingested
-twice into fresh lakes: alone, and with another process running ``tdm sql``-style queries on the
-``analysis`` views in a loop (a fresh guarded reader each time, ``run_readonly_query``).  Recorded:
-ingest seconds both ways, the slowdown, queries run, errors, and the slowest query (a wait for the
-writer would show as one).
+into fresh lakes: alone (first and last, to show the noise), and with another process running
+``tdm sql``-style queries on the ``analysis`` views in a loop (a fresh guarded reader each time,
+``run_readonly_query``), once per ``--paces`` value: 0 runs them back to back (a process that keeps
+one of the two cores busy), 1 starts one per second (an analyst or a dashboard).  Recorded: ingest
+seconds each way, queries run, errors, and the slowest query (a wait for the writer would show as one).
 
 Results: ``results/lake_latency.csv``, ``results/lake_query_loop.csv`` (docs/PERFORMANCE.md, README).
 """
@@ -60,7 +61,7 @@ QUERY_LOOP = """
 import sys, time; sys.path.insert(0, {root!r})
 from base.config import load_settings
 from warehouse.readonly import run_readonly_query
-lake, stop = load_settings({home!r}).lake, {stop!r}
+lake, stop, pace = load_settings({home!r}).lake, {stop!r}, {pace!r}
 import os
 queries = ["SELECT count(*) AS n FROM analysis.cohort",
            "SELECT centre_id, count(*) AS n FROM analysis.cohort GROUP BY ALL",
@@ -74,6 +75,7 @@ while not os.path.exists(stop):
     except Exception as exc:
         errors += 1; ok = 0; first_error = first_error or repr(exc)[:200]
     print("q", t0, time.perf_counter() - t, ok, flush=True); n += 1
+    time.sleep(max(0.0, t0 + pace - time.time()))      # an analyst's pace: one query started every `pace` s
 print("end", n, errors, first_error, flush=True)
 """
 
@@ -136,7 +138,8 @@ def latency(n_rows: int) -> dict:
             "fresh_reader_seconds": round(fresh, 3)}
 
 
-def ingest_with_loop(rows: int, loop: bool) -> dict:
+def ingest_with_loop(rows: int, loop: bool, pace: float = 0.0) -> dict:
+    """``pace`` 0: queries back to back (a CPU-bound process); > 0: one query started every ``pace`` s."""
 
     settings = _home(f"loop-{int(loop)}")
     base, labs = WORK / "knuh_baseline.csv", WORK / f"knuh_lis_labs_{rows}.csv"
@@ -151,14 +154,14 @@ def ingest_with_loop(rows: int, loop: bool) -> dict:
     proc = None
     if loop:
         proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(QUERY_LOOP.format(
-            root=str(ROOT), home=str(settings.home), stop=str(stop)))], stdout=subprocess.PIPE, text=True)
+            root=str(ROOT), home=str(settings.home), stop=str(stop), pace=pace))], stdout=subprocess.PIPE, text=True)
         time.sleep(10)                                       # the loop alone first: its baseline latency
     place(settings, "knuh", str(labs))
     start, t, cpu = time.time(), time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     results = run_pass(str(settings.home), stable_seconds=0)
     seconds, end = time.perf_counter() - t, time.time()
     used = resource.getrusage(resource.RUSAGE_SELF)
-    row = {"query_loop": loop, "lines": rows, "ingest_seconds": round(seconds, 2),
+    row = {"query_loop": loop, "pace_seconds": pace if loop else "", "lines": rows, "ingest_seconds": round(seconds, 2),
            "ingest_cpu_seconds": round(used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime, 2),
            "status": ";".join(r.status for r in results)}
     if proc is not None:
@@ -191,6 +194,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="1e4,1e6,1e7", help="lab rows already loaded (comma-separated)")
     ap.add_argument("--ingest-rows", default="1e6", help="lines of the file ingested during the query loop")
     ap.add_argument("--only", default="latency,loop", help="latency, loop or both")
+    ap.add_argument("--paces", default="0,1", help="seconds between query starts of the loop (0: back to back)")
     a = ap.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -201,8 +205,9 @@ def main(argv=None) -> int:
                                     for n in a.sizes.split(",")])
     if "loop" in a.only:
         rows = int(float(a.ingest_rows))
-        _write("lake_query_loop.csv", [ingest_with_loop(rows, False) | {"load_average": round(os.getloadavg()[0], 1)},
-                                       ingest_with_loop(rows, True) | {"load_average": round(os.getloadavg()[0], 1)}])
+        runs = [(False, 0.0)] + [(True, float(p)) for p in a.paces.split(",")] + [(False, 0.0)]
+        _write("lake_query_loop.csv", [ingest_with_loop(rows, loop, pace) | {"load_average": round(os.getloadavg()[0], 1)}
+                                       for loop, pace in runs])
     return 0
 
 

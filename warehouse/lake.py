@@ -9,7 +9,8 @@ connection's own temporary catalog and never reaches the lake.
 
 * :func:`open_writer` - the single writer: the lake-wide writers' lock (:func:`lake_writer_lock`:
   a PostgreSQL advisory lock for a PostgreSQL catalog, every machine; else a ``flock`` beside the
-  catalog file; ids are ``max + 1`` and DuckLake over SQLite takes no writer lock), then the lake.
+  catalog file; ids are ``max + 1`` and DuckLake over SQLite takes no writer lock), then the lake: a
+  cursor of the writer database the process keeps for it (``warehouse.shared_db``).
 * :func:`open_reader` - read-only: the lake attached ``READ_ONLY`` (optionally at a snapshot for a
   reproducible publication), then file access limited to the lake's data path, external access off
   and the configuration locked, so no later statement can read or write another file; a cursor of
@@ -267,25 +268,51 @@ def lake_writer_lock(lake: LakeSpec, home: Path | None = None, wait_seconds: flo
 def open_writer(lake: LakeSpec, *, home: Path | None = None, wait_seconds: float = LOCK_WAIT_SECONDS,
                 memory_limit: str = DEFAULT_LIMITS.writer_memory_limit,
                 spill_root: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The single writer: the writers' lock, then the lake attached read-write.
+    """The single writer: the writers' lock, then the lake attached read-write, ``USE``d: a cursor of
+    the writer database this process keeps for the lake (:func:`_writer_database`; a lake that does
+    not exist yet gets a database of its own, closed after).
 
     ``memory_limit`` (TDM_WRITER_MEMORY_LIMIT) caps DuckDB's buffer pool; the file's temporary
-    tables spill beyond it into a private folder under ``spill_root`` (TDM_SPILL_DIR; an in-memory
-    DuckDB has none by default: a small limit failed with "failed to pin block"), so a multi-GB file is
-    ingested at a bounded footprint."""
+    tables spill beyond it into the database's private folder under ``spill_root`` (TDM_SPILL_DIR;
+    an in-memory DuckDB has none by default: a small limit failed with "failed to pin block"), so a
+    multi-GB file is ingested at a bounded footprint."""
     with lake_writer_lock(lake, home, wait_seconds):
-        if spill_root is not None:
-            spill_root.mkdir(parents=True, exist_ok=True)
-        spill = tempfile.mkdtemp(prefix="tdm-writer-spill-", dir=spill_root)
-        try:
-            con = connect(lake, read_only=False, memory_limit=memory_limit)
+        catalog = lake.catalog_file
+        if catalog is not None and not catalog.is_file():
+            db, remove_spill = _writer_database(lake, memory_limit, spill_root)
             try:
-                con.execute(f"SET temp_directory = {quote(spill)}")
-                yield con
+                yield db
             finally:
-                con.close()
+                db.close()
+                remove_spill()
+            return
+        key = (shared_db.file_identity(catalog) if catalog is not None else lake.url, lake.url, lake.data_path,
+               "writer", memory_limit, str(spill_root))
+        con = shared_db.kept_cursor(key, lambda: _writer_database(lake, memory_limit, spill_root))
+        try:
+            con.execute(f"USE {ALIAS}")
+            yield con
+        except (duckdb.FatalException, duckdb.InternalException):
+            con.close()
+            shared_db.discard(key)           # invalidated: the next file gets a new database
+            raise
         finally:
-            shutil.rmtree(spill, ignore_errors=True)
+            con.close()
+
+
+def _writer_database(lake: LakeSpec, memory_limit: str, spill_root: Path | None):
+    """The lake attached read-write under ``memory_limit``, spilling into a folder of its own; with the
+    function that removes that folder once the database is closed."""
+    if spill_root is not None:
+        spill_root.mkdir(parents=True, exist_ok=True)
+    spill = tempfile.mkdtemp(prefix="tdm-writer-spill-", dir=spill_root)
+    try:
+        con = connect(lake, read_only=False, memory_limit=memory_limit)
+    except BaseException:
+        shutil.rmtree(spill, ignore_errors=True)
+        raise
+    con.execute(f"SET temp_directory = {quote(spill)}")
+    return con, lambda: shutil.rmtree(spill, ignore_errors=True)
 
 
 def _data_path(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -312,7 +339,7 @@ def open_reader(lake: LakeSpec, *, snapshot_version: int | None = None,
     catalog = _existing_catalog(lake)
     key = (shared_db.file_identity(catalog) if catalog is not None else lake.url, lake.url, lake.data_path,
            snapshot_version, external_access)
-    con = shared_db.reader_cursor(key, lambda: _reader_database(lake, snapshot_version, external_access))
+    con = shared_db.kept_cursor(key, lambda: (_reader_database(lake, snapshot_version, external_access), None))
     con.execute(f"USE {ALIAS}")
     return con
 

@@ -6,8 +6,11 @@ are refused by name in the parsed query, because SQLite opens files itself and D
 file-access setting does not reach it (measured: ``sqlite_scan`` read another SQLite file with
 external access off); and the lake is attached ``READ_ONLY`` on a connection that may read only
 the lake's data files, with external access off and the configuration locked
-(:func:`warehouse.lake.open_reader`), so ``COPY ... TO``, ``ATTACH``, ``INSTALL``/``LOAD`` or
-reading arbitrary files fail even if the first guards were bypassed.
+(:func:`warehouse.lake.open_reader`), so ``COPY ... TO``, ``ATTACH`` of a DuckDB file,
+``INSTALL``/``LOAD`` or reading arbitrary files fail even if the first guards were bypassed.  The
+one exception is SQLite again: the locked connection still ATTACHes a SQLite file outside the
+lake (``TYPE sqlite``; measured on DuckDB 1.5.5), so there the statement check (ATTACH is not a
+query) and the function check are the guards.
 """
 
 from __future__ import annotations

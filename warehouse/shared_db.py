@@ -1,4 +1,4 @@
-"""A lake's readers in a process: cursors of one DuckDB database per lake, opened once.
+"""A lake's readers and its writer in a process: cursors of DuckDB databases kept per lake, opened once.
 
 Every DuckDB database checks the signature of each extension it LOADs: ducklake and sqlite are
 ~35 MB each and the check cost ~0.2 s of CPU apiece, ~0.35 s of the 0.42 s a reader cost on a
@@ -9,24 +9,46 @@ read-only, external access off, configuration locked) and keeps it; every reader
 latest snapshot at the start of each transaction, so a kept database sees every commit (measured:
 a cursor of it saw the next writer's rows and a table it created).
 
+The writer is kept the same way (:func:`warehouse.lake.open_writer`: one database per lake and
+memory limit, its spill folder removed when it closes): a database of its own per file cost ~0.35 s
+of a 10-line file's ~1 s.  Its cursors drop their temporary tables when they close, so no file sees
+another's; a database that a fatal error invalidated is dropped (:func:`discard`).
+
 A database is keyed by the catalog file's identity too (a lake deleted and created again is a new
-one), closed when it has no live cursor and more than :data:`KEEP` are cached, and closed before
-Python's sqlite3 touches its catalog (:func:`close_idle`).
+one: the kept database holds the old file open, so its inode is not reused), closed when it has no
+live cursor and more than :data:`KEEP` are cached, closed before Python's sqlite3 touches its
+catalog (:func:`close_idle`), and at exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 
 import duckdb
 
-KEEP = 4          # idle databases kept per process (one per lake and snapshot a process reads)
+KEEP = 4          # idle databases kept per process (one per lake and snapshot a process reads, one writer)
 _LOCK = threading.Lock()
-_DATABASES: OrderedDict[Hashable, tuple[duckdb.DuckDBPyConnection, weakref.WeakSet]] = OrderedDict()
+
+
+@dataclass
+class _Kept:
+    db: duckdb.DuckDBPyConnection
+    on_close: Callable[[], None] | None = None
+    cursors: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+
+    def close(self) -> None:
+        self.db.close()
+        if self.on_close is not None:
+            self.on_close()
+
+
+_DATABASES: OrderedDict[Hashable, _Kept] = OrderedDict()
 
 
 def _forget() -> None:
@@ -42,29 +64,39 @@ def _close_idle(keep: int, match: Callable[[Hashable], bool] = lambda key: True)
     for key in list(_DATABASES):
         if len(_DATABASES) <= keep:
             break
-        db, cursors = _DATABASES[key]
-        if match(key) and not cursors:
+        kept = _DATABASES[key]
+        if match(key) and not kept.cursors:
             del _DATABASES[key]
-            db.close()
+            kept.close()
 
 
-def reader_cursor(key: Hashable, open_database: Callable[[], duckdb.DuckDBPyConnection]) -> duckdb.DuckDBPyConnection:
-    """A new cursor of the database kept under ``key``, opened by ``open_database`` on first use."""
+def kept_cursor(key: Hashable, open_database: Callable[[], tuple[duckdb.DuckDBPyConnection, Callable[[], None] | None]]
+                ) -> duckdb.DuckDBPyConnection:
+    """A new cursor of the database kept under ``key``; ``open_database`` opens it on first use and
+    returns it with what to do once it is closed (or None)."""
     with _LOCK:
         entry = _DATABASES.get(key)
         if entry is not None:
             _DATABASES.move_to_end(key)
     if entry is None:
-        db = open_database()                 # outside the lock: ~0.4 s
+        opened = _Kept(*open_database())     # outside the lock: ~0.4 s
         with _LOCK:
-            entry = _DATABASES.setdefault(key, (db, weakref.WeakSet()))
-            if entry[0] is not db:           # another thread opened it meanwhile
-                db.close()
+            entry = _DATABASES.setdefault(key, opened)
+            if entry is not opened:          # another thread opened it meanwhile
+                opened.close()
             _close_idle(KEEP)
     with _LOCK:
-        cursor = entry[0].cursor()
-        entry[1].add(cursor)
+        cursor = entry.db.cursor()
+        entry.cursors.add(cursor)
     return cursor
+
+
+def discard(key: Hashable) -> None:
+    """Close and forget the database kept under ``key`` (a fatal error invalidated it)."""
+    with _LOCK:
+        kept = _DATABASES.pop(key, None)
+    if kept is not None:
+        kept.close()
 
 
 def file_identity(path) -> tuple[int, int]:
@@ -79,4 +111,13 @@ def close_idle(match: Callable[[Hashable], bool]) -> None:
         _close_idle(0, match)
 
 
-__all__ = ["KEEP", "close_idle", "file_identity", "reader_cursor"]
+@atexit.register
+def _close_all() -> None:
+    with _LOCK:
+        kept = list(_DATABASES.values())
+        _DATABASES.clear()
+    for k in kept:
+        k.close()
+
+
+__all__ = ["KEEP", "close_idle", "discard", "file_identity", "kept_cursor"]

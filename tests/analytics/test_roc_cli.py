@@ -29,7 +29,8 @@ def test_json_full_precision(capsys):
     assert "curve" not in d
 
 
-def test_text_output_and_options(capsys):
+def test_text_output_and_options(capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)      # to a pipe: one line per cut-off (COLUMNS is 80 in a pytest-xdist worker)
     rc = main(["roc", SIM, "--marker", "trough_ug_ml", "--outcome", "mh", "--cutoffs", "4,6", "--ci-method", "wilson"])
     out = capsys.readouterr().out
     assert rc == 0

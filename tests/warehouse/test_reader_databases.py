@@ -4,6 +4,7 @@ it, and it must read exactly what a database of the reader's own would."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -23,7 +24,7 @@ def test_readers_of_a_lake_share_one_kept_database_and_see_every_commit(warehous
     before = open_reader(warehouse.lake)
     _write(warehouse, "CREATE TABLE ingest.probe AS SELECT 1 AS a")
     after = open_reader(warehouse.lake)
-    keys = [k for k in shared_db._DATABASES if k[1] == warehouse.lake.url]
+    keys = [k for k in shared_db._DATABASES if k[1] == warehouse.lake.url and "writer" not in k]
     assert len(keys) == 1                                       # one database, two cursors
     assert before.execute("SELECT a FROM ingest.probe").fetchall() == [(1,)]   # opened before the commit
     _write(warehouse, "INSERT INTO ingest.probe VALUES (2)")
@@ -53,3 +54,28 @@ def test_a_lake_deleted_and_created_again_is_not_read_through_the_old_database(w
             con.execute("SELECT a FROM ingest.probe")
     finally:
         con.close()
+
+
+def test_the_writer_is_a_cursor_of_one_kept_database_and_files_never_share_temporary_tables(warehouse, tmp_path):
+    """Every open_writer of a lake in a process is a cursor of one database (extensions loaded once):
+    a temporary table of one file is gone for the next, the spill folder is the database's own, and
+    a database a fatal error invalidated is not reused."""
+    spill_root = tmp_path / "spill"
+    with open_writer(warehouse.lake, home=warehouse.home, spill_root=spill_root) as con:
+        con.execute("CREATE TEMP TABLE raw AS SELECT 1 AS a")
+        con.execute("CREATE TABLE ingest.probe AS SELECT 1 AS a")
+        first = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    with open_writer(warehouse.lake, home=warehouse.home, spill_root=spill_root) as con:
+        with pytest.raises(duckdb.CatalogException):
+            con.execute("SELECT * FROM raw")
+        assert con.execute("SELECT a FROM ingest.probe").fetchall() == [(1,)]
+        assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == first
+    writers = [k for k in shared_db._DATABASES if k[1] == warehouse.lake.url and "writer" in k]
+    assert len(writers) == 1 and Path(first).parent == spill_root and Path(first).is_dir()
+    with pytest.raises(duckdb.FatalException):
+        with open_writer(warehouse.lake, home=warehouse.home, spill_root=spill_root):
+            raise duckdb.FatalException("simulated: the database was invalidated")
+    assert not [k for k in shared_db._DATABASES if k == writers[0]] and not Path(first).exists()
+    with open_writer(warehouse.lake, home=warehouse.home, spill_root=spill_root) as con:
+        assert con.execute("SELECT a FROM ingest.probe").fetchall() == [(1,)]
+        assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] != first

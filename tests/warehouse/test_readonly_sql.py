@@ -14,6 +14,7 @@ from warehouse.readonly import check_readonly, run_readonly_query
     "INSERT INTO core.patients (centre_id) VALUES ('x')",
     "COPY (SELECT 1) TO '/tmp/leak.csv'",
     "ATTACH '/tmp/other.duckdb' AS o",
+    "ATTACH '/tmp/other.sqlite' AS o (TYPE sqlite)",
     "SELECT 1; DELETE FROM ingest.files",
     "CREATE TABLE t AS SELECT 1",
     "INSTALL httpfs",
@@ -72,3 +73,27 @@ def test_the_reader_itself_refuses_files_writes_and_attach_without_the_statement
     finally:
         con.close()
     assert not (tmp_path / "y.csv").exists()
+
+
+def test_the_locked_reader_still_attaches_sqlite_so_the_statement_check_guards_it(warehouse, tmp_path):
+    """The documented exception (warehouse/readonly.py): SQLite opens files itself, so the locked
+    connection ATTACHes a SQLite file outside the lake; the statement check refuses the ATTACH.  If a
+    DuckDB release closes this, the first assertion fails and the docstring should say so."""
+    import sqlite3
+
+    from warehouse.lake import open_reader
+
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE t (x INTEGER)")
+        db.execute("INSERT INTO t VALUES (42)")
+    db.close()
+    con = open_reader(warehouse.lake)
+    try:
+        con.execute(f"ATTACH '{other}' AS o (TYPE sqlite)")
+        assert con.execute("SELECT x FROM o.t").fetchall() == [(42,)]
+        con.execute("DETACH o")
+    finally:
+        con.close()
+    with pytest.raises(ReadOnlyViolation, match="ATTACH statements are refused"):
+        run_readonly_query(warehouse.lake, f"ATTACH '{other}' AS o (TYPE sqlite)")
