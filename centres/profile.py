@@ -308,6 +308,11 @@ def parse_profile(data: Any, source: str = "<profile>") -> CentreProfile:
                           hint="see docs/CENTRES.md for the profile format") from None
 
 
+# libyaml's safe loader when PyYAML was built with it (every profile is read once per pass: 6 profiles
+# took ~0.1 s in the pure-Python one, about 10x less in C); the same safe subset of YAML either way
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_profile(path: str | Path) -> CentreProfile:
     """Read and validate one centre profile YAML file."""
     path = Path(path)
@@ -319,7 +324,7 @@ def load_profile(path: str | Path) -> CentreProfile:
         raise ConfigError(f"centre profile is not UTF-8 text ({exc.reason})", code="invalid_profile",
                           file=str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"centre profile is not valid YAML: {getattr(exc, 'problem', exc)}",
