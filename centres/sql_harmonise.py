@@ -12,7 +12,8 @@ labels, dates and the words of a message are resolved per distinct cell (:mod:`c
 through :mod:`centres.sql_labels`): a label column's few cells compiled back into ``CASE``/``IN``
 expressions (:func:`_inline`), a date column's thousands joined back.  One statement builds the typed
 lines (``hx``, unsorted); the entity tables and findings are ``INSERT ... SELECT ... ORDER BY
-source_line`` over it, then it is dropped (``raw`` stays).
+source_line`` over it, then it is dropped (``raw`` stays; ingestion's
+reading stage drops it after this).
 """
 
 from __future__ import annotations
