@@ -14,7 +14,8 @@ expressions (:func:`centres.sql_plan.inline_labels`), a date column's thousands 
 plan the columns compile to is :mod:`centres.sql_plan`; a long lab export's columns are
 :mod:`centres.sql_long_labs`.  One statement builds the typed
 lines (``hx``, unsorted); the entity tables and findings are ``INSERT ... SELECT ... ORDER BY
-source_line`` over it, then it is dropped (``raw`` stays).
+source_line`` over it, then it is dropped (``raw`` stays; ingestion's
+reading stage drops it after this).
 """
 
 from __future__ import annotations

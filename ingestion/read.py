@@ -4,7 +4,8 @@
 cells (:func:`centres.raw.read_raw`: CSV through ``read_csv``, a workbook through calamine to
 Arrow, a non-UTF-8 file transcoded block by block) and the centre profile compiled to SQL types it
 (:func:`centres.sql_harmonise.harmonise_raw`), leaving ``patient``, ``assessment``, ``elisa``,
-``lab`` and the cell ``findings`` in the connection's temporary tables.  The whole file is one set
+``lab`` and the cell ``findings`` in the connection's temporary tables (``raw`` is dropped then: no later
+stage reads it).  The whole file is one set
 (every later stage sees all of it); memory is DuckDB's, bounded by ``Settings.limits.writer_memory_limit``
 and spilled to ``Settings.spill_directory`` beyond it (:func:`bound_memory`).
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from centres.profile import CentreProfile, FileSpec
-from centres.raw import read_raw
+from centres.raw import RAW_TABLE, read_raw
 from centres.sql_harmonise import harmonise_raw
 from base.config import Settings
 from ingestion.discovery import Candidate
@@ -42,10 +43,19 @@ def read_into_tables(con: duckdb.DuckDBPyConnection, settings: Settings, profile
     """Read and harmonise one file into ``con``'s temporary tables (module docstring).  Raises the file's
     ``TdmError`` (``FileRejected``, ``PrivacyError``, ``MappingError``) when it cannot be read as a whole,
     and ``FileNotReady`` when the file changed while it was read (the checksum and the rows must be of
-    the same bytes)."""
+    the same bytes).
+
+    ``raw`` is dropped once harmonised: the file's text cells are its largest table, and while it
+    existed the buffer pool stayed full of table blocks DuckDB did not evict, so at 2 GB (46 million
+    lines) under a 256 MB limit the checks' large aggregates (``duplicate_row``, the decision's line
+    count) failed with "Out of Memory" (measured 2 December 2026, DuckDB 1.5.5: 107-243 MB of
+    ``IN_MEMORY_TABLE`` resident with ``raw``, 40-54 MB without; docs/LAKE.md "Writer memory")."""
     bound_memory(con, settings)
     raw = read_raw(con, candidate.path, spec, candidate.path.name, limits=settings.limits)
-    harmonise_raw(con, raw, spec, profile, key)
+    try:
+        harmonise_raw(con, raw, spec, profile, key)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}").fetchall()
     if not unchanged_since_discovery(candidate):
         raise not_ready(candidate)
 

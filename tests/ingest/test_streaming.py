@@ -8,7 +8,13 @@ import shutil
 
 import pytest
 
+import duckdb
+
+from base.config import load_settings
+from centres import builtin_profiles
 from ingestion import run_pass
+from ingestion.discovery import Candidate
+from ingestion.read import read_into_tables
 from synth import generate_cohort, write_exports
 from tests.ingest.test_crash_safety import state
 from tests.lake import read_lake
@@ -165,3 +171,20 @@ def test_the_reading_stage_caps_memory_and_spills_to_the_configured_directory(tm
     limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
     assert spill == str(tmp_path / "spill") and (tmp_path / "spill").is_dir()
     assert limit == "286.1 MiB", limit                      # 300 MB as DuckDB shows it
+
+
+def test_the_reading_stage_leaves_the_contracts_tables_and_drops_the_text_cells(tmp_path, exports):
+    """After stages 1-2 the file's text cells (``raw``, its largest table) are gone and the entity tables
+    are there: no later stage reads ``raw``, and while it stayed the 2 GB file's checks ran out of memory
+    under a 256 MB limit (docs/LAKE.md "Writer memory")."""
+    profile = builtin_profiles()["knuh"]
+    path = next(p for p in sorted((exports / "knuh").iterdir()) if profile.match(p.name) is not None)
+    st = path.stat()
+    con = duckdb.connect()
+    try:
+        read_into_tables(con, load_settings(tmp_path / "home"), profile, profile.match(path.name),
+                         Candidate("knuh", path, st.st_size, st.st_mtime), b"stream-test-key-0123456789")
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    finally:
+        con.close()
+    assert {"patient", "assessment", "elisa", "lab", "findings"} <= tables and "raw" not in tables, tables

@@ -98,7 +98,7 @@ def test_memory_is_bounded_by_the_writer_limit_not_by_the_file(tmp_path, sources
         _check_loaded(home, result, n_rows)
         growth[limit] = _growth(result)
         print(f"growth at {limit}: {growth[limit] / 2**20:.0f} MB")
-    limit_bytes, allowance = 96 * 2**20, 80 * 2**20    # measured: 136 MB at 96 MB, 430 MB at 1 GB
+    limit_bytes, allowance = 96 * 2**20, 80 * 2**20    # measured: 151 MB at 96 MB, 370 MB at 1 GB (2026-12-02)
     assert growth["96MB"] < limit_bytes + allowance, (
         f"peak RSS grew {growth['96MB'] / 2**20:.0f} MB under a 96 MB writer limit")
     assert growth["1GB"] > growth["96MB"] + 64 * 2**20, (
@@ -110,4 +110,5 @@ def test_a_2gb_file_is_streamed_with_bounded_memory(tmp_path, sources):
     size_mb = float(os.environ.get("TDM_TEST_HUGE_FILE_MB", "2048"))
     home, result, n_rows, size = _ingest_large(tmp_path, sources, size_mb, writer_memory="256MB")
     _check_loaded(home, result, n_rows)
+    print(f"{size / 2**20:.0f} MB file, {n_rows} lines: peak RSS grew {_growth(result) / 2**20:.0f} MB under 256 MB")
     assert _growth(result) < 0.5 * size, f"peak RSS grew by {_growth(result) / 2**20:.0f} MB"

@@ -132,3 +132,26 @@ def test_the_file_statistics_in_sql_are_those_computed_by_hand():
         assert r.outside == pytest.approx(np.mean((crp < lo) | (crp > hi)))
         assert r.inside == pytest.approx(np.mean((crp * factor >= lo) & (crp * factor <= hi)))
     assert ("lab", "crp_mg_dl") in FILE_CHECKED and ("elisa", "trough_ug_ml") in FILE_CHECKED
+
+
+@pytest.mark.parametrize("crp", [[0.3, 2.0, 2.0, 0.1, 7.25, 2.0], [0.123456789, 1e-07], [5.0], [],
+                                 [-74397983.60821457, -34853576.472114034, 16266698.25686868, 54192110.266707525]])
+def test_the_file_median_is_duckdbs_median_bit_for_bit(crp):
+    """``stats_sql`` reads the median off counted values (DuckDB's ``median`` holds every value outside
+    the memory limit): an even number of values with ties, two, one, none, and a pair whose midpoint
+    ``lo + (hi - lo) / 2`` would round differently all give DuckDB's own ``median`` exactly."""
+    f = make_frames(max(len(crp), 1))
+    lab = f["lab"][f["lab"]["analyte"] != "crp_mg_dl"]
+    rows = f["lab"][f["lab"]["analyte"] == "crp_mg_dl"].head(len(crp)).assign(value=crp)
+    con = duckdb.connect()
+    try:
+        frames_to_tables(con, {**f, "lab": pd.concat([lab, rows], ignore_index=True)})
+        stats = con.execute(stats_sql()).df()
+        want = con.execute("SELECT median(value), count(value) FROM lab WHERE analyte = 'crp_mg_dl'").fetchone()
+    finally:
+        con.close()
+    row = stats[stats["column"] == "crp_mg_dl"].iloc[0]
+    assert int(row["n"]) == want[1] == len(crp)
+    assert (pd.isna(row["median"]) and want[0] is None) or float(row["median"]) == want[0]
+    if crp:
+        assert float(row["median"]) == pytest.approx(float(np.median(crp)))
