@@ -36,7 +36,7 @@ def test_unset_variables_give_the_documented_defaults(tmp_path):
     assert s.limits == DEFAULT_LIMITS and s.mode == "demo" and s.chromium is None and not s.debug
     assert s.spill_directory == s.home / "tmp" / "spill"
     assert (s.limits.max_line_bytes, s.limits.xlsx_max_bytes, s.limits.writer_memory_limit) == (
-        1 << 20, 512 << 20, "1GB")
+        1 << 20, 512 << 20, "768MB")
     # the documented default of each variable parses to the dataclass default
     for v in VARIABLES:
         if v.field.startswith("limits."):
