@@ -73,21 +73,31 @@ def _close_idle(keep: int, match: Callable[[Hashable], bool] = lambda key: True)
 def kept_cursor(key: Hashable, open_database: Callable[[], tuple[duckdb.DuckDBPyConnection, Callable[[], None] | None]]
                 ) -> duckdb.DuckDBPyConnection:
     """A new cursor of the database kept under ``key``; ``open_database`` opens it on first use and
-    returns it with what to do once it is closed (or None)."""
+    returns it with what to do once it is closed (or None).
+
+    The cursor is made and registered under the same lock that found or added the database, before
+    any eviction: an evicted database is one without a live cursor, so it is never the one returned
+    (evicting first closed a database just opened when the older ones were busy: "Connection already
+    closed!", seen when a file's writer and its readers were open at once)."""
     with _LOCK:
         entry = _DATABASES.get(key)
         if entry is not None:
             _DATABASES.move_to_end(key)
-    if entry is None:
-        opened = _Kept(*open_database())     # outside the lock: ~0.4 s
-        with _LOCK:
-            entry = _DATABASES.setdefault(key, opened)
-            if entry is not opened:          # another thread opened it meanwhile
-                opened.close()
-            _close_idle(KEEP)
+            return _new_cursor(entry)
+    opened = _Kept(*open_database())         # outside the lock: ~0.4 s
     with _LOCK:
-        cursor = entry.db.cursor()
-        entry.cursors.add(cursor)
+        entry = _DATABASES.setdefault(key, opened)
+        _DATABASES.move_to_end(key)
+        cursor = _new_cursor(entry)
+        _close_idle(KEEP)
+    if entry is not opened:                  # another thread opened it meanwhile
+        opened.close()
+    return cursor
+
+
+def _new_cursor(entry: _Kept) -> duckdb.DuckDBPyConnection:
+    cursor = entry.db.cursor()
+    entry.cursors.add(cursor)
     return cursor
 
 

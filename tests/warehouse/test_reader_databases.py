@@ -79,3 +79,17 @@ def test_the_writer_is_a_cursor_of_one_kept_database_and_files_never_share_tempo
     with open_writer(warehouse.lake, home=warehouse.home, spill_root=spill_root) as con:
         assert con.execute("SELECT a FROM ingest.probe").fetchall() == [(1,)]
         assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] != first
+
+
+def test_a_database_opened_while_the_kept_ones_are_busy_is_not_evicted_before_its_cursor(tmp_path):
+    """More than KEEP databases with live cursors: the one just opened is returned open, never
+    closed by the eviction that makes room (it was: "Connection already closed!")."""
+    busy = [shared_db.kept_cursor(("busy", i), lambda: (duckdb.connect(), None)) for i in range(shared_db.KEEP + 1)]
+    try:
+        fresh = shared_db.kept_cursor(("fresh",), lambda: (duckdb.connect(), None))
+        assert fresh.execute("SELECT 42").fetchone() == (42,)
+        fresh.close()
+    finally:
+        for c in busy:
+            c.close()
+        shared_db.close_idle(lambda key: key[0] in ("busy", "fresh"))
