@@ -8,8 +8,8 @@ read-only connection every 10 ms.  Recorded: the pass's seconds, when the poller
 had even returned, i.e. at its COMMIT), and a fresh reader's open + query after the pass.
 (b) **An analyst's query loop during a 1e6-line ingest.**  A 1e6-line KNUH LIS file is ingested
 into fresh lakes: alone (first and last, to show the noise), and with another process running
-``tdm sql``-style queries on the ``analysis`` views in a loop (a fresh guarded reader each time,
-``run_readonly_query``), once per ``--paces`` value: 0 runs them back to back (a process that keeps
+``tdm sql``-style queries on the ``analysis`` views in a loop (``run_readonly_query``: the guarded
+path, a cursor of the process's kept reader database per query), once per ``--paces`` value: 0 runs them back to back (a process that keeps
 one of the two cores busy), 1 starts one per second (an analyst or a dashboard).  Recorded: ingest
 seconds each way, queries run, errors, and the slowest query (a wait for the writer would show as one).
 

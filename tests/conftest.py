@@ -41,8 +41,6 @@ def warehouse(settings):
     return settings
 
 
-
-
 # Session-scoped fixtures that take long to build (the reliability corpus pass, the web home, the
 # validators' 100,000-line result, the centres' exports).  Under pytest-xdist (`make test` runs two
 # workers) every module that names one goes to the same worker as the others naming it, so each is

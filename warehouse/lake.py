@@ -264,6 +264,13 @@ def lake_writer_lock(lake: LakeSpec, home: Path | None = None, wait_seconds: flo
             yield
 
 
+def _kept_key(lake: LakeSpec, *kind) -> tuple:
+    """The key of a database this process keeps for ``lake`` (``warehouse.shared_db``): the catalog
+    file's identity first (what :func:`sqlite_wal` matches to close them), else the catalog's URL."""
+    catalog = lake.catalog_file
+    return (shared_db.file_identity(catalog) if catalog is not None else lake.url, lake.url, lake.data_path, *kind)
+
+
 @contextlib.contextmanager
 def open_writer(lake: LakeSpec, *, home: Path | None = None, wait_seconds: float = LOCK_WAIT_SECONDS,
                 memory_limit: str = DEFAULT_LIMITS.writer_memory_limit,
@@ -286,8 +293,7 @@ def open_writer(lake: LakeSpec, *, home: Path | None = None, wait_seconds: float
                 db.close()
                 remove_spill()
             return
-        key = (shared_db.file_identity(catalog) if catalog is not None else lake.url, lake.url, lake.data_path,
-               "writer", memory_limit, str(spill_root))
+        key = _kept_key(lake, "writer", memory_limit, str(spill_root))
         con = shared_db.kept_cursor(key, lambda: _writer_database(lake, memory_limit, spill_root))
         try:
             con.execute(f"USE {ALIAS}")
@@ -336,9 +342,8 @@ def open_reader(lake: LakeSpec, *, snapshot_version: int | None = None,
     """The lake read-only (at ``snapshot_version`` when given), ``USE``d, as a cursor of the database
     this process keeps for the lake (``warehouse.shared_db``: opened by :func:`_reader_database` on
     first use)."""
-    catalog = _existing_catalog(lake)
-    key = (shared_db.file_identity(catalog) if catalog is not None else lake.url, lake.url, lake.data_path,
-           snapshot_version, external_access)
+    _existing_catalog(lake)
+    key = _kept_key(lake, snapshot_version, external_access)
     con = shared_db.kept_cursor(key, lambda: (_reader_database(lake, snapshot_version, external_access), None))
     con.execute(f"USE {ALIAS}")
     return con
