@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from centres.profile import CentreProfile, FileSpec
-from centres.raw import RAW_TABLE, read_raw
+from centres.raw import drop_raw, read_raw
 from centres.sql_harmonise import harmonise_raw
 from base.config import Settings
 from ingestion.discovery import Candidate
@@ -55,7 +55,7 @@ def read_into_tables(con: duckdb.DuckDBPyConnection, settings: Settings, profile
     try:
         harmonise_raw(con, raw, spec, profile, key)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}").fetchall()
+        drop_raw(con)
     if not unchanged_since_discovery(candidate):
         raise not_ready(candidate)
 
