@@ -1,10 +1,11 @@
-"""Stage 1 of the one path (docs/ONE_PATH.md): any export as the temporary table ``raw`` of text cells.
+"""Stage 1 of the one path (docs/ONE_PATH.md): any export as the temporary view ``raw`` of text cells.
 
-:func:`read_raw` leaves in the caller's DuckDB connection the table ``raw``: ``source_line BIGINT``
-plus ``c0 .. cN VARCHAR``, one column per file column in file order, the text exactly as the file
-has it (a missing cell is ``''``), blank lines dropped but counted: ``source_line`` is the header
-line (``spec.header_row``, or one more after an Excel ``sep=`` line) + 1 + the record's index (a
-record with a quoted line break counts once).  The headers are returned beside it (:class:`RawFile`).
+:func:`read_raw` leaves in the caller's DuckDB connection the view ``raw`` (over the stored cells
+``raw_cells``): ``source_line BIGINT`` plus ``c0 .. cN VARCHAR``, one column per file column in file order,
+the text exactly as the file has it (a missing cell is ``''``), blank lines dropped but counted:
+``source_line`` is the header line (``spec.header_row``, or one more after an Excel ``sep=`` line) + 1 + the
+record's index (a record with a quoted line break counts once).  The headers are returned beside it
+(:class:`RawFile`).
 
 * **CSV**: read by DuckDB's reader with every column ``VARCHAR``.  The bytes are checked first (file
   type, :func:`centres.csv_lines.check_lines`, ``sep=``, the header checks of
@@ -51,7 +52,7 @@ _UTF8 = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
 
 @dataclass(frozen=True)
 class RawFile:
-    """One export read into the temporary table ``raw``: the cleaned header of each ``c<i>`` column,
+    """One export read into the temporary view ``raw``: the cleaned header of each ``c<i>`` column,
     the number of data (non-blank) lines, how it was read."""
 
     file_name: str
@@ -67,7 +68,7 @@ class RawFile:
 
 def read_raw(con: duckdb.DuckDBPyConnection, path: str | Path, spec: FileSpec, file_name: str, *,
              limits: Limits = DEFAULT_LIMITS) -> RawFile:
-    """Read one export into the temporary table ``raw`` (module docstring); raises ``FileRejected``
+    """Read one export into the temporary view ``raw`` (module docstring); raises ``FileRejected``
     (and ``PrivacyError`` for direct identifiers).
     ``limits``: the line length and workbook bounds (``Settings.limits``)."""
     path = Path(path)
@@ -268,8 +269,8 @@ def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: 
               f"auto_detect=false, strict_mode=false, null_padding={pad}, parallel={'false' if pad == 'true' else 'true'}, "
               f"encoding='utf-8', force_not_null={every})")
     empty = s.layout.positions()
-    shifted = False
-    if len(empty):
+    shifted = len(empty) > 0
+    if shifted:
         # the k-th empty line (0-based) sits after (position - k) read lines: later lines shift by k + 1
         kept = empty - np.arange(len(empty))
         shifts = pd.DataFrame({"kept": kept, "shift": np.arange(1, len(empty) + 1)}).groupby("kept").max()
@@ -279,7 +280,6 @@ def _load_cells(con: duckdb.DuckDBPyConnection, s: _Scanned, spec: FileSpec, n: 
                         "CAST(shift AS BIGINT) AS shift FROM _shifts_df").fetchall()
         finally:
             con.unregister("_shifts_df")
-        shifted = True
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_CELLS} AS SELECT * FROM {reader}",
                     [str(s.source), opts.delimiter, opts.quotechar, opts.quotechar]).fetchall()
@@ -308,7 +308,8 @@ def _define_raw(con: duckdb.DuckDBPyConnection, source_line: str, source: str, p
 
 def drop_raw(con: duckdb.DuckDBPyConnection) -> None:
     """Drop ``raw`` and what it is a view of (the file's text cells: its largest table)."""
-    for sql in (f"DROP VIEW IF EXISTS {RAW_TABLE}", f"DROP TABLE IF EXISTS {_CELLS}", f"DROP TABLE IF EXISTS {_SHIFTS}"):
+    for sql in (f"DROP VIEW IF EXISTS {RAW_TABLE}", f"DROP TABLE IF EXISTS {_CELLS}",
+                f"DROP TABLE IF EXISTS {_SHIFTS}"):
         con.execute(sql).fetchall()
 
 
